@@ -1,0 +1,169 @@
+#pragma once
+/// \file model.hpp
+/// pmmlrt::Model: a loaded, compiled, immutable PMML model, and what scoring returns.
+///
+/// A Model is cheap to copy (it shares one compiled form) and safe to score from many threads at once.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pmmlrt/error.hpp"
+#include "pmmlrt/value.hpp"
+
+namespace pmmlrt {
+inline namespace v0 {
+
+/// Resource limits and switches applied while loading. The defaults admit every real model we know of and
+/// refuse documents built to exhaust memory or stack.
+struct LoadOptions {
+  std::size_t max_document_bytes = std::size_t(1) << 30;  ///< Largest document accepted (1 GiB).
+  std::size_t max_element_depth = 512;                    ///< Deepest XML element nesting.
+  std::size_t max_tree_depth = 100000;                    ///< Deepest TreeModel node path.
+  std::size_t max_nodes = 50'000'000;                     ///< Tree nodes in the whole document.
+  std::size_t max_segments = 1'000'000;                   ///< Segments in the whole document.
+  std::size_t max_fields = 1'000'000;                     ///< Data, derived and output fields together.
+  std::size_t max_categories = 10'000'000;                ///< Value elements in the whole document.
+  /// Expected SHA-256 of the document as 64 hex digits; empty means "do not check".
+  std::string expected_sha256;
+};
+
+/// PMML functionName.
+enum class MiningFunction { Regression, Classification };
+
+/// PMML MiningField@usageType.
+enum class FieldUsage { Active, Target, Supplementary, Group, Order, FrequencyWeight, AnalysisWeight };
+
+/// One field of the model's schema.
+struct FieldInfo {
+  std::string name;                 ///< Field name as declared in the DataDictionary.
+  DataType data_type = DataType::Double;
+  OpType op_type = OpType::Continuous;
+  FieldUsage usage = FieldUsage::Active;
+  std::vector<std::string> values;  ///< Valid categories in declaration order (empty for continuous fields).
+  /// For categorical fields in batch buffers: the code of a category is its index in `values`.
+};
+
+/// One OutputField of the top-level model (including those that surface from nested segments).
+struct OutputInfo {
+  std::string name;
+  std::string feature;              ///< PMML feature: "predictedValue", "probability", ...
+  std::string value;                ///< The `value` attribute (e.g. the class of a probability), or empty.
+  DataType data_type = DataType::Double;
+  bool is_final_result = true;      ///< False for intermediate fields (isFinalResult="false").
+};
+
+/// A record to score: field name -> value. Absent names are missing values.
+using Record = std::map<std::string, Value, std::less<>>;
+
+/// A value with its name, as results list them.
+struct NamedValue {
+  std::string name;
+  Value value;
+};
+
+/// The outcome of scoring one record.
+class Result {
+ public:
+  /// The predicted value of the model's target (after Targets post-processing): a category for
+  /// classification, a number for regression; missing when the model gives no prediction.
+  const Value& predicted() const noexcept;
+  /// Every target with its predicted value (one for nearly all models).
+  const std::vector<NamedValue>& targets() const noexcept { return targets_; }
+  /// Class labels of a classification model, in the model's order (empty for regression).
+  const std::vector<std::string>& classes() const noexcept;
+  /// Probability per class, aligned with classes(); empty when the model gave no distribution.
+  const std::vector<double>& probabilities() const noexcept { return probabilities_; }
+  /// Confidence per class where the model defines confidences (TreeModel ScoreDistribution), else empty.
+  const std::vector<double>& confidences() const noexcept { return confidences_; }
+  /// The probability of one class; nullopt for an unknown label or when there is no distribution.
+  std::optional<double> probability(std::string_view label) const;
+  /// The confidence of one class; nullopt when unknown.
+  std::optional<double> confidence(std::string_view label) const;
+  /// The value of an OutputField by name, or nullptr if the model has no such output.
+  const Value* output(std::string_view name) const;
+  /// Every OutputField in the model's order (nested segment outputs first, as JPMML-Evaluator lists them).
+  const std::vector<NamedValue>& outputs() const noexcept { return outputs_; }
+
+ private:
+  friend class Model;
+  std::vector<NamedValue> targets_;
+  std::shared_ptr<const std::vector<std::string>> classes_;
+  std::vector<double> probabilities_;
+  std::vector<double> confidences_;
+  std::vector<NamedValue> outputs_;
+};
+
+/// Storage order of a numeric batch matrix.
+enum class Layout { RowMajor, ColumnMajor };
+
+/// What a batch does with a row that cannot be scored (invalid input, undefined result).
+enum class RowErrorPolicy {
+  Throw,   ///< Throw the row's error (InputError / EvaluationError naming the row). The default.
+  Record,  ///< Give that row missing results and keep its message in BatchResult::errors().
+};
+
+/// Switches for batch scoring.
+struct BatchOptions {
+  RowErrorPolicy on_error = RowErrorPolicy::Throw;
+};
+
+class BatchResult;
+
+/// A loaded PMML model.
+class Model {
+ public:
+  /// Loads and compiles the PMML document at `path`. Throws ParseError, UnsupportedError, ModelError,
+  /// LimitError, or Error(Io).
+  static Model load_file(const std::filesystem::path& path, const LoadOptions& options = {});
+  /// Loads and compiles a PMML document held in a string.
+  static Model load_string(std::string_view document, const LoadOptions& options = {});
+  /// Loads and compiles a PMML document held in memory (`size` bytes at `data`).
+  static Model load_memory(const void* data, std::size_t size, const LoadOptions& options = {});
+
+  /// Classification or regression.
+  MiningFunction function() const noexcept;
+  /// The element name of the top-level model ("TreeModel", "MiningModel", ...).
+  const std::string& model_type() const noexcept;
+  /// The PMML version of the document ("4.4").
+  const std::string& pmml_version() const noexcept;
+  /// The active input fields in MiningSchema order: what a record or a batch must provide.
+  const std::vector<FieldInfo>& input_fields() const noexcept;
+  /// The target fields (usually one).
+  const std::vector<FieldInfo>& target_fields() const noexcept;
+  /// The OutputFields of the top-level model, nested ones that surface included.
+  const std::vector<OutputInfo>& output_fields() const noexcept;
+  /// Class labels of a classification model in the model's order; empty for regression.
+  const std::vector<std::string>& class_labels() const noexcept;
+
+  /// Scores one record. Throws InputError or EvaluationError.
+  Result score(const Record& record) const;
+
+  /// Scores a batch held in a numeric matrix of `rows` x `cols` doubles in caller memory (not copied).
+  /// `columns` names the matrix columns; empty means input_fields() order. NaN is a missing value;
+  /// a categorical field's cell holds the category code (index into FieldInfo::values).
+  BatchResult score(const double* data, std::size_t rows, std::size_t cols, Layout layout,
+                    const std::vector<std::string>& columns = {}, const BatchOptions& options = {}) const;
+  /// The same for float32 matrices (each cell is widened to double exactly).
+  BatchResult score(const float* data, std::size_t rows, std::size_t cols, Layout layout,
+                    const std::vector<std::string>& columns = {}, const BatchOptions& options = {}) const;
+  /// Scores a batch given as columns of Values (strings, numbers or missing), each `rows` long,
+  /// named by `columns`. Use it for string categoricals.
+  BatchResult score(const std::vector<std::string>& columns, const std::vector<std::vector<Value>>& cells,
+                    const BatchOptions& options = {}) const;
+
+  struct Impl;  ///< Opaque compiled model.
+
+ private:
+  explicit Model(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace v0
+}  // namespace pmmlrt

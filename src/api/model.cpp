@@ -1,0 +1,276 @@
+// The C++ API over the compiled Program: loading, introspection, and scoring records and batches.
+
+#include <cmath>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "compile/compiler.hpp"
+#include "eval/input.hpp"
+#include "eval/program.hpp"
+#include "pmml/loader.hpp"
+#include "pmmlrt/batch.hpp"
+
+namespace pmmlrt {
+inline namespace v0 {
+
+struct Model::Impl {
+  std::unique_ptr<compile::Compiled> compiled;
+  std::shared_ptr<const std::vector<std::string>> classes;
+
+  // Frames are reused across calls; a model is shared between threads, so the pool is locked briefly.
+  mutable std::mutex pool_mutex;
+  mutable std::vector<std::unique_ptr<eval::Frame>> pool;
+
+  std::unique_ptr<eval::Frame> acquire() const {
+    {
+      std::lock_guard<std::mutex> lock(pool_mutex);
+      if (!pool.empty()) {
+        auto f = std::move(pool.back());
+        pool.pop_back();
+        return f;
+      }
+    }
+    return std::make_unique<eval::Frame>(compiled->program);
+  }
+  void release(std::unique_ptr<eval::Frame> f) const {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    if (pool.size() < 64) pool.push_back(std::move(f));
+  }
+
+  template <class Fill>
+  static BatchResult score_rows(const Impl& impl, std::size_t rows, const BatchOptions& options, Fill&& fill);
+};
+
+namespace {
+
+Value to_value(const eval::Frame& f, const eval::Val& v) {
+  switch (v.kind) {
+    case eval::Kind::Missing: return Value();
+    case eval::Kind::Number: return Value(v.num, v.type);
+    case eval::Kind::Boolean: return Value::boolean(v.num != 0);
+    case eval::Kind::String: return Value(std::string(f.text(v)));
+  }
+  return Value();
+}
+
+/// Borrows a frame for one call and returns it to the pool, also when scoring throws.
+class FrameLease {
+ public:
+  explicit FrameLease(const Model::Impl& impl) : impl_(impl), frame_(impl.acquire()) {}
+  ~FrameLease() { impl_.release(std::move(frame_)); }
+  eval::Frame& operator*() { return *frame_; }
+
+ private:
+  const Model::Impl& impl_;
+  std::unique_ptr<eval::Frame> frame_;
+};
+
+std::string read_file(const std::filesystem::path& path, std::size_t limit) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) throw Error(ErrorKind::Io, fmt::format("cannot read \"{}\": {}", path.string(), ec.message()));
+  if (size > limit)
+    throw LimitError(fmt::format("\"{}\" is {} bytes, over the limit of {} bytes (max_document_bytes)", path.string(), size,
+                                 limit));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::Io, fmt::format("cannot open \"{}\"", path.string()));
+  std::string bytes(size, '\0');
+  in.read(bytes.data(), std::streamsize(size));
+  if (!in) throw Error(ErrorKind::Io, fmt::format("cannot read \"{}\"", path.string()));
+  return bytes;
+}
+
+void evaluate_row(const Model::Impl& impl, eval::Frame& f) {
+  impl.compiled->program.top().evaluate(f);
+}
+
+}  // namespace
+
+Model Model::load_file(const std::filesystem::path& path, const LoadOptions& options) {
+  std::string bytes = read_file(path, options.max_document_bytes);
+  return load_memory(bytes.data(), bytes.size(), options);
+}
+
+Model Model::load_string(std::string_view document, const LoadOptions& options) {
+  return load_memory(document.data(), document.size(), options);
+}
+
+Model Model::load_memory(const void* data, std::size_t size, const LoadOptions& options) {
+  if (!data && size) throw Error(ErrorKind::Usage, "Model::load_memory: null data");
+  std::string_view bytes(static_cast<const char*>(data), size);
+  ir::Document doc = pmml::load_document(bytes, options);
+  auto impl = std::make_shared<Impl>();
+  impl->compiled = compile::compile_document(doc, options);
+  impl->classes = std::make_shared<const std::vector<std::string>>(impl->compiled->class_labels);
+  return Model(std::move(impl));
+}
+
+MiningFunction Model::function() const noexcept { return impl_->compiled->function; }
+const std::string& Model::model_type() const noexcept { return impl_->compiled->model_type; }
+const std::string& Model::pmml_version() const noexcept { return impl_->compiled->version; }
+const std::vector<FieldInfo>& Model::input_fields() const noexcept { return impl_->compiled->inputs; }
+const std::vector<FieldInfo>& Model::target_fields() const noexcept { return impl_->compiled->targets; }
+const std::vector<std::string>& Model::class_labels() const noexcept { return *impl_->classes; }
+
+const std::vector<OutputInfo>& Model::output_fields() const noexcept { return impl_->compiled->output_infos; }
+
+Result Model::score(const Record& record) const {
+  FrameLease lease(*impl_);
+  eval::Frame& f = *lease;
+  f.reset();
+  f.row = 0;
+  const auto& prog = impl_->compiled->program;
+  for (const auto& spec : prog.inputs) {
+    auto it = record.find(spec.name);
+    eval::prepare_input(f, spec, it == record.end() ? Value() : it->second);
+  }
+  evaluate_row(*impl_, f);
+
+  Result r;
+  const eval::Prediction& p = f.predictions[0];
+  r.classes_ = impl_->classes;
+  for (const auto& t : impl_->compiled->targets) r.targets_.push_back({t.name, p.valid ? to_value(f, p.value) : Value()});
+  if (p.valid && p.has_probabilities) r.probabilities_ = p.probabilities;
+  if (p.valid && p.has_confidences) r.confidences_ = p.confidences;
+  for (const auto& o : impl_->compiled->outputs) {
+    Value v;
+    for (auto slot : o.slots)
+      if (f.state[std::size_t(slot)] == 2) {
+        v = to_value(f, f.slots[std::size_t(slot)]);
+        break;
+      }
+    r.outputs_.push_back({o.name, std::move(v)});
+  }
+  return r;
+}
+
+namespace {
+
+}  // namespace
+
+template <class Fill>
+BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, const BatchOptions& options, Fill&& fill) {
+  const auto& compiled = *impl.compiled;
+  const auto& prog = compiled.program;
+  const std::size_t k = compiled.class_labels.size();
+  BatchResult out;
+  out.predicted_ = xt::xtensor<double, 1>::from_shape({rows});
+  out.predicted_values_.resize(rows);
+  out.classes_ = compiled.class_labels;
+  out.probabilities_ = xt::xtensor<double, 2>::from_shape({rows, k});
+  for (const auto& o : compiled.outputs) out.output_names_.push_back(o.name);
+  out.outputs_.assign(compiled.outputs.size(), std::vector<Value>(rows));
+  if (options.on_error == RowErrorPolicy::Record) out.errors_.assign(rows, std::string());
+  FrameLease lease(impl);
+  eval::Frame& f = *lease;
+  const double nan = std::nan("");
+  for (std::size_t row = 0; row < rows; ++row) {
+    f.reset();
+    f.row = row;
+    try {
+      fill(f, row);
+      evaluate_row(impl, f);
+    } catch (const Error& e) {
+      if (options.on_error == RowErrorPolicy::Throw) throw;
+      out.errors_[row] = e.what();
+      out.predicted_(row) = nan;
+      for (std::size_t c = 0; c < k; ++c) out.probabilities_(row, c) = nan;
+      continue;
+    }
+    const eval::Prediction& p = f.predictions[0];
+    if (!p.valid) {
+      out.predicted_(row) = nan;
+    } else if (compiled.function == MiningFunction::Classification) {
+      out.predicted_(row) = p.label >= 0 ? double(p.label) : nan;
+      out.predicted_values_[row] = to_value(f, p.value);
+    } else {
+      out.predicted_(row) = p.value.kind == eval::Kind::Number ? p.value.num : nan;
+      out.predicted_values_[row] = to_value(f, p.value);
+    }
+    for (std::size_t c = 0; c < k; ++c) out.probabilities_(row, c) = p.valid && p.has_probabilities ? p.probabilities[c] : nan;
+    for (std::size_t o = 0; o < compiled.outputs.size(); ++o)
+      for (auto slot : compiled.outputs[o].slots)
+        if (f.state[std::size_t(slot)] == 2) {
+          out.outputs_[o][row] = to_value(f, f.slots[std::size_t(slot)]);
+          break;
+        }
+  }
+  (void)prog;
+  return out;
+}
+
+namespace {
+
+/// For each input spec: the matrix column that feeds it, or -1.
+std::vector<std::ptrdiff_t> column_map(const compile::Compiled& c, std::size_t cols, const std::vector<std::string>& names) {
+  const auto& prog = c.program;
+  std::vector<std::ptrdiff_t> map(prog.inputs.size(), -1);
+  if (names.empty()) {
+    if (cols != c.inputs.size())
+      throw Error(ErrorKind::Usage, fmt::format("the matrix has {} columns but the model has {} input fields; name the "
+                                                "columns to score a different layout",
+                                                cols, c.inputs.size()));
+    for (std::size_t i = 0; i < c.inputs.size(); ++i) map[std::size_t(c.input_spec_of_field[i])] = std::ptrdiff_t(i);
+    return map;
+  }
+  if (names.size() != cols)
+    throw Error(ErrorKind::Usage, fmt::format("{} column names for a matrix of {} columns", names.size(), cols));
+  for (std::size_t s = 0; s < prog.inputs.size(); ++s)
+    for (std::size_t j = 0; j < names.size(); ++j)
+      if (names[j] == prog.inputs[s].name) map[s] = std::ptrdiff_t(j);
+  return map;
+}
+
+template <class T>
+BatchResult score_matrix(const Model::Impl& impl, const T* data, std::size_t rows, std::size_t cols, Layout layout,
+                         const std::vector<std::string>& columns, const BatchOptions& options) {
+  if (!data && rows * cols) throw Error(ErrorKind::Usage, "Model::score: null data");
+  auto map = column_map(*impl.compiled, cols, columns);
+  const auto& prog = impl.compiled->program;
+  return Model::Impl::score_rows(impl, rows, options, [&](eval::Frame& f, std::size_t row) {
+    for (std::size_t s = 0; s < prog.inputs.size(); ++s) {
+      double x = std::nan("");
+      if (map[s] >= 0) {
+        auto col = std::size_t(map[s]);
+        x = double(layout == Layout::RowMajor ? data[row * cols + col] : data[col * rows + row]);
+      }
+      eval::prepare_number(f, prog.inputs[s], x);
+    }
+  });
+}
+
+}  // namespace
+
+BatchResult Model::score(const double* data, std::size_t rows, std::size_t cols, Layout layout,
+                         const std::vector<std::string>& columns, const BatchOptions& options) const {
+  return score_matrix(*impl_, data, rows, cols, layout, columns, options);
+}
+
+BatchResult Model::score(const float* data, std::size_t rows, std::size_t cols, Layout layout,
+                         const std::vector<std::string>& columns, const BatchOptions& options) const {
+  return score_matrix(*impl_, data, rows, cols, layout, columns, options);
+}
+
+BatchResult Model::score(const std::vector<std::string>& columns, const std::vector<std::vector<Value>>& cells,
+                         const BatchOptions& options) const {
+  if (columns.size() != cells.size())
+    throw Error(ErrorKind::Usage, fmt::format("{} column names for {} columns", columns.size(), cells.size()));
+  std::size_t rows = cells.empty() ? 0 : cells.front().size();
+  for (std::size_t j = 0; j < cells.size(); ++j)
+    if (cells[j].size() != rows)
+      throw Error(ErrorKind::Usage, fmt::format("column \"{}\" has {} rows, column \"{}\" has {}", columns[j],
+                                                cells[j].size(), columns.front(), rows));
+  auto map = column_map(*impl_->compiled, columns.size(), columns);
+  const auto& prog = impl_->compiled->program;
+  const Value missing;
+  return Impl::score_rows(*impl_, rows, options, [&](eval::Frame& f, std::size_t row) {
+    for (std::size_t s = 0; s < prog.inputs.size(); ++s)
+      eval::prepare_input(f, prog.inputs[s], map[s] >= 0 ? cells[std::size_t(map[s])][row] : missing);
+  });
+}
+
+}  // namespace v0
+}  // namespace pmmlrt

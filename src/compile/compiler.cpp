@@ -1,0 +1,1048 @@
+#include "compile/compiler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "eval/functions.hpp"
+#include "eval/models.hpp"
+#include "pmml/numbers.hpp"
+
+namespace pmmlrt::compile {
+
+namespace {
+
+using namespace pmmlrt::eval;
+
+[[noreturn]] void model_error(const std::string& path, const std::string& message) {
+  throw ModelError(fmt::format("{} (at {})", message, path.empty() ? "/PMML" : path), path);
+}
+[[noreturn]] void unsupported(const std::string& path, const std::string& message) {
+  throw UnsupportedError(fmt::format("{} (at {})", message, path.empty() ? "/PMML" : path), path);
+}
+
+/// Names visible at one place in the document, innermost first.
+struct Scope {
+  const Scope* parent = nullptr;
+  std::unordered_map<std::string, std::int32_t> names;
+  std::int32_t find(const std::string& name) const {
+    for (const Scope* s = this; s; s = s->parent) {
+      auto it = s->names.find(name);
+      if (it != s->names.end()) return it->second;
+    }
+    return -1;
+  }
+};
+
+bool same_class(const Val& a, const Val& b) { return a.kind == b.kind && a.num == b.num && a.sym == b.sym; }
+
+std::int32_t find_class(const std::vector<Val>& classes, const Val& v) {
+  for (std::size_t i = 0; i < classes.size(); ++i)
+    if (same_class(classes[i], v)) return std::int32_t(i);
+  return -1;
+}
+
+/// What a model knows about its target while compiling.
+struct TargetInfo {
+  std::string name;
+  DataType type = DataType::Double;
+  OpType op = OpType::Continuous;
+  const ir::DataField* field = nullptr;
+};
+
+class Compiler {
+ public:
+  Compiler(const ir::Document& doc, const LoadOptions& options, Compiled& out)
+      : doc_(doc), options_(options), out_(out), prog_(out.program) {}
+
+  void run();
+
+ private:
+  const ir::Document& doc_;
+  const LoadOptions& options_;
+  Compiled& out_;
+  Program& prog_;
+  std::deque<Scope> scopes_;
+  Scope* global_ = nullptr;
+  std::unordered_map<std::string, const ir::DataField*> data_fields_;
+  std::unordered_map<std::string, std::int32_t> functions_;
+  std::unordered_map<std::int32_t, std::int32_t> input_of_slot_;  // slot -> index into prog_.inputs
+  // Per-slot dependencies of derived fields, for the cycle check.
+  std::vector<std::vector<std::int32_t>> depends_;
+  std::int32_t current_slot_ = -1;  // the derived field whose expression is being compiled
+  const std::vector<const ir::ParameterField*>* params_ = nullptr;
+
+  Scope& new_scope(const Scope* parent) {
+    scopes_.emplace_back();
+    scopes_.back().parent = parent;
+    return scopes_.back();
+  }
+
+  std::int32_t add_slot(Slot::Kind kind, const std::string& name, DataType type, OpType op) {
+    Slot s;
+    s.kind = kind;
+    s.name = name;
+    s.type = type;
+    s.op = op;
+    prog_.slots.push_back(std::move(s));
+    depends_.emplace_back();
+    return std::int32_t(prog_.slots.size() - 1);
+  }
+
+  std::int32_t resolve(const Scope& scope, const std::string& name, const std::string& path) {
+    std::int32_t slot = scope.find(name);
+    if (slot < 0) model_error(path, fmt::format("field \"{}\" is not declared", name));
+    if (current_slot_ >= 0) depends_[std::size_t(current_slot_)].push_back(slot);
+    return slot;
+  }
+
+  // ----- values -----------------------------------------------------------------------------------------
+  Val typed_value(const std::string& text, DataType type, const std::string& path) {
+    switch (type) {
+      case DataType::String: return Val::string(prog_.strings.intern(text));
+      case DataType::Integer: {
+        auto v = numbers::parse_integer(text);
+        if (!v) {
+          auto d = numbers::parse_double(text);  // "1.5" on an integer field still compares numerically
+          if (!d) model_error(path, fmt::format("\"{}\" is not an integer", text));
+          return Val::number(*d, DataType::Double);
+        }
+        return Val::number(double(*v), DataType::Integer);
+      }
+      case DataType::Float: {
+        auto v = numbers::parse_float(text);
+        if (!v) model_error(path, fmt::format("\"{}\" is not a float", text));
+        return Val::number(double(*v), DataType::Float);
+      }
+      case DataType::Double: {
+        auto v = numbers::parse_double(text);
+        if (!v) model_error(path, fmt::format("\"{}\" is not a number", text));
+        return Val::number(*v, DataType::Double);
+      }
+      case DataType::Boolean: {
+        auto v = numbers::parse_boolean(text);
+        if (!v) model_error(path, fmt::format("\"{}\" is not a boolean", text));
+        return Val::boolean(*v);
+      }
+      default:
+        unsupported(path, fmt::format("values of type {} are not supported", to_string(type)));
+    }
+  }
+  /// A constant without a declared type: integer, else double, else string (as the reference infers).
+  Val inferred_value(const std::string& text) {
+    if (auto i = numbers::parse_integer(text); i && text.find_first_of(".eE") == std::string::npos)
+      return Val::number(double(*i), DataType::Integer);
+    std::string_view t = numbers::trim(text);
+    bool numeric_looking = !t.empty() && (std::isdigit(static_cast<unsigned char>(t.back())) || t.back() == '.');
+    if (numeric_looking)
+      if (auto d = numbers::parse_double(text)) return Val::number(*d, DataType::Double);
+    return Val::string(prog_.strings.intern(text));
+  }
+
+  // ----- expressions ------------------------------------------------------------------------------------
+  std::int32_t expression(const ir::Expression& e, const Scope& scope, DataType hint) {
+    Expr x;
+    x.path = e.path;
+    if (e.map_missing_to) {
+      x.has_map_missing = true;
+      x.map_missing_to = e.data_type ? typed_value(*e.map_missing_to, *e.data_type, e.path) : inferred_value(*e.map_missing_to);
+    }
+    if (e.default_value) {
+      x.has_default = true;
+      x.default_value = e.data_type ? typed_value(*e.default_value, *e.data_type, e.path) : inferred_value(*e.default_value);
+    }
+    switch (e.kind) {
+      case ir::Expression::Kind::Constant:
+        x.op = Expr::Op::Constant;
+        if (e.constant_missing) x.constant = Val::missing();
+        else x.constant = e.data_type ? typed_value(e.value, *e.data_type, e.path) : inferred_value(e.value);
+        break;
+      case ir::Expression::Kind::FieldRef:
+        if (params_) {
+          auto it = std::find_if(params_->begin(), params_->end(), [&](auto* p) { return p->name == e.field; });
+          if (it != params_->end()) {
+            x.op = Expr::Op::Param;
+            x.slot = std::int32_t(it - params_->begin());
+            break;
+          }
+        }
+        x.op = Expr::Op::FieldRef;
+        x.slot = resolve(scope, e.field, e.path);
+        break;
+      case ir::Expression::Kind::NormContinuous:
+        x.op = Expr::Op::NormContinuous;
+        x.slot = resolve_or_param(scope, e, x);
+        x.norms = e.linear_norms;
+        if (e.outliers == "asMissingValues") x.outliers = 1;
+        else if (e.outliers == "asExtremeValues") x.outliers = 2;
+        else if (e.outliers != "asIs") model_error(e.path, fmt::format("unknown outliers \"{}\"", e.outliers));
+        break;
+      case ir::Expression::Kind::NormDiscrete: {
+        x.op = Expr::Op::NormDiscrete;
+        x.slot = resolve_or_param(scope, e, x);
+        DataType t = x.slot >= 0 ? prog_.slots[std::size_t(x.slot)].type : DataType::String;
+        x.match = t == DataType::String ? Val::string(prog_.strings.intern(e.value)) : typed_value(e.value, t, e.path);
+        break;
+      }
+      case ir::Expression::Kind::Discretize: {
+        x.op = Expr::Op::Discretize;
+        x.slot = resolve_or_param(scope, e, x);
+        for (const auto& b : e.bins) {
+          Expr::Bin bin;
+          bin.range = range(b.interval);
+          bin.value = e.data_type ? typed_value(b.value, *e.data_type, e.path) : inferred_value(b.value);
+          x.bins.push_back(bin);
+        }
+        break;
+      }
+      case ir::Expression::Kind::MapValues: {
+        x.op = Expr::Op::MapValues;
+        std::vector<std::string> columns;
+        for (const auto& [field, column] : e.field_columns) {
+          x.key_slots.push_back(resolve(scope, field, e.path));
+          columns.push_back(column);
+        }
+        DataType out_type = e.data_type ? *e.data_type : DataType::String;
+        auto local = [](const std::string& n) {
+          auto c = n.find(':');
+          return c == std::string::npos ? n : n.substr(c + 1);
+        };
+        for (const auto& row : e.rows) {
+          std::vector<Val> r(columns.size() + 1);
+          std::vector<bool> seen(columns.size() + 1, false);
+          for (const auto& [column, text] : row) {
+            for (std::size_t k = 0; k <= columns.size(); ++k) {
+              const std::string& want = k < columns.size() ? columns[k] : e.output_column;
+              if (seen[k] || (column != want && local(column) != local(want))) continue;
+              if (k < columns.size()) {
+                DataType kt = prog_.slots[std::size_t(x.key_slots[k])].type;
+                r[k] = kt == DataType::String ? Val::string(prog_.strings.intern(text)) : typed_value(text, kt, e.path);
+              } else {
+                r[k] = typed_value(text, out_type, e.path);
+              }
+              seen[k] = true;
+              break;
+            }
+          }
+          if (std::find(seen.begin(), seen.end(), false) != seen.end()) continue;  // an incomplete row matches nothing
+          x.table.push_back(std::move(r));
+        }
+        x.result_type = out_type;
+        break;
+      }
+      case ir::Expression::Kind::Apply: {
+        x.op = Expr::Op::Apply;
+        auto fit = functions_.find(e.function);
+        if (fit != functions_.end()) {
+          x.fn = Fn::Call;
+          x.function = fit->second;
+        } else if (!lookup_function(e.function, x.fn)) {
+          unsupported(e.path, fmt::format("function \"{}\" is not supported", e.function));
+        }
+        if (e.invalid_value_treatment == "asMissing") x.invalid_as_missing = true;
+        else if (e.invalid_value_treatment != "returnInvalid" && e.invalid_value_treatment != "asIs")
+          model_error(e.path, fmt::format("unknown invalidValueTreatment \"{}\"", e.invalid_value_treatment));
+        for (const auto& a : e.arguments) x.args.push_back(expression(*a, scope, hint));
+        break;
+      }
+      default:
+        unsupported(e.path, "expression not supported");
+    }
+    prog_.expressions.push_back(std::move(x));
+    return std::int32_t(prog_.expressions.size() - 1);
+  }
+
+  std::int32_t resolve_or_param(const Scope& scope, const ir::Expression& e, Expr& x) {
+    if (params_) {
+      auto it = std::find_if(params_->begin(), params_->end(), [&](auto* p) { return p->name == e.field; });
+      if (it != params_->end())
+        unsupported(e.path, fmt::format("{} over a function parameter is not supported", x.path));
+    }
+    return resolve(scope, e.field, e.path);
+  }
+
+  static InputSpec::Range range(const ir::Interval& iv) {
+    InputSpec::Range r;
+    r.left = iv.left;
+    r.right = iv.right;
+    r.left_closed = iv.closure == ir::Interval::Closure::ClosedClosed || iv.closure == ir::Interval::Closure::ClosedOpen;
+    r.right_closed = iv.closure == ir::Interval::Closure::ClosedClosed || iv.closure == ir::Interval::Closure::OpenClosed;
+    return r;
+  }
+
+  void derived_fields(const std::vector<ir::DerivedField>& fields, Scope& scope) {
+    std::vector<std::int32_t> slots;
+    for (const auto& d : fields) {
+      std::int32_t s = add_slot(Slot::Kind::Derived, d.name, d.data_type, d.op_type);
+      scope.names[d.name] = s;
+      slots.push_back(s);
+    }
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      current_slot_ = slots[i];
+      prog_.slots[std::size_t(slots[i])].expression = expression(*fields[i].expression, scope, fields[i].data_type);
+      current_slot_ = -1;
+    }
+  }
+
+  // ----- predicates -------------------------------------------------------------------------------------
+  std::int32_t predicate(const ir::Predicate& p, const Scope& scope) {
+    Pred x;
+    switch (p.kind) {
+      case ir::Predicate::Kind::True: x.op = Pred::Op::True; break;
+      case ir::Predicate::Kind::False: x.op = Pred::Op::False; break;
+      case ir::Predicate::Kind::Simple: {
+        x.slot = resolve(scope, p.field, p.path);
+        static const std::pair<const char*, Pred::Op> ops[] = {
+            {"equal", Pred::Op::Equal},   {"notEqual", Pred::Op::NotEqual},       {"lessThan", Pred::Op::Less},
+            {"lessOrEqual", Pred::Op::LessEq}, {"greaterThan", Pred::Op::Greater}, {"greaterOrEqual", Pred::Op::GreaterEq},
+            {"isMissing", Pred::Op::IsMissing}, {"isNotMissing", Pred::Op::IsNotMissing}};
+        for (auto& [name, op] : ops)
+          if (p.op == name) x.op = op;
+        if (x.op == Pred::Op::IsMissing || x.op == Pred::Op::IsNotMissing) break;
+        DataType t = prog_.slots[std::size_t(x.slot)].type;
+        if (t == DataType::String) {
+          x.string_compare = true;
+          x.sym = prog_.strings.intern(p.value);
+        } else {
+          // The constant is parsed to the field's type first: a float field compares with (float)value.
+          Val v = typed_value(p.value, t, p.path);
+          x.num = v.num;
+        }
+        break;
+      }
+      case ir::Predicate::Kind::SimpleSet: {
+        x.slot = resolve(scope, p.field, p.path);
+        x.op = p.op == "isIn" ? Pred::Op::In : Pred::Op::NotIn;
+        DataType t = prog_.slots[std::size_t(x.slot)].type;
+        if (t == DataType::String) {
+          x.string_compare = true;
+          x.begin = std::int32_t(prog_.set_syms.size());
+          for (const auto& v : p.values) prog_.set_syms.push_back(prog_.strings.intern(v));
+          x.end = std::int32_t(prog_.set_syms.size());
+          std::sort(prog_.set_syms.begin() + x.begin, prog_.set_syms.end());
+        } else {
+          x.begin = std::int32_t(prog_.set_nums.size());
+          for (const auto& v : p.values) prog_.set_nums.push_back(typed_value(v, t, p.path).num);
+          x.end = std::int32_t(prog_.set_nums.size());
+          std::sort(prog_.set_nums.begin() + x.begin, prog_.set_nums.end());
+        }
+        break;
+      }
+      case ir::Predicate::Kind::Compound: {
+        if (p.op == "and") x.op = Pred::Op::And;
+        else if (p.op == "or") x.op = Pred::Op::Or;
+        else if (p.op == "xor") x.op = Pred::Op::Xor;
+        else x.op = Pred::Op::Surrogate;
+        std::vector<std::int32_t> kids;
+        for (const auto& c : p.children) kids.push_back(predicate(*c, scope));
+        x.begin = std::int32_t(prog_.pred_children.size());
+        prog_.pred_children.insert(prog_.pred_children.end(), kids.begin(), kids.end());
+        x.end = std::int32_t(prog_.pred_children.size());
+        break;
+      }
+    }
+    prog_.predicates.push_back(x);
+    return std::int32_t(prog_.predicates.size() - 1);
+  }
+
+  // ----- models -----------------------------------------------------------------------------------------
+  TargetInfo target_of(const ir::Model& m, const TargetInfo* inherited) {
+    TargetInfo t;
+    for (const auto& f : m.mining_schema)
+      if (f.usage == FieldUsage::Target) {
+        t.name = f.name;
+        auto it = data_fields_.find(f.name);
+        if (it != data_fields_.end()) {
+          t.field = it->second;
+          t.type = it->second->data_type;
+          t.op = f.op_type ? *f.op_type : it->second->op_type;
+        } else if (inherited && inherited->name == f.name) {
+          t = *inherited;
+        } else {
+          // A target that is a derived field or an output of an earlier chain segment.
+          t.type = m.function == MiningFunction::Classification ? DataType::String : DataType::Double;
+          t.op = m.function == MiningFunction::Classification ? OpType::Categorical : OpType::Continuous;
+        }
+        return t;
+      }
+    if (inherited) return *inherited;
+    t.type = m.function == MiningFunction::Classification ? DataType::String : DataType::Double;
+    t.op = m.function == MiningFunction::Classification ? OpType::Categorical : OpType::Continuous;
+    return t;
+  }
+
+  /// The class values a classification model predicts, in the order the reference reports them.
+  std::vector<std::string> class_texts(const ir::Model& m, const TargetInfo& t) {
+    if (t.field && !t.field->valid_values.empty()) return t.field->valid_values;
+    std::vector<std::string> out;
+    std::unordered_set<std::string> seen;
+    auto add = [&](const std::string& s) {
+      if (seen.insert(s).second) out.push_back(s);
+    };
+    switch (m.kind) {
+      case ir::Model::Kind::Regression:
+        for (const auto& table : m.regression->tables)
+          if (table.target_category) add(*table.target_category);
+        break;
+      case ir::Model::Kind::Tree: {
+        std::vector<const ir::Node*> stack{&m.tree->root};
+        while (!stack.empty()) {
+          const ir::Node* n = stack.back();
+          stack.pop_back();
+          if (n->score) add(*n->score);
+          for (const auto& d : n->distributions) add(d.value);
+          for (auto it = n->children.rbegin(); it != n->children.rend(); ++it) stack.push_back(&*it);
+        }
+        break;
+      }
+      case ir::Model::Kind::Mining:
+        for (const auto& s : m.mining->segments) {
+          if (s.model->function != MiningFunction::Classification) continue;
+          TargetInfo st = target_of(*s.model, &t);
+          for (auto& c : class_texts(*s.model, st)) add(c);
+        }
+        break;
+      case ir::Model::Kind::GeneralRegression: {
+        const auto& g = *m.general_regression;
+        for (const auto& c : g.p_cells)
+          if (!c.target_category.empty()) add(c.target_category);
+        if (!g.target_reference_category.empty()) add(g.target_reference_category);
+        break;
+      }
+    }
+    for (const auto& tg : m.targets)
+      for (const auto& v : tg.values)
+        if (!v.value.empty()) add(v.value);
+    return out;
+  }
+
+  std::int32_t compile_model(const ir::Model& m, const Scope& parent, const TargetInfo* inherited);
+
+  void fill_common(ModelEval& e, const ir::Model& m, const TargetInfo& t, Scope& scope, const Scope* output_parent);
+  void compile_outputs(ModelEval& e, const ir::Model& m, Scope& scope);
+  void compile_regression(RegressionEval& e, const ir::Model& m, const Scope& scope);
+  void compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope, const TargetInfo& t);
+  void compile_mining(MiningEval& e, const ir::Model& m, Scope& scope, const TargetInfo& t);
+  void compile_general_regression(GeneralRegressionEval& e, const ir::Model& m, const Scope& scope);
+  RegressionTableEval table(const ir::RegressionTable& t, const Scope& scope, const ModelEval& e);
+
+  void check_cycles();
+  void build_inputs(const ir::Model& top, const Scope& top_scope);
+  void collect_active(const ir::Model& m, std::vector<const ir::MiningField*>& out, std::unordered_set<std::string>& seen);
+
+  friend std::unique_ptr<Compiled> pmmlrt::compile::compile_document(const ir::Document&, const LoadOptions&);
+  std::vector<ResultOutput> surfaced_outputs(const ir::Model& m, std::int32_t id);
+  std::unordered_map<std::int32_t, std::vector<std::pair<std::string, std::int32_t>>> model_outputs_;  // model id -> (name, slot)
+  std::unordered_map<std::int32_t, std::vector<std::int32_t>> segment_models_;  // mining model id -> segment models
+  std::unordered_map<std::int32_t, std::string> method_of_;
+  std::unordered_map<std::int32_t, const ir::Model*> ir_of_;
+};
+
+void Compiler::fill_common(ModelEval& e, const ir::Model& m, const TargetInfo& t, Scope&, const Scope*) {
+  e.function = m.function;
+  e.float_math = m.float_math;
+  e.element = m.element;
+  e.path = m.path;
+  e.target_type = t.type;
+  if (m.function == MiningFunction::Classification) {
+    for (const auto& text : class_texts(m, t)) e.classes.push_back(typed_value(text, t.type, m.path));
+    if (e.classes.empty()) model_error(m.path, "a classification model with no classes (no target categories found)");
+    prog_.max_classes = std::max(prog_.max_classes, e.classes.size());
+  }
+  // Targets
+  for (const auto& tg : m.targets) {
+    if (!tg.field.empty() && !t.name.empty() && tg.field != t.name) continue;
+    TargetSpec& s = e.target;
+    s.min = tg.min;
+    s.max = tg.max;
+    s.factor = tg.rescale_factor;
+    s.constant = tg.rescale_constant;
+    if (tg.cast_integer == "round") s.cast = TargetSpec::Cast::Round;
+    else if (tg.cast_integer == "ceiling") s.cast = TargetSpec::Cast::Ceiling;
+    else if (tg.cast_integer == "floor") s.cast = TargetSpec::Cast::Floor;
+    else if (!tg.cast_integer.empty()) model_error(tg.path, fmt::format("unknown castInteger \"{}\"", tg.cast_integer));
+    if (m.function == MiningFunction::Regression) {
+      for (const auto& v : tg.values)
+        if (v.default_value) s.default_value = v.default_value;
+    } else {
+      s.display.assign(e.classes.size(), -1);
+      bool any_prior = false;
+      std::vector<double> priors(e.classes.size(), 0.0);
+      for (const auto& v : tg.values) {
+        if (v.value.empty()) continue;
+        Val cv = typed_value(v.value, t.type, tg.path);
+        std::int32_t c = -1;
+        for (std::size_t i = 0; i < e.classes.size(); ++i)
+          if (cv.kind == e.classes[i].kind && cv.num == e.classes[i].num && cv.sym == e.classes[i].sym) c = std::int32_t(i);
+        if (c < 0) continue;
+        if (!v.display_value.empty()) s.display[std::size_t(c)] = prog_.strings.intern(v.display_value);
+        if (v.prior_probability) {
+          priors[std::size_t(c)] = *v.prior_probability;
+          any_prior = true;
+        }
+      }
+      if (any_prior) s.priors = priors;
+    }
+  }
+  // DataField display values for predictedDisplayValue.
+  if (m.function == MiningFunction::Classification && t.field) {
+    if (e.target.display.empty()) e.target.display.assign(e.classes.size(), -1);
+    for (std::size_t i = 0; i < t.field->valid_values.size() && i < e.classes.size(); ++i)
+      if (e.target.display[i] < 0 && !t.field->display_values[i].empty())
+        e.target.display[i] = prog_.strings.intern(t.field->display_values[i]);
+  }
+}
+
+void Compiler::compile_outputs(ModelEval& e, const ir::Model& m, Scope& scope) {
+  // Outputs are visible to later outputs of the same model and, in a chain, to later segments.
+  std::vector<std::int32_t> slots;
+  for (const auto& o : m.output) {
+    DataType type = o.data_type ? *o.data_type : DataType::Double;
+    if (!o.data_type) {
+      if (o.feature == "predictedValue") type = e.function == MiningFunction::Classification ? e.target_type : DataType::Double;
+      else if (o.feature == "predictedDisplayValue" || o.feature == "entityId") type = DataType::String;
+    }
+    std::int32_t s = add_slot(Slot::Kind::Output, o.name, type, o.op_type ? *o.op_type : OpType::Continuous);
+    slots.push_back(s);
+  }
+  for (std::size_t i = 0; i < m.output.size(); ++i) {
+    const auto& o = m.output[i];
+    OutputSpec spec;
+    spec.slot = slots[i];
+    spec.name = o.name;
+    spec.is_final = o.is_final_result;
+    spec.type = prog_.slots[std::size_t(slots[i])].type;
+    spec.cast = o.data_type.has_value();
+    const std::string& f = o.feature;
+    if (f == "predictedValue") spec.feature = OutputSpec::Feature::PredictedValue;
+    else if (f == "predictedDisplayValue") spec.feature = OutputSpec::Feature::PredictedDisplayValue;
+    else if (f == "probability") spec.feature = OutputSpec::Feature::Probability;
+    else if (f == "confidence") spec.feature = OutputSpec::Feature::Confidence;
+    else if (f == "affinity") spec.feature = OutputSpec::Feature::Affinity;
+    else if (f == "entityId") spec.feature = OutputSpec::Feature::EntityId;
+    else if (f == "transformedValue" || f == "decision") {
+      spec.feature = OutputSpec::Feature::TransformedValue;
+      if (!o.expression) model_error(o.path, fmt::format("OutputField \"{}\" ({}) lacks an expression", o.name, f));
+    } else {
+      unsupported(o.path, fmt::format("OutputField feature \"{}\" is not supported", f));
+    }
+    if (o.rank != 1) unsupported(o.path, "OutputField rank other than 1 is not supported");
+    if (!o.segment_id.empty()) unsupported(o.path, "OutputField segmentId is not supported");
+    if ((spec.feature == OutputSpec::Feature::Probability || spec.feature == OutputSpec::Feature::Confidence) &&
+        !o.value.empty()) {
+      if (e.function != MiningFunction::Classification)
+        model_error(o.path, fmt::format("OutputField \"{}\" asks for a class probability of a regression model", o.name));
+      Val cv = typed_value(o.value, e.target_type, o.path);
+      spec.class_index = -1;
+      for (std::size_t c = 0; c < e.classes.size(); ++c)
+        if (cv.kind == e.classes[c].kind && cv.num == e.classes[c].num && cv.sym == e.classes[c].sym)
+          spec.class_index = std::int32_t(c);
+      if (spec.class_index < 0)
+        model_error(o.path, fmt::format("OutputField \"{}\": \"{}\" is not a class of the model", o.name, o.value));
+    }
+    if (spec.feature == OutputSpec::Feature::TransformedValue) spec.expression = expression(*o.expression, scope, spec.type);
+    scope.names[o.name] = slots[i];
+    model_outputs_[e.id].emplace_back(o.name, slots[i]);
+    e.outputs.push_back(std::move(spec));
+  }
+}
+
+RegressionTableEval Compiler::table(const ir::RegressionTable& t, const Scope& scope, const ModelEval& e) {
+  RegressionTableEval r;
+  r.intercept = t.intercept;
+  for (const auto& p : t.numeric) r.numeric.push_back({resolve(scope, p.field, t.path), p.exponent, p.coefficient});
+  for (const auto& p : t.categorical) {
+    std::int32_t s = resolve(scope, p.field, t.path);
+    DataType ft = prog_.slots[std::size_t(s)].type;
+    Val v = ft == DataType::String ? Val::string(prog_.strings.intern(p.value)) : typed_value(p.value, ft, t.path);
+    r.categorical.push_back({s, v, p.coefficient});
+  }
+  for (const auto& term : t.terms) {
+    RegressionTableEval::Term x;
+    x.coefficient = term.coefficient;
+    for (const auto& f : term.fields) x.slots.push_back(resolve(scope, f, t.path));
+    r.terms.push_back(std::move(x));
+  }
+  if (e.function == MiningFunction::Classification) {
+    if (!t.target_category) model_error(t.path, "a classification RegressionTable lacks targetCategory");
+    Val cv = typed_value(*t.target_category, e.target_type, t.path);
+    for (std::size_t c = 0; c < e.classes.size(); ++c)
+      if (cv.kind == e.classes[c].kind && cv.num == e.classes[c].num && cv.sym == e.classes[c].sym)
+        r.class_index = std::int32_t(c);
+    if (r.class_index < 0)
+      model_error(t.path, fmt::format("targetCategory \"{}\" is not a class of the target", *t.target_category));
+  }
+  return r;
+}
+
+void Compiler::compile_regression(RegressionEval& e, const ir::Model& m, const Scope& scope) {
+  const auto& r = *m.regression;
+  static const std::pair<const char*, Normalization> norms[] = {
+      {"none", Normalization::None},       {"softmax", Normalization::Softmax}, {"logit", Normalization::Logit},
+      {"probit", Normalization::Probit},   {"cloglog", Normalization::Cloglog}, {"loglog", Normalization::Loglog},
+      {"cauchit", Normalization::Cauchit}, {"exp", Normalization::Exp},         {"simplemax", Normalization::Simplemax}};
+  bool known = false;
+  for (auto& [name, n] : norms)
+    if (r.normalization == name) {
+      e.normalization = n;
+      known = true;
+    }
+  if (!known) unsupported(m.path, fmt::format("normalizationMethod \"{}\" is not supported", r.normalization));
+  for (const auto& t : r.tables) e.tables.push_back(table(t, scope, e));
+  if (m.function == MiningFunction::Classification) {
+    if (e.tables.size() < 2) model_error(m.path, "a classification RegressionModel needs a RegressionTable per class");
+    auto n = e.normalization;
+    if (n == Normalization::Exp) model_error(m.path, "normalizationMethod exp is only for regression");
+    if (e.tables.size() > 2 && n != Normalization::None && n != Normalization::Softmax && n != Normalization::Simplemax &&
+        n != Normalization::Logit && e.classes.size() > 0) {
+      bool ordinal = false;
+      auto it = data_fields_.end();
+      for (const auto& f : m.mining_schema)
+        if (f.usage == FieldUsage::Target) it = data_fields_.find(f.name);
+      if (it != data_fields_.end() && it->second->op_type == OpType::Ordinal) ordinal = true;
+      if (!ordinal)
+        model_error(m.path, fmt::format("normalizationMethod \"{}\" is not defined for {} classes", r.normalization,
+                                        e.tables.size()));
+    }
+    for (const auto& f : m.mining_schema)
+      if (f.usage == FieldUsage::Target) {
+        auto it = data_fields_.find(f.name);
+        OpType op = f.op_type ? *f.op_type : (it != data_fields_.end() ? it->second->op_type : OpType::Categorical);
+        e.ordinal = op == OpType::Ordinal;
+      }
+  } else if (e.tables.size() != 1) {
+    model_error(m.path, "a regression RegressionModel needs exactly one RegressionTable");
+  }
+}
+
+void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope, const TargetInfo& t) {
+  const auto& tr = *m.tree;
+  static const std::pair<const char*, TreeEval::Missing> strategies[] = {
+      {"none", TreeEval::Missing::None},
+      {"lastPrediction", TreeEval::Missing::LastPrediction},
+      {"nullPrediction", TreeEval::Missing::NullPrediction},
+      {"defaultChild", TreeEval::Missing::DefaultChild},
+      {"weightedConfidence", TreeEval::Missing::WeightedConfidence},
+      {"aggregateNodes", TreeEval::Missing::AggregateNodes}};
+  for (auto& [name, s] : strategies)
+    if (tr.missing_value_strategy == name) e.missing = s;
+  e.missing_penalty = tr.missing_value_penalty;
+  e.return_last_prediction = tr.no_true_child_strategy == "returnLastPrediction";
+  if ((e.missing == TreeEval::Missing::WeightedConfidence || e.missing == TreeEval::Missing::AggregateNodes) &&
+      m.function != MiningFunction::Classification)
+    unsupported(m.path, fmt::format("missingValueStrategy {} is defined for classification only", tr.missing_value_strategy));
+
+  // Breadth-first layout: the children of a node are contiguous.
+  std::vector<const ir::Node*> order{&tr.root};
+  e.nodes.emplace_back();
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const ir::Node& n = *order[i];
+    std::int32_t pred = predicate(*n.predicate, scope);
+    auto first_child = std::int32_t(order.size());
+    std::int32_t default_child = -1;
+    for (std::size_t c = 0; c < n.children.size(); ++c) {
+      if (!n.default_child.empty() && n.children[c].id == n.default_child) default_child = first_child + std::int32_t(c);
+      order.push_back(&n.children[c]);
+      e.nodes.emplace_back();
+    }
+    TreeNode& node = e.nodes[i];  // only now: emplace_back moves the nodes
+    node.predicate = pred;
+    node.first_child = first_child;
+    node.child_count = std::int32_t(n.children.size());
+    node.default_child = default_child;
+    if (!n.default_child.empty() && node.default_child < 0 && !n.children.empty())
+      model_error(n.path.empty() ? m.path : n.path, fmt::format("defaultChild \"{}\" names no child Node", n.default_child));
+    if (!n.id.empty()) node.id = prog_.strings.intern(n.id);
+    node.record_count = std::isnan(n.record_count) ? 0.0 : n.record_count;
+    if (n.score) {
+      node.has_score = true;
+      if (m.function == MiningFunction::Classification) {
+        Val v = typed_value(*n.score, t.type, m.path);
+        node.label = find_class(e.classes, v);
+        if (node.label < 0) model_error(m.path, fmt::format("Node score \"{}\" is not a class of the target", *n.score));
+        node.score = e.classes[std::size_t(node.label)];
+      } else {
+        DataType st = m.float_math ? DataType::Float : DataType::Double;
+        Val v = typed_value(*n.score, st, m.path);
+        node.value = v.num;
+        node.score = v;
+      }
+    }
+    if (!n.distributions.empty() && m.function == MiningFunction::Classification) {
+      node.dist_begin = std::int32_t(e.dists.size());
+      node.dist_probability = n.distributions.front().probability.has_value();
+      for (const auto& d : n.distributions) {
+        TreeDist td;
+        Val v = typed_value(d.value, t.type, m.path);
+        td.label = find_class(e.classes, v);
+        if (td.label < 0) model_error(m.path, fmt::format("ScoreDistribution value \"{}\" is not a class of the target", d.value));
+        if (node.dist_probability && !d.probability)
+          model_error(m.path, "a ScoreDistribution lacks the probability its siblings give");
+        td.weight = node.dist_probability ? *d.probability : d.record_count;
+        td.has_confidence = d.confidence.has_value();
+        td.confidence = d.confidence.value_or(0.0);
+        e.dists.push_back(td);
+      }
+      node.dist_end = std::int32_t(e.dists.size());
+    }
+    if (n.embedded) {
+      node.embedded = std::int32_t(e.embedded.size());
+      RegressionEval dummy;
+      dummy.function = MiningFunction::Regression;
+      e.embedded.push_back(table(n.embedded->regression->tables.front(), scope, dummy));
+    }
+  }
+}
+
+void Compiler::compile_mining(MiningEval& e, const ir::Model& m, Scope& scope, const TargetInfo& t) {
+  const auto& d = *m.mining;
+  static const std::pair<const char*, MiningEval::Method> methods[] = {
+      {"majorityVote", MiningEval::Method::MajorityVote}, {"weightedMajorityVote", MiningEval::Method::WeightedMajorityVote},
+      {"average", MiningEval::Method::Average},           {"weightedAverage", MiningEval::Method::WeightedAverage},
+      {"median", MiningEval::Method::Median},             {"weightedMedian", MiningEval::Method::WeightedMedian},
+      {"max", MiningEval::Method::Max},                   {"sum", MiningEval::Method::Sum},
+      {"weightedSum", MiningEval::Method::WeightedSum},   {"selectFirst", MiningEval::Method::SelectFirst},
+      {"selectAll", MiningEval::Method::SelectAll},       {"modelChain", MiningEval::Method::ModelChain}};
+  for (auto& [name, meth] : methods)
+    if (d.method == name) e.method = meth;
+  if (e.method == MiningEval::Method::SelectAll)
+    unsupported(m.path, "multipleModelMethod selectAll (a result per segment) is not supported");
+  bool regression = m.function == MiningFunction::Regression;
+  using M = MiningEval::Method;
+  if (regression && (e.method == M::MajorityVote || e.method == M::WeightedMajorityVote))
+    model_error(m.path, fmt::format("multipleModelMethod {} is not defined for regression", d.method));
+  if (!regression && (e.method == M::Sum || e.method == M::WeightedSum || e.method == M::WeightedMedian))
+    model_error(m.path, fmt::format("multipleModelMethod {} is not defined for classification", d.method));
+  if (d.missing_prediction_treatment == "continue") e.missing_treatment = MiningEval::MissingTreatment::Continue;
+  else if (d.missing_prediction_treatment == "skipSegment") e.missing_treatment = MiningEval::MissingTreatment::SkipSegment;
+  else if (d.missing_prediction_treatment == "returnMissing") e.missing_treatment = MiningEval::MissingTreatment::ReturnMissing;
+  else model_error(m.path, fmt::format("unknown missingPredictionTreatment \"{}\"", d.missing_prediction_treatment));
+  e.missing_threshold = d.missing_threshold;
+  method_of_[e.id] = d.method;
+
+  const bool chain = e.method == M::ModelChain;
+  const Scope* seg_parent = &scope;
+  for (const auto& s : d.segments) {
+    MiningEval::Segment seg;
+    seg.predicate = predicate(*s.predicate, *seg_parent);
+    seg.weight = s.weight;
+    seg.id = prog_.strings.intern(s.id);
+    TargetInfo inherited = t;
+    seg.model = compile_model(*s.model, *seg_parent, &inherited);
+    segment_models_[e.id].push_back(seg.model);
+    const ModelEval& child = *prog_.models[std::size_t(seg.model)];
+    if (!chain && child.function != m.function)
+      model_error(s.path, "a segment's functionName differs from its MiningModel's");
+    if (m.function == MiningFunction::Classification && child.function == MiningFunction::Classification) {
+      for (const Val& c : child.classes) {
+        std::int32_t idx = -1;
+        for (std::size_t i = 0; i < e.classes.size(); ++i)
+          if (c.kind == e.classes[i].kind && c.num == e.classes[i].num && c.sym == e.classes[i].sym) idx = std::int32_t(i);
+        if (idx < 0) model_error(s.path, fmt::format("a class of the segment model is not a class of the MiningModel"));
+        seg.class_map.push_back(idx);
+      }
+    }
+    if (chain) {
+      // Later segments see this segment's outputs.
+      Scope& next = new_scope(seg_parent);
+      for (auto& [name, slot] : model_outputs_[seg.model]) next.names[name] = slot;
+      seg_parent = &next;
+    }
+    e.segments.push_back(std::move(seg));
+  }
+  if (chain && m.function == MiningFunction::Classification) {
+    const ModelEval& last = *prog_.models[std::size_t(e.segments.back().model)];
+    if (last.function != MiningFunction::Classification)
+      model_error(m.path, "the last segment of a classification modelChain is not a classification model");
+  }
+  // The parent's own outputs see what the chain exposes.
+  if (chain) {
+    for (const Scope* s = seg_parent; s && s != &scope; s = s->parent)
+      for (auto& [name, slot] : s->names)
+        if (!scope.names.count(name)) scope.names[name] = slot;
+  }
+  // XGBoost: in float math the sum starts at the base score (the Target's rescaleConstant), then adds the
+  // trees in order; that is the order the training library's float32 arithmetic used.
+  if (e.float_math && e.method == M::Sum && e.target.factor == 1.0 && !e.target.min && !e.target.max &&
+      e.target.constant != 0.0) {
+    e.float_start_at_constant = true;
+    e.float_start = e.target.constant;
+  }
+}
+
+std::int32_t Compiler::compile_model(const ir::Model& m, const Scope& parent, const TargetInfo* inherited) {
+  std::unique_ptr<ModelEval> owned;
+  switch (m.kind) {
+    case ir::Model::Kind::Regression: owned = std::make_unique<RegressionEval>(); break;
+    case ir::Model::Kind::Tree: owned = std::make_unique<TreeEval>(); break;
+    case ir::Model::Kind::Mining: owned = std::make_unique<MiningEval>(); break;
+    case ir::Model::Kind::GeneralRegression: owned = std::make_unique<GeneralRegressionEval>(); break;
+  }
+  ModelEval& e = *owned;
+  e.id = std::int32_t(prog_.models.size());
+  prog_.models.push_back(std::move(owned));
+  ir_of_[e.id] = &m;
+  TargetInfo t = target_of(m, inherited);
+  Scope& scope = new_scope(&parent);
+  derived_fields(m.local_transformations, scope);
+  fill_common(e, m, t, scope, &parent);
+  switch (m.kind) {
+    case ir::Model::Kind::Regression: compile_regression(static_cast<RegressionEval&>(e), m, scope); break;
+    case ir::Model::Kind::Tree: compile_tree(static_cast<TreeEval&>(e), m, scope, t); break;
+    case ir::Model::Kind::Mining: compile_mining(static_cast<MiningEval&>(e), m, scope, t); break;
+    case ir::Model::Kind::GeneralRegression:
+      compile_general_regression(static_cast<GeneralRegressionEval&>(e), m, scope);
+      break;
+  }
+  compile_outputs(e, m, scope);
+  if (m.kind == ir::Model::Kind::Mining) {
+    auto& me = static_cast<MiningEval&>(e);
+    if (me.float_start_at_constant) me.target.constant = 0.0;
+  }
+  return e.id;
+}
+
+void Compiler::collect_active(const ir::Model& m, std::vector<const ir::MiningField*>& out,
+                              std::unordered_set<std::string>& seen) {
+  for (const auto& f : m.mining_schema)
+    if (f.usage == FieldUsage::Active && data_fields_.count(f.name) && seen.insert(f.name).second) out.push_back(&f);
+  if (m.mining)
+    for (const auto& s : m.mining->segments) collect_active(*s.model, out, seen);
+}
+
+void Compiler::build_inputs(const ir::Model& top, const Scope& top_scope) {
+  std::vector<const ir::MiningField*> active;
+  std::unordered_set<std::string> seen;
+  collect_active(top, active, seen);
+  std::size_t top_count = 0;
+  for (const auto& f : top.mining_schema)
+    if (f.usage == FieldUsage::Active && data_fields_.count(f.name)) ++top_count;
+  for (std::size_t i = 0; i < active.size(); ++i) {
+    const ir::MiningField& mf = *active[i];
+    const ir::DataField& df = *data_fields_.at(mf.name);
+    InputSpec s;
+    s.slot = top_scope.find(mf.name);
+    s.name = mf.name;
+    s.type = df.data_type;
+    s.op = mf.op_type ? *mf.op_type : df.op_type;
+    for (const auto& v : df.valid_values) s.valid.push_back(typed_value(v, df.data_type, df.path));
+    for (const auto& v : s.valid) {
+      if (v.kind == Kind::String) s.valid_syms_sorted.push_back(v.sym);
+      else s.valid_nums_sorted.push_back(v.num);
+    }
+    std::sort(s.valid_syms_sorted.begin(), s.valid_syms_sorted.end());
+    std::sort(s.valid_nums_sorted.begin(), s.valid_nums_sorted.end());
+    for (const auto& v : df.invalid_values) {
+      if (df.data_type == DataType::String) s.invalid.push_back(Val::string(prog_.strings.intern(v)));
+      else if (auto d = numbers::parse_double(v)) s.invalid.push_back(Val::number(*d));
+    }
+    for (const auto& v : df.missing_values) s.missing_syms.push_back(prog_.strings.intern(v));
+    for (const auto& iv : df.intervals) s.intervals.push_back(range(iv));
+    const std::string& it = mf.invalid_value_treatment;
+    if (it == "asIs") s.invalid_treatment = InputSpec::Treatment::AsIs;
+    else if (it == "asMissing") s.invalid_treatment = InputSpec::Treatment::AsMissing;
+    else if (it == "asValue") s.invalid_treatment = InputSpec::Treatment::AsValue;
+    if (mf.invalid_value_replacement) {
+      s.invalid_replacement = typed_value(*mf.invalid_value_replacement, df.data_type, mf.path);
+      if (s.invalid_treatment == InputSpec::Treatment::ReturnInvalid) s.invalid_treatment = InputSpec::Treatment::AsValue;
+    }
+    if (mf.missing_value_treatment == "returnInvalid") s.missing_is_error = true;
+    if (mf.missing_value_replacement) s.missing_replacement = typed_value(*mf.missing_value_replacement, df.data_type, mf.path);
+    if (mf.outliers == "asMissingValues") s.outliers = InputSpec::Outliers::AsMissing;
+    else if (mf.outliers == "asExtremeValues") s.outliers = InputSpec::Outliers::AsExtreme;
+    if (s.outliers != InputSpec::Outliers::AsIs) {
+      if (!mf.low_value || !mf.high_value)
+        model_error(mf.path, "outlier treatment needs both lowValue and highValue");
+      s.low = *mf.low_value;
+      s.high = *mf.high_value;
+    }
+    input_of_slot_[s.slot] = std::int32_t(prog_.inputs.size());
+    prog_.inputs.push_back(std::move(s));
+    if (i < top_count) {
+      FieldInfo info;
+      info.name = mf.name;
+      info.data_type = df.data_type;
+      info.op_type = prog_.inputs.back().op;
+      info.usage = FieldUsage::Active;
+      info.values = df.valid_values;
+      out_.inputs.push_back(std::move(info));
+      out_.input_spec_of_field.push_back(std::int32_t(prog_.inputs.size() - 1));
+    }
+  }
+}
+
+void Compiler::check_cycles() {
+  // Iterative DFS over derived-field dependencies.
+  std::vector<std::uint8_t> color(prog_.slots.size(), 0);
+  for (std::size_t start = 0; start < prog_.slots.size(); ++start) {
+    if (color[start] != 0 || prog_.slots[start].kind != Slot::Kind::Derived) continue;
+    std::vector<std::pair<std::int32_t, std::size_t>> stack{{std::int32_t(start), 0}};
+    color[start] = 1;
+    while (!stack.empty()) {
+      auto& [slot, next] = stack.back();
+      const auto& deps = depends_[std::size_t(slot)];
+      if (next < deps.size()) {
+        std::int32_t d = deps[next++];
+        if (prog_.slots[std::size_t(d)].kind != Slot::Kind::Derived) continue;
+        if (color[std::size_t(d)] == 1)
+          throw ModelError(fmt::format("derived field \"{}\" depends on itself (a cycle through \"{}\")",
+                                       prog_.slots[std::size_t(d)].name, prog_.slots[std::size_t(slot)].name),
+                           "/PMML");
+        if (color[std::size_t(d)] == 0) {
+          color[std::size_t(d)] = 1;
+          stack.emplace_back(d, 0);
+        }
+      } else {
+        color[std::size_t(slot)] = 2;
+        stack.pop_back();
+      }
+    }
+  }
+}
+
+std::vector<ResultOutput> Compiler::surfaced_outputs(const ir::Model& m, std::int32_t id) {
+  // Nested outputs surface for modelChain and selectFirst (placed first), then the model's own outputs.
+  std::vector<ResultOutput> out;
+  auto add = [&](const std::string& name, std::int32_t slot, const ir::OutputField* of, bool own) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const ResultOutput& r) { return r.name == name; });
+    if (it == out.end()) {
+      ResultOutput r;
+      r.name = name;
+      r.slots.push_back(slot);
+      if (of) {
+        r.info.name = name;
+        r.info.feature = of->feature;
+        r.info.value = of->value;
+        r.info.data_type = prog_.slots[std::size_t(slot)].type;
+        r.info.is_final_result = of->is_final_result;
+      }
+      out.push_back(std::move(r));
+    } else if (own) {
+      it->slots.insert(it->slots.begin(), slot);
+    } else {
+      it->slots.push_back(slot);
+    }
+  };
+  if (m.mining && (m.mining->method == "modelChain" || m.mining->method == "selectFirst")) {
+    const auto& segs = segment_models_[id];
+    for (std::size_t i = 0; i < segs.size(); ++i)
+      for (auto& r : surfaced_outputs(*m.mining->segments[i].model, segs[i]))
+        for (auto slot : r.slots) {
+          add(r.name, slot, nullptr, false);
+          auto& entry = *std::find_if(out.begin(), out.end(), [&](const ResultOutput& x) { return x.name == r.name; });
+          if (entry.info.name.empty()) entry.info = r.info;
+        }
+  }
+  const auto& own = model_outputs_[id];
+  for (std::size_t i = 0; i < own.size(); ++i) add(own[i].first, own[i].second, &m.output[i], true);
+  return out;
+}
+
+void Compiler::compile_general_regression(GeneralRegressionEval&, const ir::Model& m, const Scope&) {
+  unsupported(m.path, "GeneralRegressionModel is not supported yet");
+}
+
+void Compiler::run() {
+  Scope& dd = new_scope(nullptr);
+  for (const auto& f : doc_.data_dictionary) {
+    if (data_fields_.count(f.name)) model_error(f.path, fmt::format("DataField \"{}\" is declared twice", f.name));
+    data_fields_[f.name] = &f;
+    dd.names[f.name] = add_slot(Slot::Kind::Input, f.name, f.data_type, f.op_type);
+    for (const auto& v : f.valid_values) prog_.strings.intern(v);
+  }
+  for (std::size_t i = 0; i < doc_.functions.size(); ++i) {
+    const auto& fn = doc_.functions[i];
+    if (functions_.count(fn.name)) model_error(fn.path, fmt::format("function \"{}\" is defined twice", fn.name));
+    functions_[fn.name] = std::int32_t(i);
+    prog_.functions.push_back({fn.name, fn.data_type, {}, -1});
+    for (const auto& p : fn.parameters) prog_.functions.back().params.push_back(p.data_type);
+  }
+  Scope& global = new_scope(&dd);
+  global_ = &global;
+  for (std::size_t i = 0; i < doc_.functions.size(); ++i) {
+    std::vector<const ir::ParameterField*> params;
+    for (const auto& p : doc_.functions[i].parameters) params.push_back(&p);
+    params_ = &params;
+    prog_.functions[i].body = expression(*doc_.functions[i].body, global, doc_.functions[i].data_type);
+    params_ = nullptr;
+  }
+  // DefineFunction recursion would not terminate: reject it.
+  {
+    std::vector<std::vector<std::int32_t>> calls(prog_.functions.size());
+    for (std::size_t i = 0; i < prog_.functions.size(); ++i) {
+      std::vector<std::int32_t> todo{prog_.functions[i].body};
+      while (!todo.empty()) {
+        const Expr& x = prog_.expressions[std::size_t(todo.back())];
+        todo.pop_back();
+        if (x.op == Expr::Op::Apply && x.fn == Fn::Call) calls[i].push_back(x.function);
+        for (auto a : x.args) todo.push_back(a);
+      }
+    }
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      std::vector<std::int32_t> todo = calls[i];
+      std::vector<bool> seen(calls.size(), false);
+      while (!todo.empty()) {
+        auto c = std::size_t(todo.back());
+        todo.pop_back();
+        if (c == i)
+          throw ModelError(fmt::format("function \"{}\" calls itself", prog_.functions[i].name), doc_.functions[i].path);
+        if (seen[c]) continue;
+        seen[c] = true;
+        todo.insert(todo.end(), calls[c].begin(), calls[c].end());
+      }
+    }
+  }
+  derived_fields(doc_.transformations, global);
+  const ir::Model& top = *doc_.model;
+  compile_model(top, global, nullptr);
+  check_cycles();
+  if (prog_.slots.size() > options_.max_fields)
+    throw LimitError(fmt::format("{} fields exceed the limit of {} (max_fields)", prog_.slots.size(), options_.max_fields));
+  build_inputs(top, global);
+
+  const ModelEval& te = *prog_.models.front();
+  out_.function = te.function;
+  out_.model_type = top.element;
+  out_.version = doc_.version;
+  for (const Val& c : te.classes) {
+    if (c.kind == Kind::String) out_.class_labels.push_back(prog_.strings.text(c.sym));
+    else if (c.kind == Kind::Boolean) out_.class_labels.push_back(c.num != 0 ? "true" : "false");
+    else out_.class_labels.push_back(format_number(c.num, c.type == DataType::Integer ? DataType::Integer : c.type));
+  }
+  for (const auto& f : top.mining_schema)
+    if (f.usage == FieldUsage::Target) {
+      FieldInfo info;
+      info.name = f.name;
+      info.usage = FieldUsage::Target;
+      auto it = data_fields_.find(f.name);
+      if (it != data_fields_.end()) {
+        info.data_type = it->second->data_type;
+        info.op_type = it->second->op_type;
+        info.values = it->second->valid_values;
+      }
+      out_.targets.push_back(std::move(info));
+    }
+  if (out_.targets.empty()) {
+    FieldInfo info;
+    info.name = "";
+    info.usage = FieldUsage::Target;
+    info.data_type = te.target_type;
+    out_.targets.push_back(std::move(info));
+  }
+  out_.outputs = surfaced_outputs(top, 0);
+  for (const auto& o : out_.outputs) out_.output_infos.push_back(o.info);
+}
+
+}  // namespace
+
+std::unique_ptr<Compiled> compile_document(const ir::Document& doc, const LoadOptions& options) {
+  auto out = std::make_unique<Compiled>();
+  Compiler(doc, options, *out).run();
+  return out;
+}
+
+}  // namespace pmmlrt::compile

@@ -1,0 +1,164 @@
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "eval/program.hpp"
+#include "pmml/numbers.hpp"
+
+namespace pmmlrt::eval {
+
+bool is_integral_type(DataType t) { return t == DataType::Integer; }
+bool is_numeric_type(DataType t) { return t == DataType::Integer || t == DataType::Float || t == DataType::Double; }
+
+Frame::Frame(const Program& p) : program(p) {
+  slots.resize(p.slots.size());
+  state.resize(p.slots.size());
+  predictions.resize(p.models.size());
+  for (auto& m : p.models) predictions[std::size_t(m->id)].reset(m->classes.size());
+}
+
+void Frame::reset() {
+  std::memset(state.data(), 0, state.size());
+  scratch.clear();
+  call_stack.clear();
+}
+
+std::string_view Frame::text(const Val& v) const {
+  if (v.kind != Kind::String) return {};
+  if (v.sym >= 0) return program.strings.text(v.sym);
+  return scratch[std::size_t(-v.sym - 1)];
+}
+
+Val Frame::make_string(std::string_view t) {
+  std::int32_t sym = program.strings.find(t);
+  if (sym >= 0) return Val::string(sym);
+  scratch.emplace_back(t);
+  return Val::string(-std::int32_t(scratch.size()));
+}
+
+const Val& Frame::get(std::int32_t slot) {
+  auto i = std::size_t(slot);
+  if (state[i] == 2) return slots[i];
+  const Slot& s = program.slots[i];
+  if (s.kind != Slot::Kind::Derived) {
+    // An input not provided, or an output of a segment that did not run: missing.
+    slots[i] = Val::missing();
+    state[i] = 2;
+    return slots[i];
+  }
+  if (state[i] == 1) throw EvaluationError(fmt::format("field \"{}\" depends on itself", s.name), row);
+  state[i] = 1;
+  Val v = evaluate_expression(*this, s.expression);
+  if (!v.is_missing() && v.type != s.type) {
+    bool ok = true;
+    Val c = cast(*this, v, s.type, ok);
+    if (!ok)
+      throw EvaluationError(fmt::format("derived field \"{}\": value \"{}\" is not a valid {}", s.name,
+                                        v.kind == Kind::String ? std::string(text(v)) : format_number(v.num, v.type),
+                                        to_string(s.type)),
+                            row);
+    v = c;
+  }
+  slots[i] = v;
+  state[i] = 2;
+  return slots[i];
+}
+
+std::string format_number(double v, DataType type) {
+  // Java's Double.toString / Float.toString layout over the shortest round-trip digits, because string
+  // conversions inside a model (concat, MapValues keys) were written against the JVM's text.
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  if (type == DataType::Integer) return fmt::format("{}", static_cast<long long>(v));
+  std::string digits = type == DataType::Float ? fmt::format("{:e}", static_cast<float>(v)) : fmt::format("{:e}", v);
+  // fmt "{:e}" gives d.ddddde±XX with shortest digits.
+  bool negative = digits[0] == '-';
+  if (negative) digits.erase(0, 1);
+  auto e = digits.find('e');
+  int exponent = std::stoi(digits.substr(e + 1));
+  std::string mant = digits.substr(0, e);
+  mant.erase(std::remove(mant.begin(), mant.end(), '.'), mant.end());
+  while (mant.size() > 1 && mant.back() == '0') mant.pop_back();
+  std::string out;
+  double a = std::fabs(v);
+  if (a != 0.0 && (a < 1e-3 || a >= 1e7)) {
+    out = mant.substr(0, 1) + "." + (mant.size() > 1 ? mant.substr(1) : "0") + "E" + std::to_string(exponent);
+  } else if (exponent >= 0) {
+    std::string intpart = mant.size() > std::size_t(exponent) + 1 ? mant.substr(0, std::size_t(exponent) + 1)
+                                                                   : mant + std::string(std::size_t(exponent) + 1 - mant.size(), '0');
+    std::string frac = mant.size() > std::size_t(exponent) + 1 ? mant.substr(std::size_t(exponent) + 1) : "0";
+    out = intpart + "." + frac;
+  } else {
+    out = "0." + std::string(std::size_t(-exponent - 1), '0') + mant;
+  }
+  return negative ? "-" + out : out;
+}
+
+bool same_value(const Frame& f, const Val& a, const Val& b) {
+  if (a.kind == Kind::Missing || b.kind == Kind::Missing) return false;
+  if (a.kind == Kind::String && b.kind == Kind::String) {
+    if (a.sym == b.sym) return true;
+    if (a.sym >= 0 && b.sym >= 0) return false;
+    return f.text(a) == f.text(b);
+  }
+  if (a.kind != Kind::String && b.kind != Kind::String) return a.num == b.num;
+  // One string, one number: compare as numbers when the string parses.
+  const Val& s = a.kind == Kind::String ? a : b;
+  const Val& n = a.kind == Kind::String ? b : a;
+  auto parsed = numbers::parse_double(f.text(s));
+  return parsed && *parsed == n.num;
+}
+
+Val cast(Frame& f, const Val& v, DataType type, bool& ok) {
+  ok = true;
+  if (v.kind == Kind::Missing) return v;
+  switch (type) {
+    case DataType::String:
+      if (v.kind == Kind::String) return v;
+      if (v.kind == Kind::Boolean) return f.make_string(v.num != 0 ? "true" : "false");
+      return f.make_string(format_number(v.num, v.type));
+    case DataType::Integer: {
+      if (v.kind == Kind::String) {
+        auto p = numbers::parse_integer(f.text(v));
+        if (!p) break;
+        return Val::number(double(*p), DataType::Integer);
+      }
+      if (!std::isfinite(v.num) || std::floor(v.num) != v.num) break;
+      return Val::number(v.num, DataType::Integer);
+    }
+    case DataType::Float: {
+      if (v.kind == Kind::String) {
+        auto p = numbers::parse_float(f.text(v));
+        if (!p) break;
+        return Val::number(double(*p), DataType::Float);
+      }
+      return Val::number(double(static_cast<float>(v.num)), DataType::Float);
+    }
+    case DataType::Double: {
+      if (v.kind == Kind::String) {
+        auto p = numbers::parse_double(f.text(v));
+        if (!p) break;
+        return Val::number(*p, DataType::Double);
+      }
+      return Val::number(v.num, DataType::Double);
+    }
+    case DataType::Boolean: {
+      if (v.kind == Kind::String) {
+        auto p = numbers::parse_boolean(f.text(v));
+        if (!p) break;
+        return Val::boolean(*p);
+      }
+      if (v.num == 1.0) return Val::boolean(true);
+      if (v.num == 0.0) return Val::boolean(false);
+      break;
+    }
+    default:
+      break;
+  }
+  ok = false;
+  return Val::missing();
+}
+
+}  // namespace pmmlrt::eval

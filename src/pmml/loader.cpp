@@ -1,0 +1,885 @@
+#include "pmml/loader.hpp"
+
+#include <pugixml.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "pmml/numbers.hpp"
+
+namespace pmmlrt::pmml {
+
+namespace {
+
+using pugi::xml_node;
+
+std::string_view local_name(const char* name) {
+  std::string_view n(name);
+  auto colon = n.find(':');
+  return colon == std::string_view::npos ? n : n.substr(colon + 1);
+}
+
+bool is(const xml_node& n, std::string_view name) { return n.type() == pugi::node_element && local_name(n.name()) == name; }
+
+class Loader {
+ public:
+  Loader(std::string_view bytes, const LoadOptions& options) : bytes_(bytes), options_(options) {}
+
+  ir::Document run();
+
+ private:
+  std::string_view bytes_;
+  const LoadOptions& options_;
+  std::size_t node_count_ = 0;
+  std::size_t segment_count_ = 0;
+  std::size_t field_count_ = 0;
+  std::size_t category_count_ = 0;
+
+  // --- errors -------------------------------------------------------------------------------------------
+  std::string path_of(xml_node n) const {
+    std::vector<std::string> parts;
+    for (; n && n.type() == pugi::node_element; n = n.parent()) {
+      std::size_t index = 1, same = 0;
+      for (xml_node s = n.parent().first_child(); s; s = s.next_sibling()) {
+        if (s.type() != pugi::node_element || std::strcmp(s.name(), n.name()) != 0) continue;
+        ++same;
+        if (s == n) index = same;
+      }
+      std::string part(local_name(n.name()));
+      if (same > 1) part += fmt::format("[{}]", index);
+      parts.push_back(std::move(part));
+    }
+    std::string path;
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) path += "/" + *it;
+    return path;
+  }
+  std::size_t line_of(xml_node n) const {
+    auto offset = n.offset_debug();
+    if (offset < 0 || std::size_t(offset) > bytes_.size()) return 0;
+    return 1 + std::size_t(std::count(bytes_.begin(), bytes_.begin() + offset, '\n'));
+  }
+  [[noreturn]] void fail(xml_node n, const std::string& message) const {
+    std::string path = path_of(n);
+    throw ParseError(fmt::format("{} (at {}, line {})", message, path, line_of(n)), path, line_of(n));
+  }
+  [[noreturn]] void unsupported(xml_node n, const std::string& message) const {
+    std::string path = path_of(n);
+    throw UnsupportedError(fmt::format("{} (at {}, line {})", message, path, line_of(n)), path);
+  }
+
+  // --- attributes ---------------------------------------------------------------------------------------
+  static const char* attr(xml_node n, const char* name) {
+    auto a = n.attribute(name);
+    return a ? a.value() : nullptr;
+  }
+  std::string required(xml_node n, const char* name) const {
+    const char* v = attr(n, name);
+    if (!v) fail(n, fmt::format("<{}> lacks the required attribute {}", local_name(n.name()), name));
+    return v;
+  }
+  std::string text_or(xml_node n, const char* name, const char* fallback) const {
+    const char* v = attr(n, name);
+    return v ? v : fallback;
+  }
+  double number(xml_node n, const char* name, const char* text) const {
+    auto v = numbers::parse_double(text);
+    if (!v) fail(n, fmt::format("attribute {}=\"{}\" is not a number", name, text));
+    return *v;
+  }
+  double finite(xml_node n, const char* name, const char* text) const {
+    double v = number(n, name, text);
+    if (!std::isfinite(v)) fail(n, fmt::format("attribute {}=\"{}\" must be finite", name, text));
+    return v;
+  }
+  double required_number(xml_node n, const char* name) const {
+    std::string v = required(n, name);
+    return finite(n, name, v.c_str());
+  }
+  double number_or(xml_node n, const char* name, double fallback) const {
+    const char* v = attr(n, name);
+    return v ? finite(n, name, v) : fallback;
+  }
+  std::optional<double> optional_number(xml_node n, const char* name) const {
+    const char* v = attr(n, name);
+    if (!v) return std::nullopt;
+    return finite(n, name, v);
+  }
+  bool boolean_or(xml_node n, const char* name, bool fallback) const {
+    const char* v = attr(n, name);
+    if (!v) return fallback;
+    std::string_view t = numbers::trim(v);
+    if (t == "true" || t == "1") return true;
+    if (t == "false" || t == "0") return false;
+    fail(n, fmt::format("attribute {}=\"{}\" is not a boolean", name, v));
+  }
+
+  DataType data_type(xml_node n, const std::string& text) const {
+    if (text == "string") return DataType::String;
+    if (text == "integer") return DataType::Integer;
+    if (text == "float") return DataType::Float;
+    if (text == "double" || text == "real") return DataType::Double;
+    if (text == "boolean") return DataType::Boolean;
+    if (text == "date") return DataType::Date;
+    if (text == "time") return DataType::Time;
+    if (text == "dateTime") return DataType::DateTime;
+    if (text.rfind("dateDays", 0) == 0 || text.rfind("dateTimeSeconds", 0) == 0 || text.rfind("timeSeconds", 0) == 0)
+      unsupported(n, fmt::format("dataType \"{}\" is not supported", text));
+    fail(n, fmt::format("unknown dataType \"{}\"", text));
+  }
+  std::optional<DataType> optional_data_type(xml_node n) const {
+    const char* v = attr(n, "dataType");
+    if (!v) return std::nullopt;
+    return data_type(n, v);
+  }
+  OpType op_type(xml_node n, const std::string& text) const {
+    if (text == "categorical") return OpType::Categorical;
+    if (text == "ordinal") return OpType::Ordinal;
+    if (text == "continuous") return OpType::Continuous;
+    fail(n, fmt::format("unknown optype \"{}\"", text));
+  }
+  std::optional<OpType> optional_op_type(xml_node n) const {
+    const char* v = attr(n, "optype");
+    if (!v) return std::nullopt;
+    return op_type(n, v);
+  }
+  static OpType default_op_type(DataType t) {
+    return (t == DataType::String || t == DataType::Boolean) ? OpType::Categorical : OpType::Continuous;
+  }
+
+  void count_field(xml_node n) {
+    if (++field_count_ > options_.max_fields)
+      throw LimitError(fmt::format("more than {} fields (limit max_fields) at {}", options_.max_fields, path_of(n)));
+  }
+
+  // --- pieces -------------------------------------------------------------------------------------------
+  ir::Interval interval(xml_node n) const {
+    ir::Interval iv;
+    std::string closure = required(n, "closure");
+    if (closure == "openClosed") iv.closure = ir::Interval::Closure::OpenClosed;
+    else if (closure == "openOpen") iv.closure = ir::Interval::Closure::OpenOpen;
+    else if (closure == "closedOpen") iv.closure = ir::Interval::Closure::ClosedOpen;
+    else if (closure == "closedClosed") iv.closure = ir::Interval::Closure::ClosedClosed;
+    else fail(n, fmt::format("unknown Interval closure \"{}\"", closure));
+    if (const char* l = attr(n, "leftMargin")) iv.left = number(n, "leftMargin", l);
+    if (const char* r = attr(n, "rightMargin")) iv.right = number(n, "rightMargin", r);
+    if (std::isnan(iv.left) || std::isnan(iv.right) || iv.left > iv.right)
+      fail(n, "Interval margins are not ordered numbers");
+    return iv;
+  }
+
+  ir::DataField data_field(xml_node n) {
+    count_field(n);
+    ir::DataField f;
+    f.path = path_of(n);
+    f.name = required(n, "name");
+    f.data_type = data_type(n, required(n, "dataType"));
+    auto op = optional_op_type(n);
+    f.op_type = op ? *op : default_op_type(f.data_type);
+    for (xml_node c : n.children()) {
+      if (is(c, "Value")) {
+        if (++category_count_ > options_.max_categories)
+          throw LimitError(fmt::format("more than {} Value elements (limit max_categories)", options_.max_categories));
+        std::string value = required(c, "value");
+        std::string property = text_or(c, "property", "valid");
+        if (property == "valid") {
+          f.valid_values.push_back(value);
+          f.display_values.push_back(text_or(c, "displayValue", ""));
+        } else if (property == "invalid") {
+          f.invalid_values.push_back(value);
+        } else if (property == "missing") {
+          f.missing_values.push_back(value);
+        } else {
+          fail(c, fmt::format("unknown Value property \"{}\"", property));
+        }
+      } else if (is(c, "Interval")) {
+        f.intervals.push_back(interval(c));
+      }
+    }
+    return f;
+  }
+
+  std::vector<std::string> array(xml_node n) const {
+    // PMML Array: whitespace-separated tokens; a token may be double-quoted with \" escapes.
+    std::vector<std::string> out;
+    std::string_view t = n.child_value();
+    std::size_t i = 0;
+    while (i < t.size()) {
+      while (i < t.size() && static_cast<unsigned char>(t[i]) <= ' ') ++i;
+      if (i >= t.size()) break;
+      std::string token;
+      if (t[i] == '"') {
+        ++i;
+        bool closed = false;
+        while (i < t.size()) {
+          if (t[i] == '\\' && i + 1 < t.size() && t[i + 1] == '"') {
+            token += '"';
+            i += 2;
+          } else if (t[i] == '"') {
+            ++i;
+            closed = true;
+            break;
+          } else {
+            token += t[i++];
+          }
+        }
+        if (!closed) fail(n, "unterminated quoted string in Array");
+      } else {
+        while (i < t.size() && static_cast<unsigned char>(t[i]) > ' ') token += t[i++];
+      }
+      out.push_back(std::move(token));
+    }
+    if (const char* count = attr(n, "n")) {
+      auto expected = numbers::parse_integer(count);
+      if (!expected || std::size_t(*expected) != out.size())
+        fail(n, fmt::format("Array declares n=\"{}\" but holds {} values", count, out.size()));
+    }
+    return out;
+  }
+
+  ir::ExpressionPtr expression(xml_node n, std::size_t depth) {
+    if (depth > 256) throw LimitError(fmt::format("expression nesting deeper than 256 at {}", path_of(n)));
+    auto e = std::make_unique<ir::Expression>();
+    e->path = path_of(n);
+    if (const char* m = attr(n, "mapMissingTo")) e->map_missing_to = m;
+    if (const char* d = attr(n, "defaultValue")) e->default_value = d;
+    std::string_view name = local_name(n.name());
+    if (name == "Constant") {
+      e->kind = ir::Expression::Kind::Constant;
+      e->value = n.child_value();
+      e->data_type = optional_data_type(n);
+      e->constant_missing = boolean_or(n, "missing", false);
+    } else if (name == "FieldRef") {
+      e->kind = ir::Expression::Kind::FieldRef;
+      e->field = required(n, "field");
+    } else if (name == "NormContinuous") {
+      e->kind = ir::Expression::Kind::NormContinuous;
+      e->field = required(n, "field");
+      e->outliers = text_or(n, "outliers", "asIs");
+      for (xml_node c : n.children())
+        if (is(c, "LinearNorm")) e->linear_norms.emplace_back(required_number(c, "orig"), required_number(c, "norm"));
+      if (e->linear_norms.size() < 2) fail(n, "NormContinuous needs at least two LinearNorm elements");
+      for (std::size_t i = 1; i < e->linear_norms.size(); ++i)
+        if (!(e->linear_norms[i].first > e->linear_norms[i - 1].first))
+          fail(n, "NormContinuous LinearNorm@orig values must increase");
+    } else if (name == "NormDiscrete") {
+      e->kind = ir::Expression::Kind::NormDiscrete;
+      e->field = required(n, "field");
+      e->value = required(n, "value");
+    } else if (name == "Discretize") {
+      e->kind = ir::Expression::Kind::Discretize;
+      e->field = required(n, "field");
+      e->data_type = optional_data_type(n);
+      for (xml_node c : n.children()) {
+        if (!is(c, "DiscretizeBin")) continue;
+        xml_node iv = c.child("Interval");
+        if (!iv) fail(c, "DiscretizeBin lacks an Interval");
+        e->bins.push_back({interval(iv), required(c, "binValue")});
+      }
+    } else if (name == "MapValues") {
+      e->kind = ir::Expression::Kind::MapValues;
+      e->output_column = required(n, "outputColumn");
+      e->data_type = optional_data_type(n);
+      for (xml_node c : n.children()) {
+        if (is(c, "FieldColumnPair")) {
+          e->field_columns.emplace_back(required(c, "field"), required(c, "column"));
+        } else if (is(c, "InlineTable")) {
+          for (xml_node row : c.children()) {
+            if (!is(row, "row")) continue;
+            std::vector<std::pair<std::string, std::string>> cells;
+            for (xml_node cell : row.children())
+              if (cell.type() == pugi::node_element) cells.emplace_back(cell.name(), cell.child_value());
+            e->rows.push_back(std::move(cells));
+          }
+        } else if (is(c, "TableLocator")) {
+          unsupported(c, "TableLocator (external tables) is not supported");
+        }
+      }
+    } else if (name == "Apply") {
+      e->kind = ir::Expression::Kind::Apply;
+      e->function = required(n, "function");
+      e->invalid_value_treatment = text_or(n, "invalidValueTreatment", "returnInvalid");
+      for (xml_node c : n.children()) {
+        if (c.type() != pugi::node_element || is(c, "Extension")) continue;
+        e->arguments.push_back(expression(c, depth + 1));
+      }
+    } else if (name == "TextIndex" || name == "Aggregate" || name == "Lag") {
+      unsupported(n, fmt::format("<{}> is not supported", name));
+    } else {
+      fail(n, fmt::format("<{}> is not an expression", name));
+    }
+    return e;
+  }
+
+  // The first element child that is not an Extension.
+  static xml_node first_element(xml_node n) {
+    for (xml_node c : n.children())
+      if (c.type() == pugi::node_element && !is(c, "Extension")) return c;
+    return {};
+  }
+
+  static bool is_expression(xml_node c) {
+    static const char* const names[] = {"Constant", "FieldRef",  "NormContinuous", "NormDiscrete", "Discretize",
+                                        "MapValues", "Apply",    "TextIndex",      "Aggregate",    "Lag"};
+    for (const char* name : names)
+      if (is(c, name)) return true;
+    return false;
+  }
+
+  ir::ExpressionPtr expression_child(xml_node n, bool required_child) {
+    for (xml_node c : n.children())
+      if (is_expression(c)) return expression(c, 0);
+    if (required_child) fail(n, fmt::format("<{}> lacks an expression", local_name(n.name())));
+    return nullptr;
+  }
+
+  ir::DerivedField derived_field(xml_node n) {
+    count_field(n);
+    ir::DerivedField f;
+    f.path = path_of(n);
+    f.name = required(n, "name");
+    f.data_type = data_type(n, required(n, "dataType"));
+    auto op = optional_op_type(n);
+    f.op_type = op ? *op : default_op_type(f.data_type);
+    for (xml_node c : n.children())
+      if (is(c, "Value") && text_or(c, "property", "valid") == "valid") f.valid_values.push_back(required(c, "value"));
+    f.expression = expression_child(n, true);
+    return f;
+  }
+
+  ir::DefineFunction define_function(xml_node n) {
+    ir::DefineFunction f;
+    f.path = path_of(n);
+    f.name = required(n, "name");
+    f.data_type = n.attribute("dataType") ? data_type(n, n.attribute("dataType").value()) : DataType::Double;
+    for (xml_node c : n.children())
+      if (is(c, "ParameterField")) f.parameters.push_back({required(c, "name"), optional_data_type(c)});
+    f.body = expression_child(n, true);
+    return f;
+  }
+
+  ir::PredicatePtr predicate(xml_node n, std::size_t depth) {
+    if (depth > 256) throw LimitError(fmt::format("predicate nesting deeper than 256 at {}", path_of(n)));
+    auto p = std::make_unique<ir::Predicate>();
+    std::string_view name = local_name(n.name());
+    if (name == "True") {
+      p->kind = ir::Predicate::Kind::True;
+    } else if (name == "False") {
+      p->kind = ir::Predicate::Kind::False;
+    } else if (name == "SimplePredicate") {
+      p->path = path_of(n);
+      p->kind = ir::Predicate::Kind::Simple;
+      p->field = required(n, "field");
+      p->op = required(n, "operator");
+      static const char* const ops[] = {"equal",       "notEqual",       "lessThan",  "lessOrEqual",
+                                        "greaterThan", "greaterOrEqual", "isMissing", "isNotMissing"};
+      if (std::none_of(std::begin(ops), std::end(ops), [&](const char* o) { return p->op == o; }))
+        fail(n, fmt::format("unknown SimplePredicate operator \"{}\"", p->op));
+      if (p->op != "isMissing" && p->op != "isNotMissing") p->value = required(n, "value");
+    } else if (name == "SimpleSetPredicate") {
+      p->path = path_of(n);
+      p->kind = ir::Predicate::Kind::SimpleSet;
+      p->field = required(n, "field");
+      p->op = required(n, "booleanOperator");
+      if (p->op != "isIn" && p->op != "isNotIn") fail(n, fmt::format("unknown booleanOperator \"{}\"", p->op));
+      xml_node a = n.child("Array");
+      if (!a) {
+        for (xml_node c : n.children())
+          if (is(c, "Array")) a = c;
+      }
+      if (!a) fail(n, "SimpleSetPredicate lacks an Array");
+      p->values = array(a);
+    } else if (name == "CompoundPredicate") {
+      p->path = path_of(n);
+      p->kind = ir::Predicate::Kind::Compound;
+      p->op = required(n, "booleanOperator");
+      if (p->op != "and" && p->op != "or" && p->op != "xor" && p->op != "surrogate")
+        fail(n, fmt::format("unknown booleanOperator \"{}\"", p->op));
+      for (xml_node c : n.children())
+        if (is_predicate(c)) p->children.push_back(predicate(c, depth + 1));
+      if (p->children.size() < 2) fail(n, "CompoundPredicate needs at least two predicates");
+    } else {
+      fail(n, fmt::format("<{}> is not a predicate", name));
+    }
+    return p;
+  }
+
+  static bool is_predicate(xml_node c) {
+    return is(c, "True") || is(c, "False") || is(c, "SimplePredicate") || is(c, "SimpleSetPredicate") ||
+           is(c, "CompoundPredicate");
+  }
+
+  ir::PredicatePtr predicate_child(xml_node n) {
+    for (xml_node c : n.children())
+      if (is_predicate(c)) return predicate(c, 0);
+    fail(n, fmt::format("<{}> lacks a predicate", local_name(n.name())));
+  }
+
+  // --- models -------------------------------------------------------------------------------------------
+  static bool is_model(xml_node c) {
+    static const char* const names[] = {
+        "RegressionModel",  "TreeModel",         "MiningModel",       "GeneralRegressionModel", "NeuralNetwork",
+        "SupportVectorMachineModel", "NaiveBayesModel", "ClusteringModel", "AssociationModel", "RuleSetModel",
+        "SequenceModel",    "TextModel",         "TimeSeriesModel",   "BaselineModel",          "BayesianNetworkModel",
+        "GaussianProcessModel", "NearestNeighborModel", "Scorecard", "AnomalyDetectionModel"};
+    for (const char* name : names)
+      if (is(c, name)) return true;
+    return false;
+  }
+
+  MiningFunction function_name(xml_node n) const {
+    std::string f = required(n, "functionName");
+    if (f == "regression") return MiningFunction::Regression;
+    if (f == "classification") return MiningFunction::Classification;
+    unsupported(n, fmt::format("functionName \"{}\" is not supported (only regression and classification)", f));
+  }
+
+  void common(xml_node n, ir::Model& m) {
+    m.path = path_of(n);
+    m.element = std::string(local_name(n.name()));
+    m.name = text_or(n, "modelName", "");
+    if (const char* math = attr(n, "x-mathContext")) {
+      std::string_view t(math);
+      if (t == "float") m.float_math = true;
+      else if (t != "double") fail(n, fmt::format("unknown x-mathContext \"{}\"", t));
+    }
+    if (!boolean_or(n, "isScorable", true)) unsupported(n, "the model is declared not scorable (isScorable=\"false\")");
+    bool schema = false;
+    for (xml_node c : n.children()) {
+      if (is(c, "MiningSchema")) {
+        schema = true;
+        for (xml_node f : c.children()) {
+          if (!is(f, "MiningField")) continue;
+          ir::MiningField mf;
+          mf.path = path_of(f);
+          mf.name = required(f, "name");
+          std::string usage = text_or(f, "usageType", "active");
+          if (usage == "active") mf.usage = FieldUsage::Active;
+          else if (usage == "target" || usage == "predicted") mf.usage = FieldUsage::Target;
+          else if (usage == "supplementary") mf.usage = FieldUsage::Supplementary;
+          else if (usage == "group") mf.usage = FieldUsage::Group;
+          else if (usage == "order") mf.usage = FieldUsage::Order;
+          else if (usage == "frequencyWeight") mf.usage = FieldUsage::FrequencyWeight;
+          else if (usage == "analysisWeight") mf.usage = FieldUsage::AnalysisWeight;
+          else fail(f, fmt::format("unknown usageType \"{}\"", usage));
+          mf.op_type = optional_op_type(f);
+          if (const char* r = attr(f, "missingValueReplacement")) mf.missing_value_replacement = r;
+          mf.missing_value_treatment = text_or(f, "missingValueTreatment", "");
+          mf.invalid_value_treatment = text_or(f, "invalidValueTreatment", "returnInvalid");
+          if (mf.invalid_value_treatment == "asValue" || mf.invalid_value_treatment == "asIs" ||
+              mf.invalid_value_treatment == "asMissing" || mf.invalid_value_treatment == "returnInvalid") {
+          } else {
+            fail(f, fmt::format("unknown invalidValueTreatment \"{}\"", mf.invalid_value_treatment));
+          }
+          if (const char* r = attr(f, "invalidValueReplacement")) mf.invalid_value_replacement = r;
+          mf.outliers = text_or(f, "outliers", "asIs");
+          if (mf.outliers != "asIs" && mf.outliers != "asMissingValues" && mf.outliers != "asExtremeValues")
+            fail(f, fmt::format("unknown outliers treatment \"{}\"", mf.outliers));
+          mf.low_value = optional_number(f, "lowValue");
+          mf.high_value = optional_number(f, "highValue");
+          m.mining_schema.push_back(std::move(mf));
+        }
+      } else if (is(c, "Output")) {
+        for (xml_node f : c.children()) {
+          if (!is(f, "OutputField")) continue;
+          count_field(f);
+          ir::OutputField of;
+          of.path = path_of(f);
+          of.name = required(f, "name");
+          of.data_type = optional_data_type(f);
+          of.op_type = optional_op_type(f);
+          of.feature = text_or(f, "feature", "predictedValue");
+          of.target_field = text_or(f, "targetField", "");
+          of.value = text_or(f, "value", "");
+          of.is_final_result = boolean_or(f, "isFinalResult", true);
+          of.segment_id = text_or(f, "segmentId", "");
+          if (const char* r = attr(f, "rank")) {
+            auto rank = numbers::parse_integer(r);
+            if (!rank || *rank < 1) fail(f, fmt::format("rank=\"{}\" is not a positive integer", r));
+            of.rank = int(*rank);
+          }
+          of.expression = expression_child(f, false);
+          m.output.push_back(std::move(of));
+        }
+      } else if (is(c, "Targets")) {
+        for (xml_node t : c.children()) {
+          if (!is(t, "Target")) continue;
+          ir::Target target;
+          target.path = path_of(t);
+          target.field = text_or(t, "field", "");
+          target.op_type = optional_op_type(t);
+          target.cast_integer = text_or(t, "castInteger", "");
+          target.min = optional_number(t, "min");
+          target.max = optional_number(t, "max");
+          target.rescale_factor = number_or(t, "rescaleFactor", 1.0);
+          target.rescale_constant = number_or(t, "rescaleConstant", 0.0);
+          for (xml_node v : t.children()) {
+            if (!is(v, "TargetValue")) continue;
+            ir::TargetValue tv;
+            tv.value = text_or(v, "value", "");
+            tv.display_value = text_or(v, "displayValue", "");
+            tv.prior_probability = optional_number(v, "priorProbability");
+            tv.default_value = optional_number(v, "defaultValue");
+            target.values.push_back(std::move(tv));
+          }
+          m.targets.push_back(std::move(target));
+        }
+      } else if (is(c, "LocalTransformations")) {
+        for (xml_node d : c.children())
+          if (is(d, "DerivedField")) m.local_transformations.push_back(derived_field(d));
+      }
+    }
+    if (!schema) fail(n, fmt::format("<{}> lacks a MiningSchema", m.element));
+  }
+
+  ir::ModelPtr model(xml_node n) {
+    auto m = std::make_unique<ir::Model>();
+    std::string_view name = local_name(n.name());
+    if (name == "RegressionModel") {
+      m->kind = ir::Model::Kind::Regression;
+    } else if (name == "TreeModel") {
+      m->kind = ir::Model::Kind::Tree;
+    } else if (name == "MiningModel") {
+      m->kind = ir::Model::Kind::Mining;
+    } else if (name == "GeneralRegressionModel") {
+      m->kind = ir::Model::Kind::GeneralRegression;
+    } else {
+      unsupported(n, fmt::format("<{}> is not supported (pmmlrt scores RegressionModel, GeneralRegressionModel, "
+                                 "TreeModel and MiningModel)",
+                                 name));
+    }
+    m->function = function_name(n);
+    common(n, *m);
+    switch (m->kind) {
+      case ir::Model::Kind::Regression: regression(n, *m); break;
+      case ir::Model::Kind::Tree: tree(n, *m); break;
+      case ir::Model::Kind::Mining: mining(n, *m); break;
+      case ir::Model::Kind::GeneralRegression: general_regression(n, *m); break;
+    }
+    return m;
+  }
+
+  ir::RegressionTable regression_table(xml_node t) {
+    ir::RegressionTable table;
+    table.path = path_of(t);
+    table.intercept = required_number(t, "intercept");
+    if (const char* c = attr(t, "targetCategory")) table.target_category = c;
+    for (xml_node p : t.children()) {
+      if (is(p, "NumericPredictor")) {
+        ir::NumericPredictor np;
+        np.field = required(p, "name");
+        np.coefficient = required_number(p, "coefficient");
+        if (const char* e = attr(p, "exponent")) {
+          auto v = numbers::parse_integer(e);
+          if (!v) fail(p, fmt::format("exponent=\"{}\" is not an integer", e));
+          np.exponent = int(*v);
+        }
+        table.numeric.push_back(std::move(np));
+      } else if (is(p, "CategoricalPredictor")) {
+        table.categorical.push_back({required(p, "name"), required(p, "value"), required_number(p, "coefficient")});
+      } else if (is(p, "PredictorTerm")) {
+        ir::PredictorTerm term;
+        term.coefficient = required_number(p, "coefficient");
+        for (xml_node f : p.children())
+          if (is(f, "FieldRef")) term.fields.push_back(required(f, "field"));
+          else if (f.type() == pugi::node_element && !is(f, "Extension"))
+            unsupported(f, "PredictorTerm holds only FieldRef elements here");
+        if (term.fields.empty()) fail(p, "PredictorTerm lacks FieldRef elements");
+        table.terms.push_back(std::move(term));
+      }
+    }
+    return table;
+  }
+
+  void regression(xml_node n, ir::Model& m) {
+    m.regression = std::make_unique<ir::RegressionData>();
+    m.regression->normalization = text_or(n, "normalizationMethod", "none");
+    for (xml_node t : n.children())
+      if (is(t, "RegressionTable")) m.regression->tables.push_back(regression_table(t));
+    if (m.regression->tables.empty()) fail(n, "RegressionModel lacks a RegressionTable");
+  }
+
+  void tree(xml_node n, ir::Model& m) {
+    m.tree = std::make_unique<ir::TreeData>();
+    auto& t = *m.tree;
+    t.missing_value_strategy = text_or(n, "missingValueStrategy", "none");
+    t.missing_value_penalty = number_or(n, "missingValuePenalty", 1.0);
+    t.no_true_child_strategy = text_or(n, "noTrueChildStrategy", "returnNullPrediction");
+    t.split_characteristic = text_or(n, "splitCharacteristic", "multiSplit");
+    static const char* const strategies[] = {"none", "lastPrediction", "nullPrediction", "defaultChild",
+                                             "weightedConfidence", "aggregateNodes"};
+    if (std::none_of(std::begin(strategies), std::end(strategies),
+                     [&](const char* s) { return t.missing_value_strategy == s; }))
+      fail(n, fmt::format("unknown missingValueStrategy \"{}\"", t.missing_value_strategy));
+    if (t.no_true_child_strategy != "returnNullPrediction" && t.no_true_child_strategy != "returnLastPrediction")
+      fail(n, fmt::format("unknown noTrueChildStrategy \"{}\"", t.no_true_child_strategy));
+    xml_node root;
+    for (xml_node c : n.children())
+      if (is(c, "Node")) {
+        if (root) fail(c, "TreeModel has more than one root Node");
+        root = c;
+      }
+    if (!root) fail(n, "TreeModel lacks a Node");
+    // Iterative walk: a degenerate tree can be deeper than the stack allows recursion.
+    struct Work {
+      xml_node xml;
+      ir::Node* node;
+      std::size_t depth;
+    };
+    std::vector<Work> stack{{root, &t.root, 1}};
+    while (!stack.empty()) {
+      Work w = stack.back();
+      stack.pop_back();
+      if (w.depth > options_.max_tree_depth)
+        throw LimitError(fmt::format("tree deeper than {} (limit max_tree_depth) at {}", options_.max_tree_depth,
+                                     path_of(w.xml)));
+      if (++node_count_ > options_.max_nodes)
+        throw LimitError(fmt::format("more than {} tree nodes (limit max_nodes)", options_.max_nodes));
+      node(w.xml, *w.node);
+      std::size_t children = 0;
+      for (xml_node c : w.xml.children())
+        if (is(c, "Node")) ++children;
+      w.node->children.resize(children);
+      std::size_t i = 0;
+      for (xml_node c : w.xml.children())
+        if (is(c, "Node")) stack.push_back({c, &w.node->children[i++], w.depth + 1});
+    }
+  }
+
+  void node(xml_node n, ir::Node& node) {
+    if (const char* id = attr(n, "id")) node.id = id;
+    if (const char* s = attr(n, "score")) node.score = s;
+    if (const char* r = attr(n, "recordCount")) node.record_count = finite(n, "recordCount", r);
+    node.default_child = text_or(n, "defaultChild", "");
+    bool after_child = false;
+    for (xml_node c : n.children()) {
+      if (c.type() != pugi::node_element) continue;
+      if (is_predicate(c)) {
+        if (node.predicate) fail(c, "Node has more than one predicate");
+        node.predicate = predicate(c, 0);
+      } else if (is(c, "Node")) {
+        after_child = true;
+      } else if (is(c, "ScoreDistribution")) {
+        ir::ScoreDistribution d;
+        d.value = required(c, "value");
+        d.record_count = number_or(c, "recordCount", 0.0);
+        d.probability = optional_number(c, "probability");
+        d.confidence = optional_number(c, "confidence");
+        if (d.probability && (*d.probability < 0 || *d.probability > 1))
+          fail(c, fmt::format("ScoreDistribution probability {} is outside [0, 1]", *d.probability));
+        node.distributions.push_back(std::move(d));
+      } else if (is(c, "Regression")) {
+        if (after_child) fail(c, "embedded Regression after child Nodes");
+        auto m = std::make_unique<ir::Model>();
+        m->kind = ir::Model::Kind::Regression;
+        m->element = "Regression";
+        m->path = path_of(c);
+        m->function = MiningFunction::Regression;
+        regression(c, *m);
+        node.embedded = std::move(m);
+      } else if (is(c, "DecisionTree")) {
+        unsupported(c, "an embedded DecisionTree is not supported");
+      }
+    }
+    if (!node.predicate) fail(n, "Node lacks a predicate");
+  }
+
+  void mining(xml_node n, ir::Model& m) {
+    m.mining = std::make_unique<ir::MiningData>();
+    xml_node seg;
+    for (xml_node c : n.children()) {
+      if (is(c, "Segmentation")) seg = c;
+      else if (is(c, "Regression") || is(c, "DecisionTree"))
+        unsupported(c, fmt::format("a MiningModel with an embedded <{}> (PMML 3.x) is not supported", c.name()));
+    }
+    if (!seg) fail(n, "MiningModel lacks a Segmentation");
+    auto& d = *m.mining;
+    d.method = required(seg, "multipleModelMethod");
+    static const char* const methods[] = {"majorityVote", "weightedMajorityVote", "average", "weightedAverage",
+                                          "median",       "weightedMedian",       "max",     "sum",
+                                          "weightedSum",  "selectFirst",          "selectAll", "modelChain"};
+    if (std::none_of(std::begin(methods), std::end(methods), [&](const char* s) { return d.method == s; }))
+      unsupported(seg, fmt::format("multipleModelMethod \"{}\" is not supported", d.method));
+    d.missing_prediction_treatment = text_or(seg, "missingPredictionTreatment", "continue");
+    d.missing_threshold = number_or(seg, "missingThreshold", 1.0);
+    for (xml_node s : seg.children()) {
+      if (!is(s, "Segment")) continue;
+      if (++segment_count_ > options_.max_segments)
+        throw LimitError(fmt::format("more than {} segments (limit max_segments)", options_.max_segments));
+      ir::Segment segment;
+      segment.path = path_of(s);
+      segment.id = text_or(s, "id", "");
+      if (segment.id.empty()) segment.id = std::to_string(d.segments.size() + 1);
+      segment.weight = number_or(s, "weight", 1.0);
+      segment.predicate = predicate_child(s);
+      for (xml_node c : s.children())
+        if (is_model(c)) {
+          segment.model = model(c);
+          break;
+        }
+      if (!segment.model) fail(s, "Segment lacks a model");
+      d.segments.push_back(std::move(segment));
+    }
+    if (d.segments.empty()) fail(seg, "Segmentation has no Segment");
+  }
+
+  void general_regression(xml_node n, ir::Model& m) {
+    m.general_regression = std::make_unique<ir::GeneralRegressionData>();
+    auto& g = *m.general_regression;
+    g.model_type = required(n, "modelType");
+    g.link_function = text_or(n, "linkFunction", "");
+    g.link_parameter = optional_number(n, "linkParameter");
+    g.cumulative_link = text_or(n, "cumulativeLink", "");
+    g.offset_value = optional_number(n, "offsetValue");
+    g.offset_variable = text_or(n, "offsetVariable", "");
+    g.trials_value = optional_number(n, "trialsValue");
+    g.trials_variable = text_or(n, "trialsVariable", "");
+    g.target_reference_category = text_or(n, "targetReferenceCategory", "");
+    g.distribution = text_or(n, "distribution", "");
+    g.start_time_variable = text_or(n, "startTimeVariable", "");
+    g.end_time_variable = text_or(n, "endTimeVariable", "");
+    g.status_variable = text_or(n, "statusVariable", "");
+    g.baseline_strata_variable = text_or(n, "baselineStrataVariable", "");
+    auto predictors = [&](xml_node list, std::vector<ir::GeneralRegressionData::Predictor>& out) {
+      for (xml_node p : list.children()) {
+        if (!is(p, "Predictor")) continue;
+        ir::GeneralRegressionData::Predictor pr;
+        pr.name = required(p, "name");
+        pr.contrast_matrix_type = text_or(p, "contrastMatrixType", "");
+        for (xml_node c : p.children()) {
+          if (is(c, "Categories")) {
+            for (xml_node cat : c.children())
+              if (is(cat, "Category")) pr.matrix_categories.push_back(required(cat, "value"));
+          } else if (is(c, "Matrix")) {
+            for (xml_node a : c.children()) {
+              if (!is(a, "Array")) continue;
+              std::vector<double> row;
+              for (auto& token : array(a)) row.push_back(finite(a, "Array", token.c_str()));
+              pr.contrast_matrix.push_back(std::move(row));
+            }
+            if (c.child("MatCell")) unsupported(c, "sparse contrast matrices (MatCell) are not supported");
+          }
+        }
+        out.push_back(std::move(pr));
+      }
+    };
+    for (xml_node c : n.children()) {
+      if (is(c, "ParameterList")) {
+        for (xml_node p : c.children())
+          if (is(p, "Parameter")) {
+            ir::GeneralRegressionData::Parameter par;
+            par.name = required(p, "name");
+            par.label = text_or(p, "label", "");
+            if (const char* r = attr(p, "referencePoint")) par.reference_point = r;
+            g.parameters.push_back(std::move(par));
+          }
+      } else if (is(c, "FactorList")) {
+        predictors(c, g.factors);
+      } else if (is(c, "CovariateList")) {
+        predictors(c, g.covariates);
+      } else if (is(c, "PPMatrix")) {
+        for (xml_node p : c.children())
+          if (is(p, "PPCell"))
+            g.pp_cells.push_back({required(p, "value"), required(p, "predictorName"), required(p, "parameterName"),
+                                  text_or(p, "targetCategory", "")});
+      } else if (is(c, "ParamMatrix")) {
+        for (xml_node p : c.children())
+          if (is(p, "PCell"))
+            g.p_cells.push_back({text_or(p, "targetCategory", ""), required(p, "parameterName"),
+                                 required_number(p, "beta"), number_or(p, "df", 0.0)});
+      } else if (is(c, "BaseCumHazardTables")) {
+        g.max_time = optional_number(c, "maxTime");
+        for (xml_node s : c.children()) {
+          if (is(s, "BaselineStratum")) {
+            ir::GeneralRegressionData::BaselineStratum st;
+            st.value = required(s, "value");
+            st.max_time = required_number(s, "maxTime");
+            for (xml_node b : s.children())
+              if (is(b, "BaselineCell")) st.cells.push_back({required_number(b, "time"), required_number(b, "cumHazard")});
+            g.strata.push_back(std::move(st));
+          } else if (is(s, "BaselineCell")) {
+            g.baseline_cells.push_back({required_number(s, "time"), required_number(s, "cumHazard")});
+          }
+        }
+      }
+    }
+  }
+
+  void check_depth(xml_node root) const {
+    // Iterative, so that the check itself cannot overflow the stack.
+    std::vector<std::pair<xml_node, std::size_t>> stack{{root, 1}};
+    while (!stack.empty()) {
+      auto [n, depth] = stack.back();
+      stack.pop_back();
+      if (depth > options_.max_element_depth)
+        throw LimitError(fmt::format("XML nesting deeper than {} (limit max_element_depth)", options_.max_element_depth));
+      for (xml_node c = n.first_child(); c; c = c.next_sibling())
+        if (c.type() == pugi::node_element) stack.emplace_back(c, depth + 1);
+    }
+  }
+};
+
+ir::Document Loader::run() {
+  if (bytes_.size() > options_.max_document_bytes)
+    throw LimitError(fmt::format("document of {} bytes exceeds the limit of {} bytes (max_document_bytes)",
+                                 bytes_.size(), options_.max_document_bytes));
+  pugi::xml_document xml;
+  // No DTD expansion: pugixml never expands entities beyond the predefined five, nor fetches external ones.
+  auto parsed = xml.load_buffer(bytes_.data(), bytes_.size(), pugi::parse_default & ~pugi::parse_wconv_attribute,
+                                pugi::encoding_auto);
+  if (!parsed) {
+    std::size_t offset = parsed.offset < 0 ? 0 : std::size_t(parsed.offset);
+    std::size_t line = 1 + std::size_t(std::count(bytes_.begin(), bytes_.begin() + std::min(offset, bytes_.size()), '\n'));
+    throw ParseError(fmt::format("malformed XML: {} (line {}, byte offset {})", parsed.description(), line, offset), "",
+                     line);
+  }
+  xml_node root = xml.document_element();
+  if (!root || local_name(root.name()) != "PMML")
+    throw ParseError(fmt::format("the document element is <{}>, not <PMML>", root ? root.name() : ""), "/", 1);
+  check_depth(root);
+  std::string ns;
+  {
+    std::string_view name(root.name());
+    auto colon = name.find(':');
+    std::string attr_name = colon == std::string_view::npos ? "xmlns" : "xmlns:" + std::string(name.substr(0, colon));
+    if (auto a = root.attribute(attr_name.c_str())) ns = a.value();
+  }
+  if (!ns.empty() && ns.rfind("http://www.dmg.org/PMML-", 0) != 0)
+    fail(root, fmt::format("namespace \"{}\" is not a PMML namespace (http://www.dmg.org/PMML-X_Y)", ns));
+
+  ir::Document doc;
+  doc.version = text_or(root, "version", "");
+  if (doc.version.empty()) fail(root, "<PMML> lacks the required attribute version");
+  static const char* const versions[] = {"3.0", "3.1", "3.2", "4.0", "4.1", "4.2", "4.3", "4.4"};
+  if (std::none_of(std::begin(versions), std::end(versions), [&](const char* v) { return doc.version == v; }))
+    unsupported(root, fmt::format("PMML version \"{}\" is not supported (3.0 to 4.4)", doc.version));
+
+  bool dictionary = false;
+  for (xml_node c : root.children()) {
+    if (is(c, "DataDictionary")) {
+      dictionary = true;
+      for (xml_node f : c.children())
+        if (is(f, "DataField")) doc.data_dictionary.push_back(data_field(f));
+    } else if (is(c, "TransformationDictionary")) {
+      for (xml_node f : c.children()) {
+        if (is(f, "DerivedField")) doc.transformations.push_back(derived_field(f));
+        else if (is(f, "DefineFunction")) doc.functions.push_back(define_function(f));
+      }
+    } else if (is_model(c) && !doc.model) {
+      doc.model = model(c);
+    }
+  }
+  if (!dictionary) fail(root, "<PMML> lacks a DataDictionary");
+  if (!doc.model) fail(root, "the document holds no model");
+  return doc;
+}
+
+}  // namespace
+
+ir::Document load_document(std::string_view bytes, const LoadOptions& options) { return Loader(bytes, options).run(); }
+
+}  // namespace pmmlrt::pmml
