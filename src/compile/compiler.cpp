@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -52,6 +53,7 @@ struct TargetInfo {
   DataType type = DataType::Double;
   OpType op = OpType::Continuous;
   const ir::DataField* field = nullptr;
+  MiningFunction function = MiningFunction::Regression;
 };
 
 class Compiler {
@@ -351,7 +353,11 @@ class Compiler {
 
   // ----- models -----------------------------------------------------------------------------------------
   TargetInfo target_of(const ir::Model& m, const TargetInfo* inherited) {
+    // A segment without a target of its own predicts its parent's, unless it is a different kind of model
+    // (a classification tree feeding a regression in a chain).
+    if (inherited && inherited->function != m.function) inherited = nullptr;
     TargetInfo t;
+    t.function = m.function;
     for (const auto& f : m.mining_schema)
       if (f.usage == FieldUsage::Target) {
         t.name = f.name;
@@ -942,8 +948,209 @@ std::vector<ResultOutput> Compiler::surfaced_outputs(const ir::Model& m, std::in
   return out;
 }
 
-void Compiler::compile_general_regression(GeneralRegressionEval&, const ir::Model& m, const Scope&) {
-  unsupported(m.path, "GeneralRegressionModel is not supported yet");
+void Compiler::compile_general_regression(GeneralRegressionEval& e, const ir::Model& m, const Scope& scope) {
+  using G = GeneralRegressionEval;
+  const auto& g = *m.general_regression;
+  static const std::pair<const char*, G::Type> types[] = {
+      {"regression", G::Type::Regression},           {"generalLinear", G::Type::GeneralLinear},
+      {"generalizedLinear", G::Type::GeneralizedLinear}, {"multinomialLogistic", G::Type::MultinomialLogistic},
+      {"ordinalMultinomial", G::Type::OrdinalMultinomial}, {"CoxRegression", G::Type::Cox}};
+  bool known = false;
+  for (auto& [name, t] : types)
+    if (g.model_type == name) {
+      e.type = t;
+      known = true;
+    }
+  if (!known) unsupported(m.path, fmt::format("GeneralRegressionModel modelType \"{}\" is not supported", g.model_type));
+  static const std::pair<const char*, G::Link> links[] = {
+      {"identity", G::Link::Identity}, {"log", G::Link::Log},         {"logc", G::Link::Logc},
+      {"logit", G::Link::Logit},       {"probit", G::Link::Probit},   {"cloglog", G::Link::Cloglog},
+      {"loglog", G::Link::Loglog},     {"cauchit", G::Link::Cauchit}, {"power", G::Link::Power},
+      {"oddspower", G::Link::OddsPower}};
+  auto link_of = [&](const std::string& text, G::Link& out) {
+    for (auto& [name, l] : links)
+      if (text == name) {
+        out = l;
+        return;
+      }
+    unsupported(m.path, fmt::format("link function \"{}\" is not supported", text));
+  };
+  bool classification = m.function == MiningFunction::Classification;
+  if (e.type == G::Type::GeneralizedLinear) {
+    if (g.link_function.empty()) model_error(m.path, "a generalizedLinear model lacks linkFunction");
+    link_of(g.link_function, e.link);
+    if ((e.link == G::Link::Power || e.link == G::Link::OddsPower) && !g.link_parameter)
+      model_error(m.path, fmt::format("linkFunction {} needs linkParameter", g.link_function));
+    e.link_parameter = g.link_parameter.value_or(1.0);
+  }
+  if (e.type == G::Type::OrdinalMultinomial) link_of(g.cumulative_link.empty() ? "logit" : g.cumulative_link, e.cumulative);
+  e.offset = g.offset_value;
+  if (!g.offset_variable.empty()) e.offset_slot = resolve(scope, g.offset_variable, m.path);
+  e.trials = g.trials_value;
+  if (!g.trials_variable.empty()) e.trials_slot = resolve(scope, g.trials_variable, m.path);
+  bool regression_type = e.type == G::Type::Regression || e.type == G::Type::GeneralLinear || e.type == G::Type::Cox;
+  if (classification && regression_type)
+    model_error(m.path, fmt::format("modelType {} is not a classification model", g.model_type));
+  if (!classification && (e.type == G::Type::MultinomialLogistic || e.type == G::Type::OrdinalMultinomial))
+    model_error(m.path, fmt::format("modelType {} is a classification model", g.model_type));
+
+  // Factors (with optional contrast matrices) and covariates.
+  std::unordered_map<std::string, const ir::GeneralRegressionData::Predictor*> factors, covariates;
+  for (const auto& p : g.factors) factors[p.name] = &p;
+  for (const auto& p : g.covariates) covariates[p.name] = &p;
+  std::unordered_map<std::string, std::int32_t> contrast_of;
+  auto category_key = [&](const std::string& text) -> std::int32_t {
+    if (text.empty()) return -1;
+    Val v = typed_value(text, e.target_type, m.path);
+    std::int32_t c = find_class(e.classes, v);
+    if (c < 0) model_error(m.path, fmt::format("targetCategory \"{}\" is not a class of the target", text));
+    return c;
+  };
+  // PPMatrix rows keyed by (target category, parameter).
+  std::map<std::pair<std::int32_t, std::string>, std::int32_t> row_of;
+  std::unordered_set<std::int32_t> pp_categories;
+  for (const auto& cell : g.pp_cells) {
+    std::int32_t key = classification ? category_key(cell.target_category) : -1;
+    pp_categories.insert(key);
+    auto [it, inserted] = row_of.emplace(std::make_pair(key, cell.parameter), std::int32_t(e.rows.size()));
+    if (inserted) e.rows.emplace_back();
+    G::Row& row = e.rows[std::size_t(it->second)];
+    std::int32_t slot = resolve(scope, cell.predictor, m.path);
+    DataType ft = prog_.slots[std::size_t(slot)].type;
+    if (auto f = factors.find(cell.predictor); f != factors.end()) {
+      G::Row::Factor fa;
+      fa.slot = slot;
+      fa.level = ft == DataType::String ? Val::string(prog_.strings.intern(cell.value)) : typed_value(cell.value, ft, m.path);
+      const auto& pr = *f->second;
+      if (!pr.contrast_matrix.empty()) {
+        if (pr.matrix_categories.empty()) unsupported(m.path, "a contrast matrix without Categories is not supported");
+        auto [cit, fresh] = contrast_of.emplace(pr.name, std::int32_t(e.contrasts.size()));
+        if (fresh) {
+          G::Contrast cm;
+          for (const auto& c : pr.matrix_categories)
+            cm.levels.push_back(ft == DataType::String ? Val::string(prog_.strings.intern(c)) : typed_value(c, ft, m.path));
+          cm.matrix = pr.contrast_matrix;
+          if (cm.matrix.size() != cm.levels.size())
+            model_error(m.path, fmt::format("the contrast matrix of \"{}\" has {} rows for {} categories", pr.name,
+                                            cm.matrix.size(), cm.levels.size()));
+          e.contrasts.push_back(std::move(cm));
+        }
+        fa.contrast = cit->second;
+        auto pos = std::find(pr.matrix_categories.begin(), pr.matrix_categories.end(), cell.value);
+        if (pos == pr.matrix_categories.end())
+          model_error(m.path, fmt::format("PPCell value \"{}\" is not a category of \"{}\"", cell.value, pr.name));
+        fa.column = std::int32_t(pos - pr.matrix_categories.begin());
+      }
+      row.factors.push_back(fa);
+    } else if (covariates.count(cell.predictor)) {
+      auto exponent = numbers::parse_double(cell.value);
+      if (!exponent) model_error(m.path, fmt::format("covariate PPCell value \"{}\" is not a number", cell.value));
+      row.covariates.push_back({slot, *exponent});
+    } else {
+      model_error(m.path, fmt::format("PPCell predictor \"{}\" is neither a factor nor a covariate", cell.predictor));
+    }
+  }
+  std::unordered_map<std::string, const ir::GeneralRegressionData::Parameter*> parameters;
+  for (const auto& p : g.parameters) parameters[p.name] = &p;
+  // ParamMatrix cells grouped by target category, in document order.
+  std::map<std::int32_t, std::vector<const ir::GeneralRegressionData::PCell*>> cells_of;
+  for (const auto& c : g.p_cells) cells_of[classification ? category_key(c.target_category) : -1].push_back(&c);
+  auto equation = [&](const std::vector<const ir::GeneralRegressionData::PCell*>& cells, std::int32_t pp_key) {
+    G::Equation eq;
+    for (const auto* c : cells) {
+      G::Cell cell;
+      cell.beta = c->beta;
+      auto it = row_of.find({pp_key, c->parameter});
+      cell.row = it == row_of.end() ? -1 : it->second;
+      auto p = parameters.find(c->parameter);
+      if (p != parameters.end() && p->second->reference_point) {
+        auto r = numbers::parse_double(*p->second->reference_point);
+        if (!r) model_error(m.path, fmt::format("referencePoint of \"{}\" is not a number", c->parameter));
+        cell.reference = *r;
+        cell.has_reference = true;
+      } else if (p != parameters.end()) {
+        cell.reference = 0.0;
+        cell.has_reference = true;
+      }
+      eq.cells.push_back(cell);
+    }
+    return eq;
+  };
+
+  if (!classification) {
+    if (cells_of.size() > 1 || (cells_of.size() == 1 && !cells_of.count(-1)))
+      model_error(m.path, "a regression ParamMatrix must not use targetCategory");
+    e.regression_equation = equation(cells_of[-1], -1);
+    if (e.type == G::Type::Cox) {
+      if (g.end_time_variable.empty()) model_error(m.path, "CoxRegression lacks endTimeVariable");
+      e.end_time_slot = resolve(scope, g.end_time_variable, m.path);
+      auto sorted = [](std::vector<std::pair<double, double>> v) {
+        std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.first < b.first; });
+        return v;
+      };
+      if (!g.baseline_strata_variable.empty()) {
+        e.strata_slot = resolve(scope, g.baseline_strata_variable, m.path);
+        DataType st = prog_.slots[std::size_t(e.strata_slot)].type;
+        for (const auto& s : g.strata) {
+          G::Stratum x;
+          x.value = st == DataType::String ? Val::string(prog_.strings.intern(s.value)) : typed_value(s.value, st, m.path);
+          x.max_time = s.max_time;
+          std::vector<std::pair<double, double>> cells;
+          for (const auto& c : s.cells) cells.emplace_back(c.time, c.cum_hazard);
+          x.cells = sorted(cells);
+          e.strata.push_back(std::move(x));
+        }
+      } else {
+        if (!g.max_time) model_error(m.path, "BaseCumHazardTables lacks maxTime");
+        G::Stratum x;
+        x.max_time = *g.max_time;
+        std::vector<std::pair<double, double>> cells;
+        for (const auto& c : g.baseline_cells) cells.emplace_back(c.time, c.cum_hazard);
+        x.cells = sorted(cells);
+        e.strata.push_back(std::move(x));
+      }
+      if (e.strata.empty()) model_error(m.path, "CoxRegression has no baseline hazard");
+    }
+    return;
+  }
+
+  // Classification: the reference category is computed last.
+  const auto k = std::int32_t(e.classes.size());
+  if (k < 2) model_error(m.path, "a classification GeneralRegressionModel needs at least two classes");
+  std::int32_t reference = -1;
+  if (e.type != G::Type::OrdinalMultinomial) {
+    if (!g.target_reference_category.empty()) {
+      reference = category_key(g.target_reference_category);
+    } else {
+      std::vector<std::int32_t> absent;
+      for (std::int32_t c = 0; c < k; ++c)
+        if (!cells_of.count(c)) absent.push_back(c);
+      if (absent.size() != 1)
+        model_error(m.path, "cannot tell the reference category: exactly one class must be absent from ParamMatrix");
+      reference = absent.front();
+    }
+  }
+  for (std::int32_t c = 0; c < k; ++c)
+    if (c != reference) e.order.push_back(c);
+  if (reference >= 0) e.order.push_back(reference);
+  for (std::size_t i = 0; i + 1 < e.order.size(); ++i) {
+    std::int32_t c = e.order[i];
+    std::int32_t pp_key = pp_categories.count(c) ? c : -1;
+    std::vector<const ir::GeneralRegressionData::PCell*> cells;
+    if (e.type == G::Type::OrdinalMultinomial) {
+      if (!cells_of.count(c) || cells_of[c].size() != 1)
+        model_error(m.path, "ordinalMultinomial needs exactly one intercept PCell per category but the last");
+      cells = cells_of[-1];
+      cells.push_back(cells_of[c].front());
+    } else if (cells_of.count(c)) {
+      cells = cells_of[c];
+    } else if (k == 2 && cells_of.count(-1)) {
+      cells = cells_of[-1];
+    } else {
+      model_error(m.path, "ParamMatrix has no cells for a target category");
+    }
+    e.class_equations.push_back(equation(cells, pp_key));
+  }
 }
 
 void Compiler::run() {

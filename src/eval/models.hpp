@@ -121,51 +121,66 @@ class MiningEval final : public ModelEval {
 class GeneralRegressionEval final : public ModelEval {
  public:
   enum class Type : std::uint8_t { Regression, GeneralLinear, GeneralizedLinear, MultinomialLogistic, OrdinalMultinomial, Cox };
-  enum class Link : std::uint8_t { Identity, Log, Logit, Probit, Cloglog, Loglog, Cauchit, Power, OddsPower, NegBin, Logc };
-  struct Cell {  // one PPMatrix entry: parameter p takes the predictor's value (covariate) or 1 on a match (factor)
-    std::int32_t slot;
-    bool factor;
-    Val value;        // factor level
-    double exponent;  // covariate power
-    std::int32_t contrast = -1;  // contrast matrix: index into contrasts
+  enum class Link : std::uint8_t { Identity, Log, Logc, Logit, Probit, Cloglog, Loglog, Cauchit, Power, OddsPower, NegBin };
+  /// One PPMatrix row: the product of its factor indicators (or contrast entries) and covariate powers.
+  struct Row {
+    struct Factor {
+      std::int32_t slot;
+      Val level;
+      std::int32_t contrast = -1;  // index into contrasts, or -1 for a 0/1 indicator
+      std::int32_t column = -1;    // the level's column in the contrast matrix
+    };
+    struct Covariate {
+      std::int32_t slot;
+      double exponent;  // 1 = plain product
+    };
+    std::vector<Factor> factors;
+    std::vector<Covariate> covariates;
   };
   struct Contrast {
-    std::vector<Val> levels;
+    std::vector<Val> levels;                  // matrix rows, in Categories order
     std::vector<std::vector<double>> matrix;  // level x column
-    std::int32_t column;
   };
-  struct Parameter {
-    std::vector<Cell> cells;  // product of cells (interaction)
-    double reference = 0.0;   // Cox referencePoint
+  struct Cell {
+    std::int32_t row = -1;  // index into rows, -1: the parameter has no predictor (an intercept)
+    double beta = 0.0;
+    double reference = 0.0;  // Cox: the parameter's referencePoint
+    bool has_reference = false;
+  };
+  /// The cells of one linear predictor, and the PPMatrix rows they use.
+  struct Equation {
+    std::vector<Cell> cells;
   };
   void predict(Frame& f, Prediction& out) const override;
   Type type = Type::Regression;
   Link link = Link::Identity;
-  double link_power = 1.0;
+  double link_parameter = 1.0;
+  double dist_parameter = 1.0;
   Link cumulative = Link::Logit;
-  double offset = 0.0;
+  std::optional<double> offset;
   std::int32_t offset_slot = -1;
-  double trials = 1.0;
+  std::optional<double> trials;
   std::int32_t trials_slot = -1;
-  std::vector<Parameter> parameters;
+  std::vector<Row> rows;
   std::vector<Contrast> contrasts;
-  /// beta[class][parameter]; for regression one row.
-  std::vector<std::vector<double>> beta;
-  std::vector<std::int32_t> beta_class;  // class index of each beta row
-  std::int32_t reference_class = -1;
+  Equation regression_equation;            // regression, general(ized) linear, Cox
+  std::vector<Equation> class_equations;   // classification: one per class except the last, in `order`
+  std::vector<std::int32_t> order;         // classification: class indices, reference category last
   // Cox
   std::int32_t end_time_slot = -1, strata_slot = -1;
   struct Stratum {
     Val value;
-    double max_time;
-    std::vector<std::pair<double, double>> cells;  // (time, cumHazard), sorted by time
+    double max_time = 0.0;
+    std::vector<std::pair<double, double>> cells;  // (time, cumHazard) sorted by time
   };
-  std::vector<Stratum> strata;
+  std::vector<Stratum> strata;  // without baselineStrataVariable: exactly one, value missing
 
  private:
-  double linear_predictor(Frame& f, const std::vector<double>& b, bool& ok) const;
+  bool dot(Frame& f, const Equation& e, double& out) const;
+  double apply_link(Frame& f, double eta) const;
+  double with_offset(Frame& f, double eta) const;
+  void predict_cox(Frame& f, Prediction& out) const;
 };
 
-double inverse_glm_link(GeneralRegressionEval::Link link, double eta, double power);
 
 }  // namespace pmmlrt::eval
