@@ -22,6 +22,21 @@ enum class ErrorKind {
   Usage = 8,        ///< The API was called with arguments that do not fit (wrong buffer size, unknown name).
 };
 
+/// A short lower-case name of the kind ("parse", "unsupported", ...).
+inline const char* to_string(ErrorKind kind) noexcept {
+  switch (kind) {
+    case ErrorKind::Parse: return "parse";
+    case ErrorKind::Unsupported: return "unsupported";
+    case ErrorKind::Model: return "model";
+    case ErrorKind::Input: return "input";
+    case ErrorKind::Evaluation: return "evaluation";
+    case ErrorKind::Limit: return "limit";
+    case ErrorKind::Io: return "io";
+    case ErrorKind::Usage: return "usage";
+  }
+  return "unknown";
+}
+
 /// Base of all pmmlrt exceptions.
 class Error : public std::runtime_error {
  public:

@@ -30,15 +30,20 @@ struct LoadOptions {
   std::size_t max_segments = 1'000'000;                   ///< Segments in the whole document.
   std::size_t max_fields = 1'000'000;                     ///< Data, derived and output fields together.
   std::size_t max_categories = 10'000'000;                ///< Value elements in the whole document.
-  /// Expected SHA-256 of the document as 64 hex digits; empty means "do not check".
+  /// Expected SHA-256 of the document as 64 hex digits (any case); empty means "do not check". A mismatch
+  /// throws Error(Io) before parsing; a malformed digest throws Error(Usage).
   std::string expected_sha256;
 };
 
 /// PMML functionName.
 enum class MiningFunction { Regression, Classification };
+/// "regression" or "classification".
+std::string_view to_string(MiningFunction function) noexcept;
 
 /// PMML MiningField@usageType.
 enum class FieldUsage { Active, Target, Supplementary, Group, Order, FrequencyWeight, AnalysisWeight };
+/// The PMML usageType name ("active", "target", ...).
+std::string_view to_string(FieldUsage usage) noexcept;
 
 /// One field of the model's schema.
 struct FieldInfo {
@@ -47,7 +52,7 @@ struct FieldInfo {
   OpType op_type = OpType::Continuous;
   FieldUsage usage = FieldUsage::Active;
   std::vector<std::string> values;  ///< Valid categories in declaration order (empty for continuous fields).
-  /// For categorical fields in batch buffers: the code of a category is its index in `values`.
+                                    ///< For string fields in numeric batches, a category's code is its index here.
 };
 
 /// One OutputField of the top-level model (including those that surface from nested segments).
@@ -146,8 +151,10 @@ class Model {
   Result score(const Record& record) const;
 
   /// Scores a batch held in a numeric matrix of `rows` x `cols` doubles in caller memory (not copied).
-  /// `columns` names the matrix columns; empty means input_fields() order. NaN is a missing value;
-  /// a categorical field's cell holds the category code (index into FieldInfo::values).
+  /// `columns` names the matrix columns; empty means input_fields() order; extra named columns are ignored
+  /// and inputs without a column are missing. NaN is a missing value. A string-typed field's cell holds its
+  /// category code (the index into FieldInfo::values); numeric fields, categorical or not, take the number
+  /// itself. Throws Error(Usage) for mismatched shapes, and per-row errors as BatchOptions says.
   BatchResult score(const double* data, std::size_t rows, std::size_t cols, Layout layout,
                     const std::vector<std::string>& columns = {}, const BatchOptions& options = {}) const;
   /// The same for float32 matrices (each cell is widened to double exactly).

@@ -1,5 +1,6 @@
 // The C++ API over the compiled Program: loading, introspection, and scoring records and batches.
 
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <mutex>
@@ -7,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "api/sha256.hpp"
 #include "compile/compiler.hpp"
 #include "eval/input.hpp"
 #include "eval/program.hpp"
@@ -101,6 +103,16 @@ Model Model::load_string(std::string_view document, const LoadOptions& options) 
 Model Model::load_memory(const void* data, std::size_t size, const LoadOptions& options) {
   if (!data && size) throw Error(ErrorKind::Usage, "Model::load_memory: null data");
   std::string_view bytes(static_cast<const char*>(data), size);
+  if (!options.expected_sha256.empty()) {
+    std::string want = options.expected_sha256;
+    for (auto& c : want) c = char(std::tolower(static_cast<unsigned char>(c)));
+    if (want.size() != 64 || want.find_first_not_of("0123456789abcdef") != std::string::npos)
+      throw Error(ErrorKind::Usage, "LoadOptions::expected_sha256 must be 64 hexadecimal digits");
+    std::string got = detail::sha256_hex(bytes);
+    if (got != want)
+      throw Error(ErrorKind::Io, fmt::format("the document's SHA-256 is {}, not the expected {}: refusing a changed or "
+                                             "truncated model", got, want));
+  }
   ir::Document doc = pmml::load_document(bytes, options);
   auto impl = std::make_shared<Impl>();
   impl->compiled = compile::compile_document(doc, options);
@@ -227,7 +239,7 @@ std::vector<std::ptrdiff_t> column_map(const compile::Compiled& c, std::size_t c
 template <class T>
 BatchResult score_matrix(const Model::Impl& impl, const T* data, std::size_t rows, std::size_t cols, Layout layout,
                          const std::vector<std::string>& columns, const BatchOptions& options) {
-  if (!data && rows * cols) throw Error(ErrorKind::Usage, "Model::score: null data");
+  if (!data && rows * cols != 0) throw Error(ErrorKind::Usage, "Model::score: null data");
   auto map = column_map(*impl.compiled, cols, columns);
   const auto& prog = impl.compiled->program;
   return Model::Impl::score_rows(impl, rows, options, [&](eval::Frame& f, std::size_t row) {

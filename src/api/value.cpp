@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "pmmlrt/error.hpp"
+#include "pmmlrt/model.hpp"
 #include "pmmlrt/value.hpp"
 #include "pmmlrt/version.hpp"
 
@@ -30,6 +31,23 @@ std::string_view to_string(OpType type) noexcept {
     case OpType::Categorical: return "categorical";
     case OpType::Ordinal: return "ordinal";
     case OpType::Continuous: return "continuous";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(MiningFunction function) noexcept {
+  return function == MiningFunction::Classification ? "classification" : "regression";
+}
+
+std::string_view to_string(FieldUsage usage) noexcept {
+  switch (usage) {
+    case FieldUsage::Active: return "active";
+    case FieldUsage::Target: return "target";
+    case FieldUsage::Supplementary: return "supplementary";
+    case FieldUsage::Group: return "group";
+    case FieldUsage::Order: return "order";
+    case FieldUsage::FrequencyWeight: return "frequencyWeight";
+    case FieldUsage::AnalysisWeight: return "analysisWeight";
   }
   return "unknown";
 }

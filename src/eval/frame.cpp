@@ -72,14 +72,26 @@ std::string format_number(double v, DataType type) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
   if (type == DataType::Integer) return fmt::format("{}", static_cast<long long>(v));
-  std::string digits = type == DataType::Float ? fmt::format("{:e}", static_cast<float>(v)) : fmt::format("{:e}", v);
-  // fmt "{:e}" gives d.ddddde±XX with shortest digits.
-  bool negative = digits[0] == '-';
-  if (negative) digits.erase(0, 1);
-  auto e = digits.find('e');
-  int exponent = std::stoi(digits.substr(e + 1));
-  std::string mant = digits.substr(0, e);
-  mant.erase(std::remove(mant.begin(), mant.end(), '.'), mant.end());
+  // Shortest round-trip digits, as a digit string and a decimal exponent (value = 0.d1d2... x 10^(exponent+1)).
+  std::string text = type == DataType::Float ? fmt::format("{}", static_cast<float>(v)) : fmt::format("{}", v);
+  bool negative = text[0] == '-';
+  if (negative) text.erase(0, 1);
+  int exponent = 0;
+  if (auto e = text.find_first_of("eE"); e != std::string::npos) {
+    exponent = std::stoi(text.substr(e + 1));
+    text.erase(e);
+  }
+  auto dot = text.find('.');
+  std::string mant = text;
+  int int_digits = int(dot == std::string::npos ? text.size() : dot);
+  if (dot != std::string::npos) mant.erase(dot, 1);
+  std::size_t lead = 0;
+  while (lead + 1 < mant.size() && mant[lead] == '0') {
+    ++lead;
+    --int_digits;
+  }
+  mant.erase(0, lead);
+  exponent += int_digits - 1;
   while (mant.size() > 1 && mant.back() == '0') mant.pop_back();
   std::string out;
   double a = std::fabs(v);
