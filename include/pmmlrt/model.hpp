@@ -30,6 +30,9 @@ struct LoadOptions {
   std::size_t max_segments = 1'000'000;                   ///< Segments in the whole document.
   std::size_t max_fields = 1'000'000;                     ///< Data, derived and output fields together.
   std::size_t max_categories = 10'000'000;                ///< Value elements in the whole document.
+  /// Score tree ensembles through the flattened kernel when they qualify (default). Off forces the generic
+  /// walk; both give identical results, and the test suite checks that they do.
+  bool ensemble_kernel = true;
   /// Expected SHA-256 of the document as 64 hex digits (any case); empty means "do not check". A mismatch
   /// throws Error(Io) before parsing; a malformed digest throws Error(Usage).
   std::string expected_sha256;

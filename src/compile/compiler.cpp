@@ -808,6 +808,7 @@ std::int32_t Compiler::compile_model(const ir::Model& m, const Scope& parent, co
   if (m.kind == ir::Model::Kind::Mining) {
     auto& me = static_cast<MiningEval&>(e);
     if (me.float_start_at_constant) me.target.constant = 0.0;
+    if (options_.ensemble_kernel) me.kernel = build_ensemble_kernel(prog_, me);
   }
   return e.id;
 }

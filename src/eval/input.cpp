@@ -49,11 +49,13 @@ std::string describe(const Frame& f, const Val& v) {
   return format_number(v.num, v.type);
 }
 
-void finish(Frame& f, const InputSpec& s, Val v, State state, const std::string& shown) {
+// `shown` describes the offending value for messages; it is only called on an error path.
+template <class Shown>
+void finish(Frame& f, const InputSpec& s, Val v, State state, Shown&& shown) {
   if (state == State::Invalid) {
     switch (s.invalid_treatment) {
       case InputSpec::Treatment::ReturnInvalid:
-        throw InputError(fmt::format("row {}: field \"{}\": invalid value {}", f.row, s.name, shown), s.name, f.row);
+        throw InputError(fmt::format("row {}: field \"{}\": invalid value {}", f.row, s.name, shown()), s.name, f.row);
       case InputSpec::Treatment::AsIs:
         if (s.invalid_replacement) v = *s.invalid_replacement;
         state = State::Valid;
@@ -64,7 +66,7 @@ void finish(Frame& f, const InputSpec& s, Val v, State state, const std::string&
       case InputSpec::Treatment::AsValue:
         if (!s.invalid_replacement)
           throw InputError(fmt::format("row {}: field \"{}\": invalid value {} and no invalidValueReplacement", f.row,
-                                       s.name, shown),
+                                       s.name, shown()),
                            s.name, f.row);
         v = *s.invalid_replacement;
         state = State::Valid;
@@ -94,13 +96,13 @@ void finish(Frame& f, const InputSpec& s, Val v, State state, const std::string&
 }  // namespace
 
 void prepare_input(Frame& f, const InputSpec& s, const Value& raw) {
-  if (raw.is_missing()) return finish(f, s, Val::missing(), State::Missing, "");
+  if (raw.is_missing()) return finish(f, s, Val::missing(), State::Missing, [] { return std::string(); });
   Val v;
   if (raw.is_string()) {
     const std::string& text = raw.text();
     std::int32_t sym = f.program.strings.find(text);
     if (sym >= 0 && std::find(s.missing_syms.begin(), s.missing_syms.end(), sym) != s.missing_syms.end())
-      return finish(f, s, Val::missing(), State::Missing, "");
+      return finish(f, s, Val::missing(), State::Missing, [] { return std::string(); });
     bool ok = true;
     if (s.type == DataType::String) {
       v = sym >= 0 ? Val::string(sym) : f.make_string(text);
@@ -108,7 +110,7 @@ void prepare_input(Frame& f, const InputSpec& s, const Value& raw) {
       Val str = sym >= 0 ? Val::string(sym) : f.make_string(text);
       v = cast(f, str, s.type, ok);
     }
-    if (!ok) return finish(f, s, Val::missing(), State::Invalid, fmt::format("\"{}\"", text));
+    if (!ok) return finish(f, s, Val::missing(), State::Invalid, [&] { return fmt::format("\"{}\"", text); });
   } else {
     double x = raw.number();
     if (s.type == DataType::String) {
@@ -117,28 +119,28 @@ void prepare_input(Frame& f, const InputSpec& s, const Value& raw) {
       bool ok = true;
       Val n = raw.is_boolean() ? Val::boolean(x != 0) : Val::number(x, raw.type());
       v = cast(f, n, s.type, ok);
-      if (!ok) return finish(f, s, Val::missing(), State::Invalid, format_number(x, DataType::Double));
+      if (!ok) return finish(f, s, Val::missing(), State::Invalid, [&] { return format_number(x, DataType::Double); });
     }
   }
   State st = validate(f, s, v);
-  finish(f, s, v, st, describe(f, v));
+  finish(f, s, v, st, [&] { return describe(f, v); });
 }
 
 void prepare_number(Frame& f, const InputSpec& s, double x) {
-  if (std::isnan(x)) return finish(f, s, Val::missing(), State::Missing, "");
+  if (std::isnan(x)) return finish(f, s, Val::missing(), State::Missing, [] { return std::string(); });
   Val v;
   if (s.type == DataType::String) {
     double code = x;
     if (code < 0 || std::floor(code) != code || code >= double(s.valid.size()))
-      return finish(f, s, Val::missing(), State::Invalid, fmt::format("category code {}", format_number(x, DataType::Double)));
+      return finish(f, s, Val::missing(), State::Invalid, [&] { return fmt::format("category code {}", format_number(x, DataType::Double)); });
     v = s.valid[std::size_t(code)];
   } else {
     bool ok = true;
     v = cast(f, s.type == DataType::Boolean ? Val::number(x) : Val::number(x, DataType::Double), s.type, ok);
-    if (!ok) return finish(f, s, Val::missing(), State::Invalid, format_number(x, DataType::Double));
+    if (!ok) return finish(f, s, Val::missing(), State::Invalid, [&] { return format_number(x, DataType::Double); });
   }
   State st = validate(f, s, v);
-  finish(f, s, v, st, describe(f, v));
+  finish(f, s, v, st, [&] { return describe(f, v); });
 }
 
 }  // namespace pmmlrt::eval

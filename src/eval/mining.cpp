@@ -1,5 +1,7 @@
 // MiningModel: segments evaluated in document order (a FALSE or UNKNOWN segment predicate skips the
 // segment), then combined by the multipleModelMethod as the reference's MiningModelEvaluator does.
+// Segment results are first collected into the model's own working space (generic walk or the ensemble
+// kernel), then aggregated by one piece of code, so both paths give the same numbers.
 
 #include <algorithm>
 #include <cmath>
@@ -29,150 +31,187 @@ void copy_prediction(const MiningEval::Segment& s, const Prediction& in, Predict
 
 }  // namespace
 
-void MiningEval::predict(Frame& f, Prediction& out) const {
-  const Program& prog = f.program;
-  auto run = [&](const Segment& s) -> const Prediction& {
-    prog.models[std::size_t(s.model)]->evaluate(f);
-    return f.predictions[std::size_t(s.model)];
-  };
-
-  if (method == Method::SelectFirst || method == Method::ModelChain) {
-    const Segment* chosen = nullptr;
-    for (const Segment& s : segments) {
-      if (evaluate_predicate(f, s.predicate) != Truth::True) continue;
-      run(s);
-      chosen = &s;
-      if (method == Method::SelectFirst) break;
-    }
-    if (!chosen) return;
-    copy_prediction(*chosen, f.predictions[std::size_t(chosen->model)], out);
-    if (method == Method::SelectFirst) out.entity = chosen->id;
-    return;
-  }
-
-  const bool skip = missing_treatment == MissingTreatment::SkipSegment;
-  std::size_t considered = 0, missing = 0;
-  auto too_many_missing = [&] { return considered > 0 && double(missing) / double(considered) > missing_threshold; };
-
-  if (function == MiningFunction::Regression) {
-    thread_local std::vector<std::pair<double, double>> values;  // (value, weight)
-    values.clear();
-    for (const Segment& s : segments) {
-      if (evaluate_predicate(f, s.predicate) != Truth::True) continue;
-      const Prediction& p = run(s);
-      ++considered;
-      if (!p.valid || p.value.kind != Kind::Number) {
-        ++missing;
-        if (!skip) return;
-        continue;
-      }
-      values.emplace_back(p.value.num, s.weight);
-    }
-    if (values.empty() || (skip && too_many_missing())) return;
-    double y = 0;
-    switch (method) {
-      case Method::Sum:
-      case Method::WeightedSum: {
-        if (float_math) {
-          float acc = float_start_at_constant ? float(float_start) : 0.0f;
-          for (auto& [v, w] : values) acc += method == Method::Sum ? float(v) : float(w) * float(v);
-          y = double(acc);
-        } else {
-          for (auto& [v, w] : values) y += method == Method::Sum ? v : w * v;
-        }
-        break;
-      }
-      case Method::Average: {
-        if (float_math) {
-          float acc = 0.0f;
-          for (auto& [v, w] : values) acc += float(v);
-          y = double(acc / float(values.size()));
-        } else {
-          for (auto& [v, w] : values) y += v;
-          y /= double(values.size());
-        }
-        break;
-      }
-      case Method::WeightedAverage: {
-        double wsum = 0;
-        for (auto& [v, w] : values) {
-          y += w * v;
-          wsum += w;
-        }
-        if (wsum == 0) throw EvaluationError(fmt::format("MiningModel at {}: weights sum to zero", path), f.row);
-        y /= wsum;
-        break;
-      }
-      case Method::Median: {
-        std::sort(values.begin(), values.end());
-        std::size_t m = values.size() / 2;
-        y = values.size() % 2 ? values[m].first : (values[m - 1].first + values[m].first) / 2.0;
-        break;
-      }
-      case Method::WeightedMedian: {
-        std::stable_sort(values.begin(), values.end(), [](auto& a, auto& b) { return a.first < b.first; });
-        double total = 0;
-        for (auto& [v, w] : values) total += w;
-        double acc = 0;
-        y = values.back().first;
-        for (auto& [v, w] : values) {
-          acc += w;
-          if (acc >= total / 2.0) {
-            y = v;
-            break;
-          }
-        }
-        break;
-      }
-      case Method::Max: {
-        y = values.front().first;
-        for (auto& [v, w] : values) y = std::max(y, v);
-        break;
-      }
-      default:
-        throw EvaluationError(fmt::format("MiningModel at {}: method not valid for regression", path), f.row);
-    }
-    out.valid = true;
-    out.value = Val::number(y, float_math ? DataType::Float : DataType::Double);
-    return;
-  }
-
-  // Classification.
-  const std::size_t k = classes.size();
-  thread_local std::vector<double> votes, first_seen;
-  votes.assign(k, 0.0);
-  first_seen.assign(k, 0.0);
-  double seen_counter = 0;
-  auto see = [&](std::size_t c) {
-    if (first_seen[c] == 0.0) first_seen[c] = ++seen_counter;
-  };
-  double missing_votes = 0;
-  double total_weight = 0;
-  thread_local std::vector<const Prediction*> preds;
-  thread_local std::vector<const Segment*> segs;
-  preds.clear();
-  segs.clear();
+void MiningEval::predict_selected(Frame& f, Prediction& out) const {
+  const Segment* chosen = nullptr;
   for (const Segment& s : segments) {
     if (evaluate_predicate(f, s.predicate) != Truth::True) continue;
-    const Prediction& p = run(s);
-    ++considered;
-    if (!p.valid || p.label < 0) {
-      ++missing;
-      if (method == Method::MajorityVote || method == Method::WeightedMajorityVote) {
-        if (missing_treatment == MissingTreatment::ReturnMissing) return;
-        if (missing_treatment == MissingTreatment::Continue) missing_votes += method == Method::MajorityVote ? 1.0 : s.weight;
+    f.program.models[std::size_t(s.model)]->evaluate(f);
+    chosen = &s;
+    if (method == Method::SelectFirst) break;
+  }
+  if (!chosen) return;
+  copy_prediction(*chosen, f.predictions[std::size_t(chosen->model)], out);
+  if (method == Method::SelectFirst) out.entity = chosen->id;
+}
+
+void MiningEval::predict(Frame& f, Prediction& out) const {
+  if (method == Method::SelectFirst || method == Method::ModelChain) return predict_selected(f, out);
+  const bool skip = missing_treatment == MissingTreatment::SkipSegment;
+  const bool regression = function == MiningFunction::Regression;
+  const bool votes = method == Method::MajorityVote || method == Method::WeightedMajorityVote;
+  const std::size_t k = classes.size();
+  // Collected per contributing segment: (value, weight) in `pairs`; classification also the label in
+  // `items` and the distribution (this model's class order, k per segment) in `work`; the first-seen order of
+  // classes (the reference's insertion order, which breaks ties) in `work2`.
+  out.pairs.clear();
+  out.items.clear();
+  out.work.clear();
+  out.work2.assign(k, 0.0);
+  double seen = 0;
+  auto see = [&](std::int32_t c) {
+    if (out.work2[std::size_t(c)] == 0.0) out.work2[std::size_t(c)] = ++seen;
+  };
+  std::size_t considered = 0, missing = 0;
+  double missing_votes = 0;
+  auto on_missing = [&](double weight) {
+    ++missing;
+    if (!regression && votes) {
+      if (missing_treatment == MissingTreatment::ReturnMissing) return false;
+      if (missing_treatment == MissingTreatment::Continue) missing_votes += method == Method::MajorityVote ? 1.0 : weight;
+      return true;
+    }
+    return skip;
+  };
+
+  if (kernel) {
+    out.features.resize(kernel->feature_slots.size());
+    kernel->gather(f, out.features.data());
+    for (std::size_t t = 0; t < kernel->roots.size(); ++t) {
+      std::int32_t r = kernel->walk(t, out.features.data());
+      ++considered;
+      if (r == kernel->null_result) {
+        if (!on_missing(kernel->weights[t])) return;
         continue;
       }
-      if (!skip) return;
-      continue;
+      out.pairs.emplace_back(kernel->values[std::size_t(r)], kernel->weights[t]);
+      if (!regression) {
+        std::int32_t label = kernel->labels[std::size_t(r)];
+        out.items.push_back(label);
+        const double* p = kernel->probabilities.data() + std::size_t(r) * k;
+        out.work.insert(out.work.end(), p, p + k);
+        if (!votes) {
+          const auto& map = segments[t].class_map;
+          for (std::size_t c = 0; c < map.size(); ++c)
+            if (p[map[c]] != 0.0 || out.items.size() == 1) see(map[c]);
+        }
+        see(label);
+      }
     }
-    preds.push_back(&p);
-    segs.push_back(&s);
+  } else {
+    for (const Segment& s : segments) {
+      if (evaluate_predicate(f, s.predicate) != Truth::True) continue;
+      f.program.models[std::size_t(s.model)]->evaluate(f);
+      const Prediction& p = f.predictions[std::size_t(s.model)];
+      ++considered;
+      if (regression) {
+        if (!p.valid || p.value.kind != Kind::Number) {
+          if (!on_missing(s.weight)) return;
+          continue;
+        }
+        out.pairs.emplace_back(p.value.num, s.weight);
+        continue;
+      }
+      if (!p.valid || p.label < 0) {
+        if (!on_missing(s.weight)) return;
+        continue;
+      }
+      std::int32_t label = s.class_map[std::size_t(p.label)];
+      out.pairs.emplace_back(0.0, s.weight);
+      out.items.push_back(label);
+      std::size_t base = out.work.size();
+      out.work.resize(base + k, 0.0);
+      if (p.has_probabilities) {
+        for (std::size_t c = 0; c < s.class_map.size(); ++c) {
+          out.work[base + std::size_t(s.class_map[c])] = p.probabilities[c];
+          if (!votes && (p.probabilities[c] != 0.0 || out.items.size() == 1)) see(s.class_map[c]);
+        }
+      } else {
+        out.work[base + std::size_t(label)] = 1.0;
+      }
+      see(label);
+    }
   }
-  if (skip && too_many_missing()) return;
-  if (preds.empty()) return;
+  if (skip && considered > 0 && double(missing) / double(considered) > missing_threshold) return;
+  if (out.pairs.empty()) return;
+  if (regression) aggregate_regression(f, out, considered, missing);
+  else aggregate_classification(f, out, considered, missing, missing_votes);
+}
 
-  auto winner = [&](const std::vector<double>& score) {
+void MiningEval::aggregate_regression(Frame& f, Prediction& out, std::size_t, std::size_t) const {
+  auto& values = out.pairs;
+  double y = 0;
+  switch (method) {
+    case Method::Sum:
+    case Method::WeightedSum: {
+      if (float_math) {
+        float acc = float_start_at_constant ? float(float_start) : 0.0f;
+        for (auto& [v, w] : values) acc += method == Method::Sum ? float(v) : float(w) * float(v);
+        y = double(acc);
+      } else {
+        for (auto& [v, w] : values) y += method == Method::Sum ? v : w * v;
+      }
+      break;
+    }
+    case Method::Average: {
+      if (float_math) {
+        float acc = 0.0f;
+        for (auto& [v, w] : values) acc += float(v);
+        y = double(acc / float(values.size()));
+      } else {
+        for (auto& [v, w] : values) y += v;
+        y /= double(values.size());
+      }
+      break;
+    }
+    case Method::WeightedAverage: {
+      double wsum = 0;
+      for (auto& [v, w] : values) {
+        y += w * v;
+        wsum += w;
+      }
+      if (wsum == 0) throw EvaluationError(fmt::format("MiningModel at {}: weights sum to zero", path), f.row);
+      y /= wsum;
+      break;
+    }
+    case Method::Median: {
+      std::sort(values.begin(), values.end());
+      std::size_t m = values.size() / 2;
+      y = values.size() % 2 ? values[m].first : (values[m - 1].first + values[m].first) / 2.0;
+      break;
+    }
+    case Method::WeightedMedian: {
+      std::stable_sort(values.begin(), values.end(), [](auto& a, auto& b) { return a.first < b.first; });
+      double total = 0;
+      for (auto& [v, w] : values) total += w;
+      double acc = 0;
+      y = values.back().first;
+      for (auto& [v, w] : values) {
+        acc += w;
+        if (acc >= total / 2.0) {
+          y = v;
+          break;
+        }
+      }
+      break;
+    }
+    case Method::Max: {
+      y = values.front().first;
+      for (auto& [v, w] : values) y = std::max(y, v);
+      break;
+    }
+    default:
+      throw EvaluationError(fmt::format("MiningModel at {}: method not valid for regression", path), f.row);
+  }
+  out.valid = true;
+  out.value = Val::number(y, float_math ? DataType::Float : DataType::Double);
+}
+
+void MiningEval::aggregate_classification(Frame& f, Prediction& out, std::size_t, std::size_t,
+                                          double missing_votes) const {
+  const std::size_t k = classes.size();
+  const std::size_t n = out.items.size();
+  const auto& first_seen = out.work2;
+  auto winner = [&](const double* score) {
     std::int32_t best = -1;
     for (std::size_t c = 0; c < k; ++c) {
       if (first_seen[c] == 0.0) continue;
@@ -182,91 +221,73 @@ void MiningEval::predict(Frame& f, Prediction& out) const {
     }
     return best;
   };
-
+  double* result = out.probabilities.data();
   switch (method) {
     case Method::MajorityVote:
     case Method::WeightedMajorityVote: {
-      for (std::size_t i = 0; i < preds.size(); ++i) {
-        auto c = std::size_t(segs[i]->class_map[std::size_t(preds[i]->label)]);
-        double w = method == Method::MajorityVote ? 1.0 : segs[i]->weight;
-        votes[c] += w;
-        total_weight += w;
-        see(c);
+      double total = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        double w = method == Method::MajorityVote ? 1.0 : out.pairs[i].second;
+        result[std::size_t(out.items[i])] += w;
+        total += w;
       }
-      std::int32_t best = winner(votes);
-      if (best < 0 || missing_votes > votes[std::size_t(best)]) return;
-      double total = total_weight + missing_votes;
-      for (std::size_t c = 0; c < k; ++c) out.probabilities[c] = votes[c] / total;
-      out.has_probabilities = true;
+      std::int32_t best = winner(result);
+      if (best < 0 || missing_votes > result[std::size_t(best)]) {
+        std::fill(out.probabilities.begin(), out.probabilities.end(), 0.0);
+        return;
+      }
+      total += missing_votes;
+      for (std::size_t c = 0; c < k; ++c) result[c] /= total;
       out.label = best;
-      out.valid = true;
-      return;
+      break;
     }
     case Method::Average:
-    case Method::WeightedAverage:
+    case Method::WeightedAverage: {
+      double wsum = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        double w = method == Method::Average ? 1.0 : out.pairs[i].second;
+        const double* d = out.work.data() + i * k;
+        for (std::size_t c = 0; c < k; ++c) result[c] += w * d[c];
+        wsum += w;
+      }
+      for (std::size_t c = 0; c < k; ++c) result[c] /= wsum;
+      out.label = winner(result);
+      break;
+    }
     case Method::Max:
     case Method::Median: {
-      // Each segment's distribution mapped into this model's classes (a vote-only segment counts as one-hot).
-      thread_local std::vector<std::vector<double>> dist;
-      dist.resize(preds.size());
-      for (std::size_t i = 0; i < preds.size(); ++i) {
-        dist[i].assign(k, 0.0);
-        const auto& map = segs[i]->class_map;
-        if (preds[i]->has_probabilities) {
-          for (std::size_t c = 0; c < map.size(); ++c) {
-            dist[i][std::size_t(map[c])] = preds[i]->probabilities[c];
-            if (preds[i]->probabilities[c] != 0.0 || i == 0) see(std::size_t(map[c]));
-          }
+      std::vector<double> best_value(k, 0.0), column(n);
+      for (std::size_t c = 0; c < k; ++c) {
+        for (std::size_t i = 0; i < n; ++i) column[i] = out.work[i * k + c];
+        if (method == Method::Max) {
+          best_value[c] = *std::max_element(column.begin(), column.end());
         } else {
-          dist[i][std::size_t(map[std::size_t(preds[i]->label)])] = 1.0;
+          std::sort(column.begin(), column.end());
+          std::size_t m = n / 2;
+          best_value[c] = n % 2 ? column[m] : (column[m - 1] + column[m]) / 2.0;
         }
-        see(std::size_t(map[std::size_t(preds[i]->label)]));
       }
-      if (method == Method::Average || method == Method::WeightedAverage) {
-        double wsum = 0;
-        for (std::size_t i = 0; i < preds.size(); ++i) {
-          double w = method == Method::Average ? 1.0 : segs[i]->weight;
-          for (std::size_t c = 0; c < k; ++c) votes[c] += w * dist[i][c];
-          wsum += w;
-        }
-        for (std::size_t c = 0; c < k; ++c) out.probabilities[c] = votes[c] / wsum;
-        out.label = winner(out.probabilities);
-      } else {
-        for (std::size_t c = 0; c < k; ++c) {
-          thread_local std::vector<double> col;
-          col.clear();
-          for (auto& d : dist) col.push_back(d[c]);
-          if (method == Method::Max) {
-            votes[c] = *std::max_element(col.begin(), col.end());
-          } else {
-            std::sort(col.begin(), col.end());
-            std::size_t m = col.size() / 2;
-            votes[c] = col.size() % 2 ? col[m] : (col[m - 1] + col[m]) / 2.0;
-          }
-        }
-        std::int32_t best = winner(votes);
-        if (best < 0) return;
-        // The distribution returned is the average of the segments that achieved the winning value.
-        std::size_t n = 0;
-        for (auto& d : dist)
-          if (d[std::size_t(best)] == votes[std::size_t(best)]) {
-            for (std::size_t c = 0; c < k; ++c) out.probabilities[c] += d[c];
-            ++n;
-          }
-        if (n == 0) {
-          for (std::size_t c = 0; c < k; ++c) out.probabilities[c] = votes[c];
-        } else {
-          for (std::size_t c = 0; c < k; ++c) out.probabilities[c] /= double(n);
-        }
-        out.label = best;
+      std::int32_t best = winner(best_value.data());
+      if (best < 0) return;
+      // The distribution returned is the average of the segments that achieved the winning value.
+      std::size_t count = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const double* d = out.work.data() + i * k;
+        if (d[std::size_t(best)] != best_value[std::size_t(best)]) continue;
+        for (std::size_t c = 0; c < k; ++c) result[c] += d[c];
+        ++count;
       }
-      out.has_probabilities = true;
-      out.valid = out.label >= 0;
-      return;
+      if (count == 0) std::copy(best_value.begin(), best_value.end(), result);
+      else
+        for (std::size_t c = 0; c < k; ++c) result[c] /= double(count);
+      out.label = best;
+      break;
     }
     default:
       throw EvaluationError(fmt::format("MiningModel at {}: method not valid for classification", path), f.row);
   }
+  out.has_probabilities = true;
+  out.valid = out.label >= 0;
 }
 
 }  // namespace pmmlrt::eval

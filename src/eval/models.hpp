@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "eval/ensemble_kernel.hpp"
 #include "eval/program.hpp"
 
 namespace pmmlrt::eval {
@@ -112,8 +113,14 @@ class MiningEval final : public ModelEval {
   bool float_start_at_constant = false;  // XGBoost: the float sum starts at the Target's rescaleConstant
   double float_start = 0.0;
   std::vector<Segment> segments;
-  /// Nested outputs that surface at this level: (segment index, output slot) in order.
-  std::vector<std::pair<std::int32_t, std::int32_t>> surfaced;
+  /// The flattened trees, when every segment is a plain tree (see ensemble_kernel.hpp).
+  std::unique_ptr<EnsembleKernel> kernel;
+
+ private:
+  void predict_selected(Frame& f, Prediction& out) const;
+  void aggregate_regression(Frame& f, Prediction& out, std::size_t considered, std::size_t missing) const;
+  void aggregate_classification(Frame& f, Prediction& out, std::size_t considered, std::size_t missing,
+                                double missing_votes) const;
 };
 
 // ----- GeneralRegressionModel ---------------------------------------------------------------------------

@@ -6,8 +6,6 @@
 
 namespace pmmlrt::eval {
 
-namespace {
-
 double apply_targets(const TargetSpec& t, double y, bool float_math) {
   if (t.min && y < *t.min) y = *t.min;
   if (t.max && y > *t.max) y = *t.max;
@@ -27,8 +25,6 @@ double apply_targets(const TargetSpec& t, double y, bool float_math) {
   }
   return y;
 }
-
-}  // namespace
 
 std::int32_t ModelEval::class_of(const Val& v, const Frame& f) const {
   for (std::size_t i = 0; i < classes.size(); ++i)

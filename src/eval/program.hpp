@@ -3,6 +3,7 @@
 // resolved to an index. The compiler (compile/) builds it from the IR; nothing here knows XML or the IR.
 // A Program is immutable after compilation; all per-record state lives in a Frame.
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -136,14 +137,23 @@ struct Prediction {
   std::int32_t node = -1;      // TreeModel: the selected node
   std::int32_t entity = -1;    // symbol of the entity id (tree node id, winning segment id), -1 none
   double affinity = std::numeric_limits<double>::quiet_NaN();
+  // Working space of the model that owns this prediction (a nested ensemble must not share it).
+  std::vector<double> work, work2, features;
+  std::vector<std::pair<double, double>> pairs;
+  std::vector<std::int32_t> items;
 
   void reset(std::size_t classes) {
     valid = false;
     value = Val::missing();
     label = -1;
     has_probabilities = has_confidences = false;
-    probabilities.assign(classes, 0.0);
-    confidences.assign(classes, 0.0);
+    if (probabilities.size() != classes) {
+      probabilities.assign(classes, 0.0);
+      confidences.assign(classes, 0.0);
+    } else if (classes) {
+      std::fill(probabilities.begin(), probabilities.end(), 0.0);
+      std::fill(confidences.begin(), confidences.end(), 0.0);
+    }
     node = -1;
     entity = -1;
     affinity = std::numeric_limits<double>::quiet_NaN();
@@ -248,6 +258,8 @@ bool same_value(const Frame& f, const Val& a, const Val& b);
 Val cast(Frame& f, const Val& v, DataType type, bool& ok);
 std::string format_number(double v, DataType type);
 Val evaluate_expression(Frame& f, std::int32_t expr);
+/// Targets post-processing of a regression value: clamp, rescale (in float32 under float math), castInteger.
+double apply_targets(const TargetSpec& t, double y, bool float_math);
 Truth evaluate_predicate(Frame& f, std::int32_t pred, bool* used_surrogate = nullptr);
 
 }  // namespace pmmlrt::eval
