@@ -95,27 +95,34 @@ typedef enum pmmlrt_status {
   PMMLRT_ERROR_UNKNOWN_NAME = 103,       /**< No field, output or class has that name. */
   PMMLRT_ERROR_OUT_OF_RANGE = 104,       /**< An index is not below the matching count. */
   PMMLRT_ERROR_OUT_OF_MEMORY = 105,      /**< Memory could not be allocated. */
-  PMMLRT_ERROR_INTERNAL = 106            /**< An unexpected failure inside the library (a bug: please report it). */
+  PMMLRT_ERROR_INTERNAL = 106,           /**< An unexpected failure inside the library (a bug: please report it). */
+  PMMLRT_STATUS_MAX_ENUM = 0x7FFFFFFF    /**< Not a status: makes every enum 32 bits wide with room for new values. */
 } pmmlrt_status;
 
 /* ---- enumerations ---------------------------------------------------------------------------------------- */
+/* Every enum ends with a *_MAX_ENUM sentinel (not a valid value) so that it is 32 bits wide in C and C++ and any
+   value from 0 to INT32_MAX may be passed without undefined behaviour: unknown values are rejected with
+   PMMLRT_ERROR_INVALID_ARGUMENT. */
 
 /** Storage order of a matrix of rows x cols cells. */
 typedef enum pmmlrt_layout {
   PMMLRT_ROW_MAJOR = 0,     /**< Cell (r, c) at index r * cols + c. */
-  PMMLRT_COLUMN_MAJOR = 1   /**< Cell (r, c) at index c * rows + r. */
+  PMMLRT_COLUMN_MAJOR = 1,  /**< Cell (r, c) at index c * rows + r. */
+  PMMLRT_LAYOUT_MAX_ENUM = 0x7FFFFFFF
 } pmmlrt_layout;
 
 /** PMML functionName of the model. */
 typedef enum pmmlrt_function {
   PMMLRT_FUNCTION_REGRESSION = 1,
-  PMMLRT_FUNCTION_CLASSIFICATION = 2
+  PMMLRT_FUNCTION_CLASSIFICATION = 2,
+  PMMLRT_FUNCTION_MAX_ENUM = 0x7FFFFFFF
 } pmmlrt_function;
 
 /** Which fields of the model's schema a field query is about. */
 typedef enum pmmlrt_field_set {
   PMMLRT_FIELDS_INPUT = 1,   /**< The active input fields (what a record must provide), in MiningSchema order. */
-  PMMLRT_FIELDS_TARGET = 2   /**< The target fields (usually one). */
+  PMMLRT_FIELDS_TARGET = 2,  /**< The target fields (usually one). */
+  PMMLRT_FIELDS_MAX_ENUM = 0x7FFFFFFF
 } pmmlrt_field_set;
 
 /** PMML dataType. */
@@ -127,14 +134,16 @@ typedef enum pmmlrt_data_type {
   PMMLRT_TYPE_BOOLEAN = 5,
   PMMLRT_TYPE_DATE = 6,
   PMMLRT_TYPE_TIME = 7,
-  PMMLRT_TYPE_DATETIME = 8
+  PMMLRT_TYPE_DATETIME = 8,
+  PMMLRT_TYPE_MAX_ENUM = 0x7FFFFFFF
 } pmmlrt_data_type;
 
 /** PMML optype. */
 typedef enum pmmlrt_op_type {
   PMMLRT_OPTYPE_CATEGORICAL = 1,
   PMMLRT_OPTYPE_ORDINAL = 2,
-  PMMLRT_OPTYPE_CONTINUOUS = 3
+  PMMLRT_OPTYPE_CONTINUOUS = 3,
+  PMMLRT_OPTYPE_MAX_ENUM = 0x7FFFFFFF
 } pmmlrt_op_type;
 
 /** Resource limits applied while loading (see pmmlrt::LoadOptions for the defaults). */
@@ -145,13 +154,15 @@ typedef enum pmmlrt_limit {
   PMMLRT_LIMIT_NODES = 4,            /**< Tree nodes in the whole document (default 50 000 000). */
   PMMLRT_LIMIT_SEGMENTS = 5,         /**< Segments in the whole document (default 1 000 000). */
   PMMLRT_LIMIT_FIELDS = 6,           /**< Data, derived and output fields together (default 1 000 000). */
-  PMMLRT_LIMIT_CATEGORIES = 7        /**< Value elements in the whole document (default 10 000 000). */
+  PMMLRT_LIMIT_CATEGORIES = 7,       /**< Value elements in the whole document (default 10 000 000). */
+  PMMLRT_LIMIT_MAX_ENUM = 0x7FFFFFFF
 } pmmlrt_limit;
 
 /** What batch scoring does with a row that cannot be scored (invalid input, undefined result). */
 typedef enum pmmlrt_row_errors {
   PMMLRT_ROW_ERRORS_FAIL = 0,    /**< The call fails with that row's status and message (the default). */
-  PMMLRT_ROW_ERRORS_RECORD = 1   /**< The row gets missing results; its message is kept (pmmlrt_batch_result_errors). */
+  PMMLRT_ROW_ERRORS_RECORD = 1,  /**< The row gets missing results; its message is kept (pmmlrt_batch_result_errors). */
+  PMMLRT_ROW_ERRORS_MAX_ENUM = 0x7FFFFFFF
 } pmmlrt_row_errors;
 
 /* ---- opaque handles -------------------------------------------------------------------------------------- */
@@ -276,6 +287,8 @@ PMMLRT_API pmmlrt_status pmmlrt_model_output_feature(const pmmlrt_model* model, 
 /** [out] *type: the dataType of OutputField `index`. */
 PMMLRT_API pmmlrt_status pmmlrt_model_output_data_type(const pmmlrt_model* model, size_t index,
                                                        pmmlrt_data_type* type);
+/** [out] *is_final: 1 for a final result, 0 for an intermediate OutputField (isFinalResult="false"). */
+PMMLRT_API pmmlrt_status pmmlrt_model_output_is_final(const pmmlrt_model* model, size_t index, int* is_final);
 
 /* ---- scoring --------------------------------------------------------------------------------------------- */
 

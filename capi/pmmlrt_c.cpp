@@ -242,6 +242,7 @@ const std::vector<pmmlrt::FieldInfo>& fields_of(const pmmlrt::Model& m, pmmlrt_f
   switch (set) {
     case PMMLRT_FIELDS_INPUT: return m.input_fields();
     case PMMLRT_FIELDS_TARGET: return m.target_fields();
+    default: break;
   }
   raise(PMMLRT_ERROR_INVALID_ARGUMENT, "unknown field set " + std::to_string(int(set)));
 }
@@ -279,6 +280,7 @@ pmmlrt::Layout layout_of(pmmlrt_layout layout) {
   switch (layout) {
     case PMMLRT_ROW_MAJOR: return pmmlrt::Layout::RowMajor;
     case PMMLRT_COLUMN_MAJOR: return pmmlrt::Layout::ColumnMajor;
+    default: break;
   }
   raise(PMMLRT_ERROR_INVALID_ARGUMENT, "unknown layout " + std::to_string(int(layout)));
 }
@@ -395,6 +397,7 @@ const char* pmmlrt_status_name(pmmlrt_status status) {
     case PMMLRT_ERROR_OUT_OF_RANGE: return "PMMLRT_ERROR_OUT_OF_RANGE";
     case PMMLRT_ERROR_OUT_OF_MEMORY: return "PMMLRT_ERROR_OUT_OF_MEMORY";
     case PMMLRT_ERROR_INTERNAL: return "PMMLRT_ERROR_INTERNAL";
+    default: break;
   }
   return "PMMLRT_UNKNOWN_STATUS";
 }
@@ -431,6 +434,7 @@ std::size_t* limit_field(pmmlrt::LoadOptions& o, pmmlrt_limit which) {
     case PMMLRT_LIMIT_SEGMENTS: return &o.max_segments;
     case PMMLRT_LIMIT_FIELDS: return &o.max_fields;
     case PMMLRT_LIMIT_CATEGORIES: return &o.max_categories;
+    default: break;
   }
   raise(PMMLRT_ERROR_INVALID_ARGUMENT, "unknown limit " + std::to_string(int(which)));
 }
@@ -474,6 +478,7 @@ pmmlrt_status pmmlrt_options_set_row_errors(pmmlrt_options* options, pmmlrt_row_
     switch (policy) {
       case PMMLRT_ROW_ERRORS_FAIL: o.batch.on_error = pmmlrt::RowErrorPolicy::Throw; return;
       case PMMLRT_ROW_ERRORS_RECORD: o.batch.on_error = pmmlrt::RowErrorPolicy::Record; return;
+      default: break;
     }
     raise(PMMLRT_ERROR_INVALID_ARGUMENT, "unknown row error policy " + std::to_string(int(policy)));
   });
@@ -684,6 +689,15 @@ pmmlrt_status pmmlrt_model_output_data_type(const pmmlrt_model* model, size_t in
     check_index(index, outputs.size(), "output");
     need(type, "type");
     *type = c_type(outputs[index].data_type);
+  });
+}
+
+pmmlrt_status pmmlrt_model_output_is_final(const pmmlrt_model* model, size_t index, int* is_final) {
+  return guard("pmmlrt_model_output_is_final", [&] {
+    const auto& outputs = model_of(model).output_fields();
+    check_index(index, outputs.size(), "output");
+    need(is_final, "is_final");
+    *is_final = outputs[index].is_final_result ? 1 : 0;
   });
 }
 

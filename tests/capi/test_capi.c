@@ -481,6 +481,16 @@ static void test_introspection(void) {
   EXPECT(pmmlrt_model_output_data_type(loan, 6, &dt), PMMLRT_ERROR_OUT_OF_RANGE);
   EXPECT(pmmlrt_model_output_data_type(loan, 0, NULL), PMMLRT_ERROR_INVALID_ARGUMENT);
   EXPECT(pmmlrt_model_output_data_type(NULL, 0, &dt), PMMLRT_ERROR_INVALID_HANDLE);
+  {
+    int final_ = -1;
+    OK(pmmlrt_model_output_is_final(loan, 0, &final_));
+    CHECK(final_ == 0);
+    OK(pmmlrt_model_output_is_final(loan, 5, &final_));
+    CHECK(final_ == 1);
+    EXPECT(pmmlrt_model_output_is_final(loan, 6, &final_), PMMLRT_ERROR_OUT_OF_RANGE);
+    EXPECT(pmmlrt_model_output_is_final(loan, 0, NULL), PMMLRT_ERROR_INVALID_ARGUMENT);
+    EXPECT(pmmlrt_model_output_is_final(released, 0, &final_), PMMLRT_ERROR_INVALID_HANDLE);
+  }
 
   pmmlrt_options_release(opts);
   pmmlrt_model_release(iris);
@@ -644,7 +654,7 @@ static void test_score_iris(void) {
   EXPECT(pmmlrt_score_f32(NULL, xf, rows, 4, PMMLRT_ROW_MAJOR, NULL, NULL, &r), PMMLRT_ERROR_INVALID_HANDLE);
   EXPECT(pmmlrt_score_f32(iris, xf, rows, 4, PMMLRT_ROW_MAJOR, NULL, NULL, NULL), PMMLRT_ERROR_INVALID_ARGUMENT);
   EXPECT(pmmlrt_score_f32(iris, NULL, rows, 4, PMMLRT_ROW_MAJOR, NULL, NULL, &r), PMMLRT_ERROR_INVALID_ARGUMENT);
-  EXPECT(pmmlrt_score_f32(iris, xf, rows, 4, (pmmlrt_layout)-1, NULL, NULL, &r), PMMLRT_ERROR_INVALID_ARGUMENT);
+  EXPECT(pmmlrt_score_f32(iris, xf, rows, 4, (pmmlrt_layout)0x7FFF, NULL, NULL, &r), PMMLRT_ERROR_INVALID_ARGUMENT);
   EXPECT(pmmlrt_score_f32(iris, xf, rows, 5, PMMLRT_ROW_MAJOR, NULL, NULL, &r), PMMLRT_ERROR_USAGE);
   EXPECT(pmmlrt_score_f32(iris, xf, rows, 4, PMMLRT_ROW_MAJOR, bad_names, NULL, &r), PMMLRT_ERROR_UNKNOWN_NAME);
   EXPECT(pmmlrt_score_values(NULL, x, NULL, rows, 4, PMMLRT_ROW_MAJOR, NULL, NULL, &r), PMMLRT_ERROR_INVALID_HANDLE);
