@@ -11,6 +11,7 @@
 #include "api/sha256.hpp"
 #include "compile/compiler.hpp"
 #include "eval/input.hpp"
+#include "eval/models.hpp"
 #include "eval/program.hpp"
 #include "pmml/loader.hpp"
 #include "pmmlrt/batch.hpp"
@@ -176,22 +177,15 @@ BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, c
   for (const auto& o : compiled.outputs) out.output_names_.push_back(o.name);
   out.outputs_.assign(compiled.outputs.size(), std::vector<Value>(rows));
   if (options.on_error == RowErrorPolicy::Record) out.errors_.assign(rows, std::string());
-  FrameLease lease(impl);
-  eval::Frame& f = *lease;
   const double nan = std::nan("");
-  for (std::size_t row = 0; row < rows; ++row) {
-    f.reset();
-    f.row = row;
-    try {
-      fill(f, row);
-      evaluate_row(impl, f);
-    } catch (const Error& e) {
-      if (options.on_error == RowErrorPolicy::Throw) throw;
-      out.errors_[row] = e.what();
-      out.predicted_(row) = nan;
-      for (std::size_t c = 0; c < k; ++c) out.probabilities_(row, c) = nan;
-      continue;
-    }
+
+  auto fail_row = [&](std::size_t row, const Error& e) {
+    if (options.on_error == RowErrorPolicy::Throw) throw;
+    out.errors_[row] = e.what();
+    out.predicted_(row) = nan;
+    for (std::size_t c = 0; c < k; ++c) out.probabilities_(row, c) = nan;
+  };
+  auto collect = [&](std::size_t row, const eval::Frame& f) {
     const eval::Prediction& p = f.predictions[0];
     if (!p.valid) {
       out.predicted_(row) = nan;
@@ -209,8 +203,94 @@ BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, c
           out.outputs_[o][row] = to_value(f, f.slots[std::size_t(slot)]);
           break;
         }
+  };
+
+  // Ensembles whose trees can be walked ahead: a block of rows passes through each tree in turn.
+  std::vector<const eval::MiningEval*> ahead;
+  for (auto id : prog.kernel_models) {
+    const auto* me = static_cast<const eval::MiningEval*>(prog.models[std::size_t(id)].get());
+    if (me->kernel_ahead) ahead.push_back(me);
   }
-  (void)prog;
+  if (ahead.empty() || rows < 2) {
+    FrameLease lease(impl);
+    eval::Frame& f = *lease;
+    for (std::size_t row = 0; row < rows; ++row) {
+      f.reset();
+      f.row = row;
+      try {
+        fill(f, row);
+        evaluate_row(impl, f);
+      } catch (const Error& e) {
+        fail_row(row, e);
+        continue;
+      }
+      collect(row, f);
+    }
+    return out;
+  }
+
+  constexpr std::size_t kBlock = 64;
+  const std::size_t block = std::min(kBlock, rows);
+  std::vector<std::unique_ptr<FrameLease>> leases;
+  for (std::size_t i = 0; i < block; ++i) leases.push_back(std::make_unique<FrameLease>(impl));
+  std::vector<std::vector<double>> features(ahead.size());
+  std::vector<std::vector<std::int32_t>> results(ahead.size());
+  for (std::size_t a = 0; a < ahead.size(); ++a) {
+    features[a].resize(block * ahead[a]->kernel->features());
+    results[a].resize(block * ahead[a]->kernel->trees());
+  }
+  std::vector<std::exception_ptr> fill_error(block);
+  for (std::size_t start = 0; start < rows; start += block) {
+    const std::size_t n = std::min(block, rows - start);
+    for (std::size_t i = 0; i < n; ++i) {
+      eval::Frame& f = **leases[i];
+      f.reset();
+      f.row = start + i;
+      fill_error[i] = nullptr;
+      try {
+        fill(f, start + i);
+      } catch (const Error&) {
+        fill_error[i] = std::current_exception();
+      }
+    }
+    for (std::size_t a = 0; a < ahead.size(); ++a) {
+      const eval::EnsembleKernel& kernel = *ahead[a]->kernel;
+      const std::size_t nf = kernel.features(), nt = kernel.trees();
+      std::vector<bool> ok(n, false);
+      for (std::size_t i = 0; i < n; ++i) {
+        double* x = features[a].data() + i * nf;
+        if (fill_error[i]) {
+          std::fill(x, x + nf, nan);
+          continue;
+        }
+        eval::Frame& f = **leases[i];
+        try {
+          kernel.gather(f, x);
+          ok[i] = true;
+        } catch (const Error&) {
+          // The row will meet this error (or not) where the generic order reaches it: start it afresh.
+          std::fill(x, x + nf, nan);
+          f.reset();
+          f.row = start + i;
+          fill(f, start + i);
+        }
+      }
+      kernel.walk_block(features[a].data(), n, results[a].data());
+      for (std::size_t i = 0; i < n; ++i)
+        if (ok[i]) (**leases[i]).precomputed[std::size_t(ahead[a]->kernel_index)] = results[a].data() + i * nt;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      eval::Frame& f = **leases[i];
+      try {
+        if (fill_error[i]) std::rethrow_exception(fill_error[i]);
+        evaluate_row(impl, f);
+      } catch (const Error& e) {
+        fail_row(start + i, e);
+        continue;
+      }
+      collect(start + i, f);
+    }
+  }
   return out;
 }
 

@@ -291,13 +291,31 @@ class Compiler {
   }
 
   // ----- predicates -------------------------------------------------------------------------------------
+  std::string where(const ir::Predicate& p) const {
+    if (!p.path.empty() || p.offset == 0) return p.path;
+    return fmt::format("predicate at line {}", doc_.line_of(p.offset - 1));
+  }
+  /// Runs `body`; a ModelError it throws for a tree predicate (which carries no path) gets the line.
+  template <class Body>
+  auto at(const ir::Predicate& p, Body&& body) -> decltype(body()) {
+    if (!p.path.empty() || p.offset == 0) return body();
+    try {
+      return body();
+    } catch (const ModelError& e) {
+      std::string msg = e.what();
+      auto cut = msg.rfind(" (at ");
+      if (cut != std::string::npos) msg.erase(cut);
+      model_error(where(p), msg);
+    }
+  }
+
   std::int32_t predicate(const ir::Predicate& p, const Scope& scope) {
     Pred x;
     switch (p.kind) {
       case ir::Predicate::Kind::True: x.op = Pred::Op::True; break;
       case ir::Predicate::Kind::False: x.op = Pred::Op::False; break;
       case ir::Predicate::Kind::Simple: {
-        x.slot = resolve(scope, p.field, p.path);
+        x.slot = at(p, [&] { return resolve(scope, p.field, p.path); });
         static const std::pair<const char*, Pred::Op> ops[] = {
             {"equal", Pred::Op::Equal},   {"notEqual", Pred::Op::NotEqual},       {"lessThan", Pred::Op::Less},
             {"lessOrEqual", Pred::Op::LessEq}, {"greaterThan", Pred::Op::Greater}, {"greaterOrEqual", Pred::Op::GreaterEq},
@@ -311,13 +329,13 @@ class Compiler {
           x.sym = prog_.strings.intern(p.value);
         } else {
           // The constant is parsed to the field's type first: a float field compares with (float)value.
-          Val v = typed_value(p.value, t, p.path);
+          Val v = at(p, [&] { return typed_value(p.value, t, p.path); });
           x.num = v.num;
         }
         break;
       }
       case ir::Predicate::Kind::SimpleSet: {
-        x.slot = resolve(scope, p.field, p.path);
+        x.slot = at(p, [&] { return resolve(scope, p.field, p.path); });
         x.op = p.op == "isIn" ? Pred::Op::In : Pred::Op::NotIn;
         DataType t = prog_.slots[std::size_t(x.slot)].type;
         if (t == DataType::String) {
@@ -328,7 +346,7 @@ class Compiler {
           std::sort(prog_.set_syms.begin() + x.begin, prog_.set_syms.end());
         } else {
           x.begin = std::int32_t(prog_.set_nums.size());
-          for (const auto& v : p.values) prog_.set_nums.push_back(typed_value(v, t, p.path).num);
+          for (const auto& v : p.values) prog_.set_nums.push_back(at(p, [&] { return typed_value(v, t, p.path); }).num);
           x.end = std::int32_t(prog_.set_nums.size());
           std::sort(prog_.set_nums.begin() + x.begin, prog_.set_nums.end());
         }
@@ -437,6 +455,7 @@ class Compiler {
   RegressionTableEval table(const ir::RegressionTable& t, const Scope& scope, const ModelEval& e);
 
   void check_cycles();
+  void mark_kernels_ahead();
   void build_inputs(const ir::Model& top, const Scope& top_scope);
   void collect_active(const ir::Model& m, std::vector<const ir::MiningField*>& out, std::unordered_set<std::string>& seen);
 
@@ -809,6 +828,10 @@ std::int32_t Compiler::compile_model(const ir::Model& m, const Scope& parent, co
     auto& me = static_cast<MiningEval&>(e);
     if (me.float_start_at_constant) me.target.constant = 0.0;
     if (options_.ensemble_kernel) me.kernel = build_ensemble_kernel(prog_, me);
+    if (me.kernel) {
+      me.kernel_index = std::int32_t(prog_.kernel_models.size());
+      prog_.kernel_models.push_back(me.id);
+    }
   }
   return e.id;
 }
@@ -908,6 +931,24 @@ void Compiler::check_cycles() {
         stack.pop_back();
       }
     }
+  }
+}
+
+void Compiler::mark_kernels_ahead() {
+  for (auto id : prog_.kernel_models) {
+    auto& me = static_cast<MiningEval&>(*prog_.models[std::size_t(id)]);
+    bool inputs_only = true;
+    std::vector<std::int32_t> todo(me.kernel->feature_slots.begin(), me.kernel->feature_slots.end());
+    std::unordered_set<std::int32_t> seen;
+    while (!todo.empty() && inputs_only) {
+      std::int32_t s = todo.back();
+      todo.pop_back();
+      if (!seen.insert(s).second) continue;
+      const Slot& slot = prog_.slots[std::size_t(s)];
+      if (slot.kind == Slot::Kind::Output || slot.kind == Slot::Kind::Unset) inputs_only = false;
+      for (auto d : depends_[std::size_t(s)]) todo.push_back(d);
+    }
+    me.kernel_ahead = inputs_only;
   }
 }
 
@@ -1208,6 +1249,7 @@ void Compiler::run() {
   const ir::Model& top = *doc_.model;
   compile_model(top, global, nullptr);
   check_cycles();
+  mark_kernels_ahead();
   if (prog_.slots.size() > options_.max_fields)
     throw LimitError(fmt::format("{} fields exceed the limit of {} (max_fields)", prog_.slots.size(), options_.max_fields));
   build_inputs(top, global);

@@ -18,7 +18,21 @@ void EnsembleKernel::gather(Frame& f, double* x) const {
 }
 
 bool EnsembleKernel::in_set(const Test& T, double v) const {
-  return std::binary_search(sets.begin() + T.set_begin, sets.begin() + T.set_end, v);
+  const auto& r = set_ranges[std::size_t(T.aux)];
+  return std::binary_search(sets.begin() + r.first, sets.begin() + r.second, v);
+}
+
+void EnsembleKernel::walk_block(const double* x, std::size_t rows, std::int32_t* out) const {
+  const std::size_t nf = features(), nt = trees();
+  for (std::size_t t = 0; t < nt; ++t) {
+    const std::int32_t root = roots[t];
+    for (std::size_t r = 0; r < rows; ++r) {
+      const double* row = x + r * nf;
+      std::int32_t e = root;
+      while (e >= 0) e = step(tests[std::size_t(e)], row);
+      out[r * nt + t] = -e - 1;
+    }
+  }
 }
 
 namespace {
@@ -116,8 +130,8 @@ class Builder {
     if (s.kind != Slot::Kind::Input && s.kind != Slot::Kind::Derived) ok = false;
     auto [it, fresh] = feature_of_slot_.emplace(slot, std::int32_t(k_.feature_slots.size()));
     if (fresh) {
+      if (k_.feature_slots.size() >= 65535) ok = false;  // Test::feature is 16 bits
       k_.feature_slots.push_back(slot);
-      k_.feature_is_string.push_back(s.type == DataType::String);
     }
     return it->second;
   }
@@ -133,13 +147,13 @@ class Builder {
       case Pred::Op::IsMissing:
       case Pred::Op::IsNotMissing:
         test.op = p.op == Pred::Op::IsMissing ? K::IsMissing : K::IsNotMissing;
-        test.feature = feature(p.slot, ok);
+        test.feature = std::uint16_t(feature(p.slot, ok));
         return ok ? 0 : -1;
       case Pred::Op::Equal: case Pred::Op::NotEqual: case Pred::Op::Less: case Pred::Op::LessEq:
       case Pred::Op::Greater: case Pred::Op::GreaterEq: {
         static const K map[] = {K::Equal, K::NotEqual, K::Less, K::LessEq, K::Greater, K::GreaterEq};
         test.op = map[int(p.op) - int(Pred::Op::Equal)];
-        test.feature = feature(p.slot, ok);
+        test.feature = std::uint16_t(feature(p.slot, ok));
         if (p.string_compare) {
           if (test.op != K::Equal && test.op != K::NotEqual) return -1;
           test.threshold = double(p.sym);
@@ -151,14 +165,15 @@ class Builder {
       case Pred::Op::In:
       case Pred::Op::NotIn: {
         test.op = p.op == Pred::Op::In ? K::In : K::NotIn;
-        test.feature = feature(p.slot, ok);
-        test.set_begin = std::int32_t(k_.sets.size());
+        test.feature = std::uint16_t(feature(p.slot, ok));
+        auto begin = std::int32_t(k_.sets.size());
         if (p.string_compare)
           for (auto i = p.begin; i < p.end; ++i) k_.sets.push_back(double(prog_.set_syms[std::size_t(i)]));
         else
           for (auto i = p.begin; i < p.end; ++i) k_.sets.push_back(prog_.set_nums[std::size_t(i)]);
-        test.set_end = std::int32_t(k_.sets.size());
-        std::sort(k_.sets.begin() + test.set_begin, k_.sets.end());
+        std::sort(k_.sets.begin() + begin, k_.sets.end());
+        test.aux = std::int32_t(k_.set_ranges.size());
+        k_.set_ranges.emplace_back(begin, std::int32_t(k_.sets.size()));
         return ok ? 0 : -1;
       }
       default:
@@ -201,7 +216,16 @@ class Builder {
         }
         test.on_true = entry[std::size_t(c)];
         test.on_false = next;
-        test.on_unknown = unknown_is_next ? next : on_unknown_fixed;
+        std::int32_t on_unknown = unknown_is_next ? next : on_unknown_fixed;
+        if (on_unknown == test.on_false) {
+          test.unknown = EnsembleKernel::Unknown::False;
+        } else if (on_unknown == test.on_true) {
+          test.unknown = EnsembleKernel::Unknown::True;
+        } else {
+          if (test.op == EnsembleKernel::Op::In || test.op == EnsembleKernel::Op::NotIn) return false;  // aux is taken
+          test.unknown = EnsembleKernel::Unknown::Aside;
+          test.aux = on_unknown;
+        }
         k_.tests.push_back(test);
         next = std::int32_t(k_.tests.size() - 1);
       }

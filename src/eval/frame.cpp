@@ -16,6 +16,7 @@ Frame::Frame(const Program& p) : program(p) {
   slots.resize(p.slots.size());
   state.resize(p.slots.size());
   predictions.resize(p.models.size());
+  precomputed.assign(p.kernel_models.size(), nullptr);
   for (auto& m : p.models) predictions[std::size_t(m->id)].reset(m->classes.size());
 }
 
@@ -23,6 +24,7 @@ void Frame::reset() {
   std::memset(state.data(), 0, state.size());
   scratch.clear();
   call_stack.clear();
+  std::fill(precomputed.begin(), precomputed.end(), nullptr);
 }
 
 std::string_view Frame::text(const Val& v) const {

@@ -74,10 +74,13 @@ void MiningEval::predict(Frame& f, Prediction& out) const {
   };
 
   if (kernel) {
-    out.features.resize(kernel->feature_slots.size());
-    kernel->gather(f, out.features.data());
+    const std::int32_t* ahead = f.precomputed[std::size_t(kernel_index)];
+    if (!ahead) {
+      out.features.resize(kernel->features());
+      kernel->gather(f, out.features.data());
+    }
     for (std::size_t t = 0; t < kernel->roots.size(); ++t) {
-      std::int32_t r = kernel->walk(t, out.features.data());
+      std::int32_t r = ahead ? ahead[t] : kernel->walk(t, out.features.data());
       ++considered;
       if (r == kernel->null_result) {
         if (!on_missing(kernel->weights[t])) return;

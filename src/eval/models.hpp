@@ -115,6 +115,10 @@ class MiningEval final : public ModelEval {
   std::vector<Segment> segments;
   /// The flattened trees, when every segment is a plain tree (see ensemble_kernel.hpp).
   std::unique_ptr<EnsembleKernel> kernel;
+  std::int32_t kernel_index = -1;  // index into Program::kernel_models and Frame::precomputed
+  /// The kernel's features depend on inputs only (no model output), so a batch may walk its trees ahead of
+  /// evaluating the rest of the record.
+  bool kernel_ahead = false;
 
  private:
   void predict_selected(Frame& f, Prediction& out) const;

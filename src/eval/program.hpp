@@ -218,6 +218,7 @@ struct Program {
   std::vector<std::int32_t> set_syms;  // sorted per predicate range
   std::vector<std::int32_t> pred_children;
   std::vector<std::unique_ptr<ModelEval>> models;  // models[0] is the top-level model
+  std::vector<std::int32_t> kernel_models;          // MiningModels with an ensemble kernel (index = kernel index)
   std::size_t max_classes = 0;
 
   const ModelEval& top() const { return *models.front(); }
@@ -237,6 +238,8 @@ struct Frame {
   std::vector<Prediction> predictions;
   std::vector<Val> call_stack;      // DefineFunction arguments
   std::size_t call_base = 0;        // where the innermost call's arguments start
+  /// Per kernel model: tree results computed ahead for this record by a block walk, or null.
+  std::vector<const std::int32_t*> precomputed;
   std::size_t row = 0;
 
   /// The text of a string value (or of any value, formatted).

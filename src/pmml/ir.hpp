@@ -3,6 +3,7 @@
 // computed. Names are still names here; the compiler resolves them to slots. Every node keeps the element
 // path it came from, so later errors can point at the document.
 
+#include <algorithm>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -143,7 +144,8 @@ struct Predicate {
   std::string value;           // Simple
   std::vector<std::string> values;  // SimpleSet array
   std::vector<PredicatePtr> children;
-  std::string path;
+  std::string path;             // empty inside trees (see `offset`): a path per node would cost too much
+  std::size_t offset = 0;       // byte offset of the element + 1, when `path` is empty (0: unknown)
 };
 
 struct Model;
@@ -196,6 +198,11 @@ struct Node {
   std::string path;
 };
 struct TreeData {
+  TreeData() = default;
+  TreeData(const TreeData&) = delete;
+  TreeData& operator=(const TreeData&) = delete;
+  /// Iterative: destroying a degenerate deep tree recursively would overflow the stack.
+  ~TreeData();
   std::string missing_value_strategy = "none";
   double missing_value_penalty = 1.0;
   std::string no_true_child_strategy = "returnNullPrediction";
@@ -284,8 +291,24 @@ struct Model {
   std::string path;
 };
 
+inline TreeData::~TreeData() {
+  std::vector<Node> pending;
+  pending.swap(root.children);
+  while (!pending.empty()) {
+    Node n = std::move(pending.back());
+    pending.pop_back();
+    for (auto& c : n.children) pending.push_back(std::move(c));
+    n.children.clear();
+  }
+}
+
 struct Document {
   std::string version;
+  std::vector<std::size_t> line_starts;  // byte offset where each line starts, for messages
+  /// 1-based line of a byte offset.
+  std::size_t line_of(std::size_t offset) const {
+    return std::size_t(std::upper_bound(line_starts.begin(), line_starts.end(), offset) - line_starts.begin());
+  }
   std::vector<DataField> data_dictionary;
   std::vector<DerivedField> transformations;
   std::vector<DefineFunction> functions;

@@ -39,6 +39,8 @@ class Loader {
   std::size_t segment_count_ = 0;
   std::size_t field_count_ = 0;
   std::size_t category_count_ = 0;
+  mutable std::vector<std::size_t> newlines_;  // start offset of each line, built on first use
+  bool inside_tree_ = false;
 
   // --- errors -------------------------------------------------------------------------------------------
   std::string path_of(xml_node n) const {
@@ -61,7 +63,18 @@ class Loader {
   std::size_t line_of(xml_node n) const {
     auto offset = n.offset_debug();
     if (offset < 0 || std::size_t(offset) > bytes_.size()) return 0;
-    return 1 + std::size_t(std::count(bytes_.begin(), bytes_.begin() + offset, '\n'));
+    if (newlines_.empty()) {
+      newlines_.push_back(0);
+      for (const char* p = bytes_.data(); (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(bytes_.data() + bytes_.size() - p))));)
+        newlines_.push_back(std::size_t(++p - bytes_.data()));
+    }
+    return std::size_t(std::upper_bound(newlines_.begin(), newlines_.end(), std::size_t(offset)) - newlines_.begin());
+  }
+  /// Where an element is, for messages. Inside trees the full path would cost a walk over siblings for
+  /// every node (quadratic on big forests), so those elements are named by line instead.
+  std::string where(xml_node n) const {
+    if (inside_tree_) return std::string();
+    return path_of(n);
   }
   [[noreturn]] void fail(xml_node n, const std::string& message) const {
     std::string path = path_of(n);
@@ -244,7 +257,7 @@ class Loader {
   ir::ExpressionPtr expression(xml_node n, std::size_t depth) {
     if (depth > 256) throw LimitError(fmt::format("expression nesting deeper than 256 at {}", path_of(n)));
     auto e = std::make_unique<ir::Expression>();
-    e->path = path_of(n);
+    e->path = where(n);
     if (const char* m = attr(n, "mapMissingTo")) e->map_missing_to = m;
     if (const char* d = attr(n, "defaultValue")) e->default_value = d;
     std::string_view name = local_name(n.name());
@@ -363,7 +376,7 @@ class Loader {
   }
 
   ir::PredicatePtr predicate(xml_node n, std::size_t depth) {
-    if (depth > 256) throw LimitError(fmt::format("predicate nesting deeper than 256 at {}", path_of(n)));
+    if (depth > 256) throw LimitError(fmt::format("predicate nesting deeper than 256 at {}", where(n)));
     auto p = std::make_unique<ir::Predicate>();
     std::string_view name = local_name(n.name());
     if (name == "True") {
@@ -371,7 +384,8 @@ class Loader {
     } else if (name == "False") {
       p->kind = ir::Predicate::Kind::False;
     } else if (name == "SimplePredicate") {
-      p->path = path_of(n);
+      p->path = where(n);
+      if (inside_tree_) p->offset = std::size_t(n.offset_debug() + 1);
       p->kind = ir::Predicate::Kind::Simple;
       p->field = required(n, "field");
       p->op = required(n, "operator");
@@ -381,7 +395,8 @@ class Loader {
         fail(n, fmt::format("unknown SimplePredicate operator \"{}\"", p->op));
       if (p->op != "isMissing" && p->op != "isNotMissing") p->value = required(n, "value");
     } else if (name == "SimpleSetPredicate") {
-      p->path = path_of(n);
+      p->path = where(n);
+      if (inside_tree_) p->offset = std::size_t(n.offset_debug() + 1);
       p->kind = ir::Predicate::Kind::SimpleSet;
       p->field = required(n, "field");
       p->op = required(n, "booleanOperator");
@@ -394,7 +409,8 @@ class Loader {
       if (!a) fail(n, "SimpleSetPredicate lacks an Array");
       p->values = array(a);
     } else if (name == "CompoundPredicate") {
-      p->path = path_of(n);
+      p->path = where(n);
+      if (inside_tree_) p->offset = std::size_t(n.offset_debug() + 1);
       p->kind = ir::Predicate::Kind::Compound;
       p->op = required(n, "booleanOperator");
       if (p->op != "and" && p->op != "or" && p->op != "xor" && p->op != "surrogate")
@@ -565,7 +581,7 @@ class Loader {
 
   ir::RegressionTable regression_table(xml_node t) {
     ir::RegressionTable table;
-    table.path = path_of(t);
+    table.path = where(t);
     table.intercept = required_number(t, "intercept");
     if (const char* c = attr(t, "targetCategory")) table.target_category = c;
     for (xml_node p : t.children()) {
@@ -631,12 +647,13 @@ class Loader {
       std::size_t depth;
     };
     std::vector<Work> stack{{root, &t.root, 1}};
+    inside_tree_ = true;
     while (!stack.empty()) {
       Work w = stack.back();
       stack.pop_back();
       if (w.depth > options_.max_tree_depth)
         throw LimitError(fmt::format("tree deeper than {} (limit max_tree_depth) at {}", options_.max_tree_depth,
-                                     path_of(w.xml)));
+                                     where(w.xml)));
       if (++node_count_ > options_.max_nodes)
         throw LimitError(fmt::format("more than {} tree nodes (limit max_nodes)", options_.max_nodes));
       node(w.xml, *w.node);
@@ -648,6 +665,7 @@ class Loader {
       for (xml_node c : w.xml.children())
         if (is(c, "Node")) stack.push_back({c, &w.node->children[i++], w.depth + 1});
     }
+    inside_tree_ = false;
   }
 
   void node(xml_node n, ir::Node& node) {
@@ -655,6 +673,7 @@ class Loader {
     if (const char* s = attr(n, "score")) node.score = s;
     if (const char* r = attr(n, "recordCount")) node.record_count = finite(n, "recordCount", r);
     node.default_child = text_or(n, "defaultChild", "");
+    if (!node.default_child.empty()) node.path = fmt::format("<Node> at line {}", line_of(n));
     bool after_child = false;
     for (xml_node c : n.children()) {
       if (c.type() != pugi::node_element) continue;
@@ -677,7 +696,7 @@ class Loader {
         auto m = std::make_unique<ir::Model>();
         m->kind = ir::Model::Kind::Regression;
         m->element = "Regression";
-        m->path = path_of(c);
+        m->path = where(c);
         m->function = MiningFunction::Regression;
         regression(c, *m);
         node.embedded = std::move(m);
@@ -852,6 +871,8 @@ ir::Document Loader::run() {
     fail(root, fmt::format("namespace \"{}\" is not a PMML namespace (http://www.dmg.org/PMML-X_Y)", ns));
 
   ir::Document doc;
+  line_of(root);  // builds the line table
+  doc.line_starts = newlines_;
   doc.version = text_or(root, "version", "");
   if (doc.version.empty()) fail(root, "<PMML> lacks the required attribute version");
   static const char* const versions[] = {"3.0", "3.1", "3.2", "4.0", "4.1", "4.2", "4.3", "4.4"};
