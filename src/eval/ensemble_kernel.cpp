@@ -1,6 +1,8 @@
 #include "eval/ensemble_kernel.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <memory>
 #include <unordered_map>
 
@@ -12,26 +14,95 @@ void EnsembleKernel::gather(Frame& f, double* x) const {
   for (std::size_t i = 0; i < feature_slots.size(); ++i) {
     const Val& v = f.get(feature_slots[i]);
     if (v.is_missing()) x[i] = std::numeric_limits<double>::quiet_NaN();
-    else if (v.kind == Kind::String) x[i] = v.sym >= 0 ? double(v.sym) : -1.0;  // a text the model never names
+    else if (v.kind == eval::Kind::String) x[i] = v.sym >= 0 ? double(v.sym) : -1.0;  // a text the model never names
     else x[i] = v.num;
   }
 }
 
-bool EnsembleKernel::in_set(const Test& T, double v) const {
-  const auto& r = set_ranges[std::size_t(T.aux)];
-  return std::binary_search(sets.begin() + r.first, sets.begin() + r.second, v);
+std::int32_t EnsembleKernel::step_other(std::size_t i, double v) const {
+  const Other& o = others[std::size_t(aux[i])];
+  if (v != v) {
+    if (o.op == Op::IsMissing) return yes[i];
+    if (o.op == Op::IsNotMissing) return no[i];
+    return o.on_missing;
+  }
+  bool r;
+  switch (o.op) {
+    case Op::Equal: r = v == o.threshold; break;
+    case Op::NotEqual: r = v != o.threshold; break;
+    case Op::In: r = std::binary_search(sets.begin() + o.set_begin, sets.begin() + o.set_end, v); break;
+    case Op::NotIn: r = !std::binary_search(sets.begin() + o.set_begin, sets.begin() + o.set_end, v); break;
+    case Op::IsMissing: r = false; break;
+    case Op::IsNotMissing: r = true; break;
+    case Op::LessEq: r = v <= o.threshold; break;
+    default: r = v < o.threshold; break;
+  }
+  return r ? yes[i] : no[i];
+}
+
+void EnsembleKernel::finish() {
+  const std::size_t n = kind.size();
+  packed.resize(n);
+  exits.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    packed[i] = feature[i] | (std::int32_t(kind[i]) << kKindShift);
+    exits[i] = std::uint64_t(std::uint32_t(yes[i])) | (std::uint64_t(std::uint32_t(no[i])) << 32);
+  }
+  // A tree is simple when no node reachable from its root is an Other node.
+  simple_tree.assign(trees(), true);
+  std::vector<std::uint8_t> seen(n, 0);
+  for (std::size_t t = 0; t < trees(); ++t) {
+    std::vector<std::int32_t> todo{roots[t]};
+    std::fill(seen.begin(), seen.end(), 0);
+    while (!todo.empty()) {
+      auto i = std::size_t(todo.back());
+      todo.pop_back();
+      if (seen[i]) continue;
+      seen[i] = 1;
+      if (kind[i] == Kind::Other) {
+        simple_tree[t] = false;
+        break;
+      }
+      if (kind[i] != Kind::Leaf) {
+        todo.push_back(yes[i]);
+        todo.push_back(no[i]);
+      }
+    }
+  }
+  use_avx512 = n < (std::size_t(1) << 31) / 8 && features() < (std::size_t(1) << kKindShift) && cpu_has_avx512();
 }
 
 void EnsembleKernel::walk_block(const double* x, std::size_t rows, std::int32_t* out) const {
+  if (use_avx512 && rows * features() < (std::size_t(1) << 30)) return walk_block_avx512(*this, x, rows, out);
   const std::size_t nf = features(), nt = trees();
+  constexpr std::size_t kLanes = 8;
   for (std::size_t t = 0; t < nt; ++t) {
     const std::int32_t root = roots[t];
-    for (std::size_t r = 0; r < rows; ++r) {
-      const double* row = x + r * nf;
-      std::int32_t e = root;
-      while (e >= 0) e = step(tests[std::size_t(e)], row);
-      out[r * nt + t] = -e - 1;
+    std::size_t r0 = 0;
+    for (; r0 + kLanes <= rows; r0 += kLanes) {
+      // Eight independent walks in lock step: their loads overlap, and a leaf simply stays where it is.
+      std::int32_t e[kLanes];
+      for (auto& v : e) v = root;
+      for (;;) {
+        bool moving = false;
+        for (std::size_t j = 0; j < kLanes; ++j) {
+          auto i = std::size_t(e[j]);
+          const double* row = x + (r0 + j) * nf;
+          Kind k = kind[i];
+          moving |= k != Kind::Leaf;
+          if (k == Kind::LessEq) {
+            e[j] = row[feature[i]] <= threshold[i] ? yes[i] : no[i];
+          } else if (k == Kind::LessEqMissingYes) {
+            e[j] = !(row[feature[i]] > threshold[i]) ? yes[i] : no[i];
+          } else if (k == Kind::Other) {
+            e[j] = step_other(i, row[feature[i]]);
+          }
+        }
+        if (!moving) break;
+      }
+      for (std::size_t j = 0; j < kLanes; ++j) out[(r0 + j) * nt + t] = aux[std::size_t(e[j])];
     }
+    for (; r0 < rows; ++r0) out[r0 * nt + t] = walk(t, x + r0 * nf);
   }
 }
 
@@ -65,8 +136,8 @@ class Builder {
   const MiningEval& mining_;
   EnsembleKernel& k_;
   std::unordered_map<std::int32_t, std::int32_t> feature_of_slot_;
+  std::unordered_map<std::int32_t, std::int32_t> leaf_of_result_;
 
-  static std::int32_t exit_of_result(std::int32_t r) { return -r - 1; }
 
   std::int32_t add_null() {
     k_.values.push_back(0.0);
@@ -129,51 +200,95 @@ class Builder {
     const Slot& s = prog_.slots[std::size_t(slot)];
     if (s.kind != Slot::Kind::Input && s.kind != Slot::Kind::Derived) ok = false;
     auto [it, fresh] = feature_of_slot_.emplace(slot, std::int32_t(k_.feature_slots.size()));
+    if (fresh) k_.feature_slots.push_back(slot);
+    return it->second;
+  }
+
+  std::int32_t add_node(EnsembleKernel::Kind kind, std::int32_t feature, double threshold, std::int32_t yes,
+                        std::int32_t no, std::int32_t aux) {
+    k_.kind.push_back(kind);
+    k_.feature.push_back(feature);
+    k_.threshold.push_back(threshold);
+    k_.yes.push_back(yes);
+    k_.no.push_back(no);
+    k_.aux.push_back(aux);
+    return std::int32_t(k_.kind.size() - 1);
+  }
+
+  std::int32_t leaf(std::int32_t result) {
+    auto [it, fresh] = leaf_of_result_.emplace(result, 0);
     if (fresh) {
-      if (k_.feature_slots.size() >= 65535) ok = false;  // Test::feature is 16 bits
-      k_.feature_slots.push_back(slot);
+      auto self = std::int32_t(k_.kind.size());
+      it->second = add_node(EnsembleKernel::Kind::Leaf, 0, 0.0, self, self, result);
     }
     return it->second;
   }
 
-  // 0: a test was made (in `test`); 1: always true; 2: always false; -1: not expressible.
-  int translate(std::int32_t pred, EnsembleKernel::Test& test) {
+  /// A test node for predicate `pred` with the given exits; 1 = always true, 2 = always false, -1 = not
+  /// expressible, 0 = made (`node`).
+  int test(std::int32_t pred, std::int32_t yes, std::int32_t no, std::int32_t missing, std::int32_t& node) {
+    using K = EnsembleKernel::Kind;
+    using O = EnsembleKernel::Op;
     const Pred& p = prog_.predicates[std::size_t(pred)];
-    using K = EnsembleKernel::Op;
     bool ok = true;
+    auto other = [&](O op, double threshold, std::int32_t f, std::int32_t y, std::int32_t n, std::int32_t begin = 0,
+                     std::int32_t end = 0) {
+      k_.others.push_back({op, threshold, begin, end, missing});
+      node = add_node(K::Other, f, threshold, y, n, std::int32_t(k_.others.size() - 1));
+    };
+    // x <= t with exits (y, n), as one of the two fast kinds when the missing exit allows it.
+    auto less_eq = [&](std::int32_t f, double t, std::int32_t y, std::int32_t n) {
+      if (missing == n) node = add_node(K::LessEq, f, t, y, n, -1);
+      else if (missing == y) node = add_node(K::LessEqMissingYes, f, t, y, n, -1);
+      else other(O::LessEq, t, f, y, n);
+    };
     switch (p.op) {
       case Pred::Op::True: return 1;
       case Pred::Op::False: return 2;
       case Pred::Op::IsMissing:
-      case Pred::Op::IsNotMissing:
-        test.op = p.op == Pred::Op::IsMissing ? K::IsMissing : K::IsNotMissing;
-        test.feature = std::uint16_t(feature(p.slot, ok));
+      case Pred::Op::IsNotMissing: {
+        std::int32_t f = feature(p.slot, ok);
+        other(p.op == Pred::Op::IsMissing ? O::IsMissing : O::IsNotMissing, 0.0, f, yes, no);
         return ok ? 0 : -1;
-      case Pred::Op::Equal: case Pred::Op::NotEqual: case Pred::Op::Less: case Pred::Op::LessEq:
-      case Pred::Op::Greater: case Pred::Op::GreaterEq: {
-        static const K map[] = {K::Equal, K::NotEqual, K::Less, K::LessEq, K::Greater, K::GreaterEq};
-        test.op = map[int(p.op) - int(Pred::Op::Equal)];
-        test.feature = std::uint16_t(feature(p.slot, ok));
-        if (p.string_compare) {
-          if (test.op != K::Equal && test.op != K::NotEqual) return -1;
-          test.threshold = double(p.sym);
-        } else {
-          test.threshold = p.num;
+      }
+      case Pred::Op::LessEq:
+      case Pred::Op::Less:
+      case Pred::Op::Greater:
+      case Pred::Op::GreaterEq: {
+        if (p.string_compare) return -1;
+        std::int32_t f = feature(p.slot, ok);
+        double t = p.num;
+        bool strict = p.op == Pred::Op::Less || p.op == Pred::Op::GreaterEq;
+        // x < t is x <= the double just below t; x > t and x >= t are the negations, with exits swapped.
+        if (strict) {
+          if (t == -std::numeric_limits<double>::infinity() || t != t) {
+            bool swap = p.op == Pred::Op::GreaterEq;
+            other(O::Less, t, f, swap ? no : yes, swap ? yes : no);
+            return ok ? 0 : -1;
+          }
+          t = std::nextafter(t, -std::numeric_limits<double>::infinity());
         }
+        if (p.op == Pred::Op::LessEq || p.op == Pred::Op::Less) less_eq(f, t, yes, no);
+        else less_eq(f, t, no, yes);
+        return ok ? 0 : -1;
+      }
+      case Pred::Op::Equal:
+      case Pred::Op::NotEqual: {
+        std::int32_t f = feature(p.slot, ok);
+        double t = p.string_compare ? double(p.sym) : p.num;
+        other(p.op == Pred::Op::Equal ? O::Equal : O::NotEqual, t, f, yes, no);
         return ok ? 0 : -1;
       }
       case Pred::Op::In:
       case Pred::Op::NotIn: {
-        test.op = p.op == Pred::Op::In ? K::In : K::NotIn;
-        test.feature = std::uint16_t(feature(p.slot, ok));
+        std::int32_t f = feature(p.slot, ok);
         auto begin = std::int32_t(k_.sets.size());
         if (p.string_compare)
           for (auto i = p.begin; i < p.end; ++i) k_.sets.push_back(double(prog_.set_syms[std::size_t(i)]));
         else
           for (auto i = p.begin; i < p.end; ++i) k_.sets.push_back(prog_.set_nums[std::size_t(i)]);
         std::sort(k_.sets.begin() + begin, k_.sets.end());
-        test.aux = std::int32_t(k_.set_ranges.size());
-        k_.set_ranges.emplace_back(begin, std::int32_t(k_.sets.size()));
+        other(p.op == Pred::Op::In ? O::In : O::NotIn, 0.0, f, yes, no, begin, std::int32_t(k_.sets.size()));
         return ok ? 0 : -1;
       }
       default:
@@ -185,49 +300,32 @@ class Builder {
     // Children have larger indices than their parent (breadth-first layout), so a backward pass sees every
     // child's entry before its parent's.
     std::vector<std::int32_t> entry(t.nodes.size());
-    const std::int32_t null_exit = exit_of_result(k_.null_result);
+    const std::int32_t null_leaf = leaf(k_.null_result);
     for (std::size_t i = t.nodes.size(); i-- > 0;) {
       const TreeNode& n = t.nodes[i];
-      std::int32_t own;
-      if (!result_of(t, seg, n, own)) return false;
+      std::int32_t own_result;
+      if (!result_of(t, seg, n, own_result)) return false;
+      const std::int32_t own = leaf(own_result);
       if (n.child_count == 0) {
-        entry[i] = exit_of_result(own);
+        entry[i] = own;
         continue;
       }
-      std::int32_t next = t.return_last_prediction && n.has_score ? exit_of_result(own) : null_exit;
-      std::int32_t on_unknown_fixed;
-      bool unknown_is_next = false;
+      std::int32_t next = t.return_last_prediction && n.has_score ? own : null_leaf;
+      std::int32_t fixed_missing = 0;
+      bool missing_is_next = false;
       switch (t.missing) {
-        case TreeEval::Missing::None: unknown_is_next = true; on_unknown_fixed = 0; break;
-        case TreeEval::Missing::NullPrediction: on_unknown_fixed = null_exit; break;
-        case TreeEval::Missing::LastPrediction: on_unknown_fixed = exit_of_result(own); break;
-        default:
-          on_unknown_fixed = n.default_child >= 0 ? entry[std::size_t(n.default_child)] : exit_of_result(own);
-          break;
+        case TreeEval::Missing::None: missing_is_next = true; break;
+        case TreeEval::Missing::NullPrediction: fixed_missing = null_leaf; break;
+        case TreeEval::Missing::LastPrediction: fixed_missing = own; break;
+        default: fixed_missing = n.default_child >= 0 ? entry[std::size_t(n.default_child)] : own; break;
       }
       for (std::int32_t c = n.first_child + n.child_count - 1; c >= n.first_child; --c) {
-        EnsembleKernel::Test test{};
-        int kind = translate(t.nodes[std::size_t(c)].predicate, test);
-        if (kind < 0) return false;
-        if (kind == 2) continue;
-        if (kind == 1) {
-          next = entry[std::size_t(c)];
-          continue;
-        }
-        test.on_true = entry[std::size_t(c)];
-        test.on_false = next;
-        std::int32_t on_unknown = unknown_is_next ? next : on_unknown_fixed;
-        if (on_unknown == test.on_false) {
-          test.unknown = EnsembleKernel::Unknown::False;
-        } else if (on_unknown == test.on_true) {
-          test.unknown = EnsembleKernel::Unknown::True;
-        } else {
-          if (test.op == EnsembleKernel::Op::In || test.op == EnsembleKernel::Op::NotIn) return false;  // aux is taken
-          test.unknown = EnsembleKernel::Unknown::Aside;
-          test.aux = on_unknown;
-        }
-        k_.tests.push_back(test);
-        next = std::int32_t(k_.tests.size() - 1);
+        std::int32_t node = 0;
+        int made = test(t.nodes[std::size_t(c)].predicate, entry[std::size_t(c)], next,
+                        missing_is_next ? next : fixed_missing, node);
+        if (made < 0) return false;
+        if (made == 2) continue;
+        next = made == 1 ? entry[std::size_t(c)] : node;
       }
       entry[i] = next;
     }
@@ -250,6 +348,7 @@ std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, co
   auto kernel = std::make_unique<EnsembleKernel>();
   Builder b(program, mining, *kernel);
   if (!b.build()) return nullptr;
+  kernel->finish();
   return kernel;
 }
 

@@ -1,13 +1,17 @@
 #pragma once
-// The fast path for tree ensembles: every tree of a MiningModel flattened into one array of tests over a
+// The fast path for tree ensembles: every tree of a MiningModel flattened into one array of nodes over a
 // dense feature vector, with the PMML child order, missing-value strategy and noTrueChildStrategy already
-// resolved into the three exits of each test. No Frame, Prediction or virtual call per tree; results are
-// bit-identical to the generic walk (the builder only accepts trees it can express exactly).
+// resolved into two exits per test. No Frame, Prediction or virtual call per tree; results are bit-identical
+// to the generic walk (the builder only accepts trees it can express exactly).
+//
+// Layout: structure of arrays, one entry per node. Most tests are canonicalised to `x <= threshold`
+// (lessThan t becomes lessOrEqual nextafter(t, -inf); greater* swap their exits), with a missing x going to
+// the false exit (it compares false) or, flagged, to the true exit. Leaves loop to themselves, so a block of
+// rows can step through a tree in lock step without a branch per row.
 
 #include <cstdint>
-#include <vector>
-
 #include <memory>
+#include <vector>
 
 #include "eval/value.hpp"
 
@@ -18,25 +22,36 @@ struct Program;
 class MiningEval;
 
 struct EnsembleKernel {
-  enum class Op : std::uint8_t { Less, LessEq, Greater, GreaterEq, Equal, NotEqual, In, NotIn, IsMissing, IsNotMissing };
-  /// How a missing feature leaves a test: to the false exit, the true exit, or a third exit kept aside.
-  enum class Unknown : std::uint8_t { False, True, Aside };
-  /// 24 bytes: a cache line holds more than two tests.
-  struct Test {
-    double threshold;
-    // Exits: >= 0 another test, < 0 the result ~exit (-exit - 1).
-    std::int32_t on_true, on_false;
-    std::uint16_t feature;
+  enum class Kind : std::uint8_t {
+    LessEq,         // x <= threshold; missing -> no
+    LessEqMissingYes,  // x <= threshold; missing -> yes
+    Other,          // anything else: see `others[aux]`
+    Leaf,           // a result: `aux` is its index; yes == no == itself
+  };
+  enum class Op : std::uint8_t { Equal, NotEqual, In, NotIn, IsMissing, IsNotMissing, LessEq, Less };
+  struct Other {
     Op op;
-    Unknown unknown;
-    std::int32_t aux;  // In/NotIn: index into set_ranges; Unknown::Aside: the exit
+    double threshold;
+    std::int32_t set_begin, set_end;  // In/NotIn: range in `sets`
+    std::int32_t on_missing;          // the exit for a missing value
   };
   std::vector<std::int32_t> feature_slots;  // slot of each dense feature
-  std::vector<Test> tests;
-  std::vector<double> sets;                 // sorted symbol codes or numbers, per In/NotIn test
-  std::vector<std::pair<std::int32_t, std::int32_t>> set_ranges;
-  std::vector<std::int32_t> roots;          // per tree: its first exit
-  std::vector<double> weights;              // per tree: the segment weight
+
+  // Nodes (structure of arrays).
+  std::vector<double> threshold;
+  std::vector<std::int32_t> feature, yes, no, aux;
+  std::vector<Kind> kind;
+  std::vector<Other> others;
+  std::vector<double> sets;  // sorted symbol codes or numbers
+  // The same nodes packed for the vector walk: feature | kind << kKindShift, and yes | no << 32.
+  static constexpr int kKindShift = 28;
+  std::vector<std::int32_t> packed;
+  std::vector<std::uint64_t> exits;
+  std::vector<bool> simple_tree;  // per tree: only fast kinds (no Other node)
+  bool use_avx512 = false;        // chosen at build time from the CPU that runs it
+
+  std::vector<std::int32_t> roots;  // per tree: its first node
+  std::vector<double> weights;      // per tree: the segment weight
   // Results: regression value (after the tree's Targets), classification label (parent class index) and
   // probabilities (parent class order, `classes` per result). The null result means "no prediction".
   std::vector<double> values;
@@ -53,38 +68,32 @@ struct EnsembleKernel {
   /// The result index of tree `t` for features `x`.
   std::int32_t walk(std::size_t t, const double* x) const {
     std::int32_t e = roots[t];
-    while (e >= 0) e = step(tests[std::size_t(e)], x);
-    return -e - 1;
+    while (kind[std::size_t(e)] != Kind::Leaf) e = step(e, x);
+    return aux[std::size_t(e)];
   }
   /// Results of every tree for `rows` feature rows (`x` is rows x features()), into `out` (rows x trees()).
   /// Trees are the outer loop so that each tree stays in cache while the block of rows passes through it.
   void walk_block(const double* x, std::size_t rows, std::int32_t* out) const;
+  /// Fills `packed`, `exits` and `simple_tree` and chooses the vector walk when the CPU has it.
+  void finish();
 
  private:
-  std::int32_t step(const Test& T, const double* x) const {
-    double v = x[T.feature];
-    if (v != v) {  // NaN: missing
-      if (T.op == Op::IsMissing) return T.on_true;
-      if (T.op == Op::IsNotMissing) return T.on_false;
-      return T.unknown == Unknown::False ? T.on_false : T.unknown == Unknown::True ? T.on_true : T.aux;
+  std::int32_t step(std::int32_t e, const double* x) const {
+    auto i = std::size_t(e);
+    double v = x[feature[i]];
+    switch (kind[i]) {
+      case Kind::LessEq: return v <= threshold[i] ? yes[i] : no[i];
+      case Kind::LessEqMissingYes: return !(v > threshold[i]) ? yes[i] : no[i];
+      case Kind::Other: return step_other(i, v);
+      default: return e;
     }
-    bool r;
-    switch (T.op) {
-      case Op::Less: r = v < T.threshold; break;
-      case Op::LessEq: r = v <= T.threshold; break;
-      case Op::Greater: r = v > T.threshold; break;
-      case Op::GreaterEq: r = v >= T.threshold; break;
-      case Op::Equal: r = v == T.threshold; break;
-      case Op::NotEqual: r = v != T.threshold; break;
-      case Op::In: r = in_set(T, v); break;
-      case Op::NotIn: r = !in_set(T, v); break;
-      case Op::IsMissing: r = false; break;
-      default: r = true; break;
-    }
-    return r ? T.on_true : T.on_false;
   }
-  bool in_set(const Test& T, double v) const;
+  std::int32_t step_other(std::size_t i, double v) const;
 };
+
+/// The block walk with AVX-512 (ensemble_kernel_simd.cpp); call only when cpu_has_avx512().
+void walk_block_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out);
+bool cpu_has_avx512();
 
 /// Builds the kernel for a MiningModel whose segments are all plain trees the kernel can express; nullptr otherwise.
 std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, const MiningEval& mining);

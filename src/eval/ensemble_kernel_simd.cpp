@@ -1,0 +1,75 @@
+// The block walk with eight rows per AVX-512 vector. Built for any x86-64 with the instructions enabled per
+// function, and chosen at run time only on CPUs that have them; the scalar walk serves everything else.
+// Same comparisons, same exits: results are identical to the scalar walk.
+
+#include "eval/ensemble_kernel.hpp"
+
+#include <cstdlib>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define PMMLRT_HAVE_AVX512_KERNEL 1
+#endif
+
+namespace pmmlrt::eval {
+
+#ifdef PMMLRT_HAVE_AVX512_KERNEL
+
+__attribute__((target("avx512f,avx512vl,avx2"))) void walk_block_avx512(const EnsembleKernel& k, const double* x,
+                                                                        std::size_t rows, std::int32_t* out) {
+  const std::size_t nf = k.features(), nt = k.trees();
+  const auto* packed = k.packed.data();
+  const auto* exits = reinterpret_cast<const long long*>(k.exits.data());
+  const double* thresholds = k.threshold.data();
+  const __m256i leaf = _mm256_set1_epi32(int(EnsembleKernel::Kind::Leaf));
+  const __m256i missing_yes = _mm256_set1_epi32(int(EnsembleKernel::Kind::LessEqMissingYes));
+  const __m256i feature_mask = _mm256_set1_epi32((1 << EnsembleKernel::kKindShift) - 1);
+  const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(nf)));
+  for (std::size_t t = 0; t < nt; ++t) {
+    std::size_t r0 = 0;
+    if (k.simple_tree[t]) {
+      const __m256i root = _mm256_set1_epi32(k.roots[t]);
+      for (; r0 + 8 <= rows; r0 += 8) {
+        const __m256i base = _mm256_add_epi32(lanes, _mm256_set1_epi32(int(r0 * nf)));
+        __m256i e = root;
+        for (;;) {
+          __m256i p = _mm256_i32gather_epi32(packed, e, 4);
+          __m256i kd = _mm256_srli_epi32(p, EnsembleKernel::kKindShift);
+          __mmask8 active = _mm256_cmpneq_epi32_mask(kd, leaf);
+          if (!active) break;
+          __m256i f = _mm256_and_si256(p, feature_mask);
+          __m512d thr = _mm512_i32gather_pd(e, thresholds, 8);
+          __m512d v = _mm512_i32gather_pd(_mm256_add_epi32(base, f), x, 8);
+          __mmask8 le = _mm512_cmp_pd_mask(v, thr, _CMP_LE_OQ);    // false for a missing value
+          __mmask8 ngt = _mm512_cmp_pd_mask(v, thr, _CMP_NGT_UQ);  // true for a missing value
+          __mmask8 my = _mm256_cmpeq_epi32_mask(kd, missing_yes);
+          __mmask8 go = __mmask8((le & ~my) | (ngt & my));
+          __m512i ex = _mm512_i32gather_epi64(e, exits, 8);
+          __m256i yes = _mm512_cvtepi64_epi32(ex);
+          __m256i no = _mm512_cvtepi64_epi32(_mm512_srli_epi64(ex, 32));
+          e = _mm256_mask_blend_epi32(go, no, yes);
+        }
+        alignas(32) std::int32_t lane[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(lane), e);
+        for (std::size_t j = 0; j < 8; ++j) out[(r0 + j) * nt + t] = k.aux[std::size_t(lane[j])];
+      }
+    }
+    for (; r0 < rows; ++r0) out[r0 * nt + t] = k.walk(t, x + r0 * nf);
+  }
+}
+
+bool cpu_has_avx512() {
+  // PMMLRT_DISABLE_AVX512=1 forces the scalar walk (the test suite runs both ways).
+  if (const char* off = std::getenv("PMMLRT_DISABLE_AVX512"); off && *off && *off != '0') return false;
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2");
+}
+
+#else
+
+void walk_block_avx512(const EnsembleKernel&, const double*, std::size_t, std::int32_t*) {}
+bool cpu_has_avx512() { return false; }
+
+#endif
+
+}  // namespace pmmlrt::eval
