@@ -30,6 +30,7 @@ struct LoadOptions {
   std::size_t max_segments = 1'000'000;                   ///< Segments in the whole document.
   std::size_t max_fields = 1'000'000;                     ///< Data, derived and output fields together.
   std::size_t max_categories = 10'000'000;                ///< Value elements in the whole document.
+  std::size_t max_derivation_depth = 500;  ///< Longest chain of derived fields (or of nested function calls).
   /// Score tree ensembles through the flattened kernel when they qualify (default). Off forces the generic
   /// walk; both give identical results, and the test suite checks that they do.
   bool ensemble_kernel = true;

@@ -77,6 +77,7 @@ class Compiler {
   std::vector<std::vector<std::int32_t>> depends_;
   std::int32_t current_slot_ = -1;  // the derived field whose expression is being compiled
   const std::vector<const ir::ParameterField*>* params_ = nullptr;
+  const std::unordered_set<std::string>* schema_ = nullptr;  // MiningField names of the model being compiled
 
   Scope& new_scope(const Scope* parent) {
     scopes_.emplace_back();
@@ -98,6 +99,9 @@ class Compiler {
   std::int32_t resolve(const Scope& scope, const std::string& name, const std::string& path) {
     std::int32_t slot = scope.find(name);
     if (slot < 0) model_error(path, fmt::format("field \"{}\" is not declared", name));
+    // A model sees the DataFields its MiningSchema lists, no others (as the reference enforces).
+    if (schema_ && prog_.slots[std::size_t(slot)].kind == Slot::Kind::Input && !schema_->count(name))
+      model_error(path, fmt::format("field \"{}\" is used but not listed in the model's MiningSchema", name));
     if (current_slot_ >= 0) depends_[std::size_t(current_slot_)].push_back(slot);
     return slot;
   }
@@ -249,6 +253,7 @@ class Compiler {
         else if (e.invalid_value_treatment != "returnInvalid" && e.invalid_value_treatment != "asIs")
           model_error(e.path, fmt::format("unknown invalidValueTreatment \"{}\"", e.invalid_value_treatment));
         for (const auto& a : e.arguments) x.args.push_back(expression(*a, scope, hint));
+        check_arity(x, e);
         break;
       }
       default:
@@ -256,6 +261,31 @@ class Compiler {
     }
     prog_.expressions.push_back(std::move(x));
     return std::int32_t(prog_.expressions.size() - 1);
+  }
+
+  void check_arity(const Expr& x, const ir::Expression& e) {
+    std::size_t n = x.args.size(), low = 0, high = 0;
+    switch (x.fn) {
+      case Fn::Call: low = high = prog_.functions[std::size_t(x.function)].params.size(); break;
+      case Fn::Add: case Fn::Sub: case Fn::Mul: case Fn::Div: case Fn::Mod: case Fn::Equal: case Fn::NotEqual:
+      case Fn::Less: case Fn::LessEq: case Fn::Greater: case Fn::GreaterEq: case Fn::Pow: case Fn::Threshold:
+      case Fn::Atan2: case Fn::Hypot: case Fn::Matches: case Fn::FormatNumber:
+        low = high = 2;
+        break;
+      case Fn::Substring: case Fn::Replace: low = high = 3; break;
+      case Fn::If: low = 2; high = 3; break;
+      case Fn::And: case Fn::Or: case Fn::IsIn: case Fn::IsNotIn: low = 2; high = SIZE_MAX; break;
+      case Fn::Min: case Fn::Max: case Fn::Sum: case Fn::Avg: case Fn::Median: case Fn::Product: case Fn::Concat:
+        low = 1;
+        high = SIZE_MAX;
+        break;
+      default: low = high = 1; break;
+    }
+    if (n < low || n > high) {
+      std::string want = low == high ? std::to_string(low) : high == SIZE_MAX ? fmt::format("at least {}", low)
+                                                                               : fmt::format("{} to {}", low, high);
+      model_error(e.path, fmt::format("function \"{}\" takes {} arguments, not {}", e.function, want, n));
+    }
   }
 
   std::int32_t resolve_or_param(const Scope& scope, const ir::Expression& e, Expr& x) {
@@ -279,6 +309,8 @@ class Compiler {
   void derived_fields(const std::vector<ir::DerivedField>& fields, Scope& scope) {
     std::vector<std::int32_t> slots;
     for (const auto& d : fields) {
+      if (scope.names.count(d.name) || data_fields_.count(d.name))
+        model_error(d.path, fmt::format("DerivedField \"{}\" has the name of another field in scope", d.name));
       std::int32_t s = add_slot(Slot::Kind::Derived, d.name, d.data_type, d.op_type);
       scope.names[d.name] = s;
       slots.push_back(s);
@@ -330,6 +362,7 @@ class Compiler {
         } else {
           // The constant is parsed to the field's type first: a float field compares with (float)value.
           Val v = at(p, [&] { return typed_value(p.value, t, p.path); });
+          if (v.num != v.num) model_error(where(p), fmt::format("SimplePredicate value \"{}\" is not a number", p.value));
           x.num = v.num;
         }
         break;
@@ -455,6 +488,7 @@ class Compiler {
   RegressionTableEval table(const ir::RegressionTable& t, const Scope& scope, const ModelEval& e);
 
   void check_cycles();
+  void check_derivation_depth();
   void mark_kernels_ahead();
   void build_inputs(const ir::Model& top, const Scope& top_scope);
   void collect_active(const ir::Model& m, std::vector<const ir::MiningField*>& out, std::unordered_set<std::string>& seen);
@@ -812,6 +846,14 @@ std::int32_t Compiler::compile_model(const ir::Model& m, const Scope& parent, co
   prog_.models.push_back(std::move(owned));
   ir_of_[e.id] = &m;
   TargetInfo t = target_of(m, inherited);
+  for (const auto& f : m.mining_schema) {
+    if (parent.find(f.name) < 0)
+      model_error(f.path, fmt::format("MiningField \"{}\" names no DataField or visible field", f.name));
+  }
+  std::unordered_set<std::string> schema;
+  for (const auto& f : m.mining_schema) schema.insert(f.name);
+  const auto* outer_schema = schema_;
+  schema_ = &schema;
   Scope& scope = new_scope(&parent);
   derived_fields(m.local_transformations, scope);
   fill_common(e, m, t, scope, &parent);
@@ -824,6 +866,7 @@ std::int32_t Compiler::compile_model(const ir::Model& m, const Scope& parent, co
       break;
   }
   compile_outputs(e, m, scope);
+  schema_ = outer_schema;
   if (m.kind == ir::Model::Kind::Mining) {
     auto& me = static_cast<MiningEval&>(e);
     if (me.float_start_at_constant) me.target.constant = 0.0;
@@ -930,6 +973,66 @@ void Compiler::check_cycles() {
         color[std::size_t(slot)] = 2;
         stack.pop_back();
       }
+    }
+  }
+}
+
+void Compiler::check_derivation_depth() {
+  // Derived fields and function calls are evaluated by recursion: bound how deep it can go.
+  const std::size_t limit = options_.max_derivation_depth;
+  std::vector<std::size_t> depth(prog_.slots.size(), 0);
+  for (std::size_t start = 0; start < prog_.slots.size(); ++start) {
+    if (depth[start] || prog_.slots[start].kind != Slot::Kind::Derived) continue;
+    std::vector<std::pair<std::int32_t, std::size_t>> stack{{std::int32_t(start), 0}};
+    while (!stack.empty()) {
+      auto& [slot, next] = stack.back();
+      const auto& deps = depends_[std::size_t(slot)];
+      if (next < deps.size()) {
+        std::int32_t d = deps[next++];
+        if (prog_.slots[std::size_t(d)].kind == Slot::Kind::Derived && depth[std::size_t(d)] == 0) stack.emplace_back(d, 0);
+        continue;
+      }
+      std::size_t deepest = 0;
+      for (auto d : deps) deepest = std::max(deepest, depth[std::size_t(d)]);
+      depth[std::size_t(slot)] = deepest + 1;
+      if (deepest + 1 > limit)
+        throw LimitError(fmt::format("derived field \"{}\" is computed through a chain of {} derived fields, more than "
+                                     "the limit of {} (max_derivation_depth)",
+                                     prog_.slots[std::size_t(slot)].name, deepest + 1, limit));
+      stack.pop_back();
+    }
+  }
+  // Function calls nest the same way.
+  std::vector<std::size_t> fdepth(prog_.functions.size(), 0);
+  std::vector<std::vector<std::int32_t>> calls(prog_.functions.size());
+  for (std::size_t i = 0; i < prog_.functions.size(); ++i) {
+    std::vector<std::int32_t> todo{prog_.functions[i].body};
+    while (!todo.empty()) {
+      const Expr& x = prog_.expressions[std::size_t(todo.back())];
+      todo.pop_back();
+      if (x.op == Expr::Op::Apply && x.fn == Fn::Call) calls[i].push_back(x.function);
+      for (auto a : x.args) todo.push_back(a);
+    }
+  }
+  for (std::size_t start = 0; start < calls.size(); ++start) {
+    if (fdepth[start]) continue;
+    std::vector<std::pair<std::int32_t, std::size_t>> stack{{std::int32_t(start), 0}};
+    while (!stack.empty()) {
+      auto& [fn, next] = stack.back();
+      const auto& cs = calls[std::size_t(fn)];
+      if (next < cs.size()) {
+        std::int32_t c = cs[next++];
+        if (fdepth[std::size_t(c)] == 0) stack.emplace_back(c, 0);
+        continue;
+      }
+      std::size_t deepest = 0;
+      for (auto c : cs) deepest = std::max(deepest, fdepth[std::size_t(c)]);
+      fdepth[std::size_t(fn)] = deepest + 1;
+      if (deepest + 1 > limit)
+        throw LimitError(fmt::format("function \"{}\" nests {} function calls, more than the limit of {} "
+                                     "(max_derivation_depth)",
+                                     prog_.functions[std::size_t(fn)].name, deepest + 1, limit));
+      stack.pop_back();
     }
   }
 }
@@ -1249,6 +1352,7 @@ void Compiler::run() {
   const ir::Model& top = *doc_.model;
   compile_model(top, global, nullptr);
   check_cycles();
+  check_derivation_depth();
   mark_kernels_ahead();
   if (prog_.slots.size() > options_.max_fields)
     throw LimitError(fmt::format("{} fields exceed the limit of {} (max_fields)", prog_.slots.size(), options_.max_fields));

@@ -139,7 +139,8 @@ Val cast(Frame& f, const Val& v, DataType type, bool& ok) {
         if (!p) break;
         return Val::number(double(*p), DataType::Integer);
       }
-      if (!std::isfinite(v.num) || std::floor(v.num) != v.num) break;
+      // Java int: integral and within 32 bits.
+      if (!std::isfinite(v.num) || std::floor(v.num) != v.num || v.num < -2147483648.0 || v.num > 2147483647.0) break;
       return Val::number(v.num, DataType::Integer);
     }
     case DataType::Float: {

@@ -234,6 +234,8 @@ void MiningEval::aggregate_classification(Frame& f, Prediction& out, std::size_t
         result[std::size_t(out.items[i])] += w;
         total += w;
       }
+      if (total == 0.0)
+        throw EvaluationError(fmt::format("MiningModel at {}: the votes' weights sum to zero", path), f.row);
       std::int32_t best = winner(result);
       if (best < 0 || missing_votes > result[std::size_t(best)]) {
         std::fill(out.probabilities.begin(), out.probabilities.end(), 0.0);
@@ -253,6 +255,7 @@ void MiningEval::aggregate_classification(Frame& f, Prediction& out, std::size_t
         for (std::size_t c = 0; c < k; ++c) result[c] += w * d[c];
         wsum += w;
       }
+      if (wsum == 0.0) throw EvaluationError(fmt::format("MiningModel at {}: the weights sum to zero", path), f.row);
       for (std::size_t c = 0; c < k; ++c) result[c] /= wsum;
       out.label = winner(result);
       break;

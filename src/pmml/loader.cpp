@@ -3,8 +3,10 @@
 #include <pugixml.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -40,22 +42,30 @@ class Loader {
   std::size_t field_count_ = 0;
   std::size_t category_count_ = 0;
   mutable std::vector<std::size_t> newlines_;  // start offset of each line, built on first use
+  mutable std::unordered_map<pugi::xml_node_struct*, std::unordered_map<pugi::xml_node_struct*, std::string>> sibling_index_;
   bool inside_tree_ = false;
 
   // --- errors -------------------------------------------------------------------------------------------
+  /// "[i]" of an element among its same-named siblings ("" when it has none). Each parent's children are
+  /// numbered once and remembered, so naming every element of a wide document stays linear.
+  std::string sibling_suffix(xml_node n) const {
+    xml_node parent = n.parent();
+    auto key = parent.internal_object();
+    auto it = sibling_index_.find(key);
+    if (it == sibling_index_.end()) {
+      std::unordered_map<std::string_view, std::size_t> counts;
+      std::unordered_map<pugi::xml_node_struct*, std::pair<std::size_t, std::string_view>> index;
+      for (xml_node s = parent.first_child(); s; s = s.next_sibling())
+        if (s.type() == pugi::node_element) index[s.internal_object()] = {++counts[s.name()], s.name()};
+      std::unordered_map<pugi::xml_node_struct*, std::string> suffix;
+      for (auto& [node, at] : index) suffix[node] = counts[at.second] > 1 ? fmt::format("[{}]", at.first) : "";
+      it = sibling_index_.emplace(key, std::move(suffix)).first;
+    }
+    return it->second[n.internal_object()];
+  }
   std::string path_of(xml_node n) const {
     std::vector<std::string> parts;
-    for (; n && n.type() == pugi::node_element; n = n.parent()) {
-      std::size_t index = 1, same = 0;
-      for (xml_node s = n.parent().first_child(); s; s = s.next_sibling()) {
-        if (s.type() != pugi::node_element || std::strcmp(s.name(), n.name()) != 0) continue;
-        ++same;
-        if (s == n) index = same;
-      }
-      std::string part(local_name(n.name()));
-      if (same > 1) part += fmt::format("[{}]", index);
-      parts.push_back(std::move(part));
-    }
+    for (; n && n.type() == pugi::node_element; n = n.parent()) parts.push_back(std::string(local_name(n.name())) + sibling_suffix(n));
     std::string path;
     for (auto it = parts.rbegin(); it != parts.rend(); ++it) path += "/" + *it;
     return path;
@@ -674,15 +684,25 @@ class Loader {
     if (const char* r = attr(n, "recordCount")) node.record_count = finite(n, "recordCount", r);
     node.default_child = text_or(n, "defaultChild", "");
     if (!node.default_child.empty()) node.path = fmt::format("<Node> at line {}", line_of(n));
-    bool after_child = false;
+    // The schema's order: Extension*, predicate, Partition?, ScoreDistribution*, Node*, embedded model?
+    // A document out of that order was not written by an exporter we know; refuse it rather than guess.
+    enum Stage { Start, Predicate, Distributions, Children, Embedded } stage = Start;
+    auto advance = [&](xml_node c, Stage to, const char* what) {
+      if (stage == Start && to != Predicate) fail(c, fmt::format("<{}> before the Node's predicate", what));
+      if (to < stage || (to == stage && (to == Predicate || to == Embedded)))
+        fail(c, fmt::format("<{}> out of order in <Node> (expected: predicate, ScoreDistribution*, Node*, embedded model)",
+                            what));
+      stage = to;
+    };
     for (xml_node c : n.children()) {
-      if (c.type() != pugi::node_element) continue;
+      if (c.type() != pugi::node_element || is(c, "Extension") || is(c, "Partition")) continue;
       if (is_predicate(c)) {
-        if (node.predicate) fail(c, "Node has more than one predicate");
+        advance(c, Predicate, "predicate");
         node.predicate = predicate(c, 0);
       } else if (is(c, "Node")) {
-        after_child = true;
+        advance(c, Children, "Node");
       } else if (is(c, "ScoreDistribution")) {
+        advance(c, Distributions, "ScoreDistribution");
         ir::ScoreDistribution d;
         d.value = required(c, "value");
         d.record_count = number_or(c, "recordCount", 0.0);
@@ -692,7 +712,7 @@ class Loader {
           fail(c, fmt::format("ScoreDistribution probability {} is outside [0, 1]", *d.probability));
         node.distributions.push_back(std::move(d));
       } else if (is(c, "Regression")) {
-        if (after_child) fail(c, "embedded Regression after child Nodes");
+        advance(c, Embedded, "Regression");
         auto m = std::make_unique<ir::Model>();
         m->kind = ir::Model::Kind::Regression;
         m->element = "Regression";
@@ -702,6 +722,8 @@ class Loader {
         node.embedded = std::move(m);
       } else if (is(c, "DecisionTree")) {
         unsupported(c, "an embedded DecisionTree is not supported");
+      } else {
+        fail(c, fmt::format("<{}> is not allowed in <Node>", local_name(c.name())));
       }
     }
     if (!node.predicate) fail(n, "Node lacks a predicate");
@@ -828,6 +850,52 @@ class Loader {
     }
   }
 
+  /// Every '&' outside comments and CDATA must start an entity or character reference.
+  void check_ampersands() const {
+    const char* b = bytes_.data();
+    const char* e = b + bytes_.size();
+    const char* p = b;
+    const char* amp = static_cast<const char*>(std::memchr(p, '&', std::size_t(e - p)));
+    while (amp) {
+      // Markup between here and the '&' may open a comment or CDATA section that contains it.
+      const char* lt = static_cast<const char*>(std::memchr(p, '<', std::size_t(amp - p)));
+      if (lt) {
+        std::string_view rest(lt, std::size_t(e - lt));
+        std::string_view close_mark;
+        if (rest.rfind("<!--", 0) == 0) close_mark = "-->";
+        else if (rest.rfind("<![CDATA[", 0) == 0) close_mark = "]]>";
+        p = lt + 1;
+        if (!close_mark.empty()) {
+          auto close = rest.find(close_mark, 4);
+          p = close == std::string_view::npos ? e : lt + close + close_mark.size();
+          if (p > amp) amp = static_cast<const char*>(std::memchr(p, '&', std::size_t(e - p)));
+        }
+        continue;
+      }
+      const char* q = amp + 1;
+      bool ok = false;
+      if (q < e && *q == '#') {
+        ++q;
+        bool hex = q < e && *q == 'x';
+        if (hex) ++q;
+        const char* d = q;
+        while (q < e && (std::isdigit(static_cast<unsigned char>(*q)) || (hex && std::isxdigit(static_cast<unsigned char>(*q))))) ++q;
+        ok = q > d && q < e && *q == ';';
+      } else {
+        const char* d = q;
+        while (q < e && (std::isalnum(static_cast<unsigned char>(*q)) || *q == '_' || *q == '-' || *q == '.')) ++q;
+        ok = q > d && q < e && *q == ';';
+      }
+      if (!ok) {
+        std::size_t line = 1 + std::size_t(std::count(b, amp, '\n'));
+        throw ParseError(fmt::format("malformed XML: a bare '&' that starts no entity reference (line {})", line), "",
+                         line);
+      }
+      p = q;
+      amp = static_cast<const char*>(std::memchr(p, '&', std::size_t(e - p)));
+    }
+  }
+
   void check_depth(xml_node root) const {
     // Iterative, so that the check itself cannot overflow the stack.
     std::vector<std::pair<xml_node, std::size_t>> stack{{root, 1}};
@@ -856,6 +924,15 @@ ir::Document Loader::run() {
     throw ParseError(fmt::format("malformed XML: {} (line {}, byte offset {})", parsed.description(), line, offset), "",
                      line);
   }
+  // pugixml is lenient where XML is not: a second root element, text outside the root, a bare '&'.
+  std::size_t roots = 0;
+  for (xml_node c = xml.first_child(); c; c = c.next_sibling()) {
+    if (c.type() == pugi::node_element) ++roots;
+    if ((c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) && !numbers::trim(c.value()).empty())
+      throw ParseError("malformed XML: text outside the root element", "/", line_of(c));
+  }
+  if (roots > 1) throw ParseError("malformed XML: more than one root element", "/", line_of(xml.last_child()));
+  check_ampersands();
   xml_node root = xml.document_element();
   if (!root || local_name(root.name()) != "PMML")
     throw ParseError(fmt::format("the document element is <{}>, not <PMML>", root ? root.name() : ""), "/", 1);
