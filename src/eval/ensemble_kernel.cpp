@@ -72,6 +72,11 @@ void EnsembleKernel::finish() {
   use_avx512 = n < (std::size_t(1) << 31) / 8 && features() < (std::size_t(1) << kKindShift) && cpu_has_avx512();
 }
 
+void EnsembleKernel::walk_row(const double* x, std::int32_t* out) const {
+  if (use_avx512) return walk_row_avx512(*this, x, out);
+  for (std::size_t t = 0; t < trees(); ++t) out[t] = walk(t, x);
+}
+
 void EnsembleKernel::walk_block(const double* x, std::size_t rows, std::int32_t* out) const {
   if (use_avx512 && rows * features() < (std::size_t(1) << 30)) return walk_block_avx512(*this, x, rows, out);
   const std::size_t nf = features(), nt = trees();

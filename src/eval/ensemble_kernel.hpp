@@ -74,6 +74,8 @@ struct EnsembleKernel {
   /// Results of every tree for `rows` feature rows (`x` is rows x features()), into `out` (rows x trees()).
   /// Trees are the outer loop so that each tree stays in cache while the block of rows passes through it.
   void walk_block(const double* x, std::size_t rows, std::int32_t* out) const;
+  /// Results of every tree for one feature row, into `out` (trees() values).
+  void walk_row(const double* x, std::int32_t* out) const;
   /// Fills `packed`, `exits` and `simple_tree` and chooses the vector walk when the CPU has it.
   void finish();
 
@@ -93,6 +95,7 @@ struct EnsembleKernel {
 
 /// The block walk with AVX-512 (ensemble_kernel_simd.cpp); call only when cpu_has_avx512().
 void walk_block_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out);
+void walk_row_avx512(const EnsembleKernel& k, const double* x, std::int32_t* out);
 bool cpu_has_avx512();
 
 /// Builds the kernel for a MiningModel whose segments are all plain trees the kernel can express; nullptr otherwise.

@@ -58,6 +58,47 @@ __attribute__((target("avx512f,avx512vl,avx2"))) void walk_block_avx512(const En
   }
 }
 
+__attribute__((target("avx512f,avx512vl,avx2"))) void walk_row_avx512(const EnsembleKernel& k, const double* x,
+                                                                      std::int32_t* out) {
+  // One record, eight trees per vector: the lanes walk different trees over the same features.
+  const std::size_t nt = k.trees();
+  const auto* packed = k.packed.data();
+  const auto* exits = reinterpret_cast<const long long*>(k.exits.data());
+  const double* thresholds = k.threshold.data();
+  const __m256i leaf = _mm256_set1_epi32(int(EnsembleKernel::Kind::Leaf));
+  const __m256i missing_yes = _mm256_set1_epi32(int(EnsembleKernel::Kind::LessEqMissingYes));
+  const __m256i feature_mask = _mm256_set1_epi32((1 << EnsembleKernel::kKindShift) - 1);
+  std::size_t t = 0;
+  for (; t + 8 <= nt; t += 8) {
+    bool simple = true;
+    for (std::size_t j = 0; j < 8; ++j) simple = simple && k.simple_tree[t + j];
+    if (!simple) {
+      for (std::size_t j = 0; j < 8; ++j) out[t + j] = k.walk(t + j, x);
+      continue;
+    }
+    __m256i e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k.roots.data() + t));
+    for (;;) {
+      __m256i p = _mm256_i32gather_epi32(packed, e, 4);
+      __m256i kd = _mm256_srli_epi32(p, EnsembleKernel::kKindShift);
+      __mmask8 active = _mm256_cmpneq_epi32_mask(kd, leaf);
+      if (!active) break;
+      __m256i f = _mm256_and_si256(p, feature_mask);
+      __m512d thr = _mm512_i32gather_pd(e, thresholds, 8);
+      __m512d v = _mm512_i32gather_pd(f, x, 8);
+      __mmask8 le = _mm512_cmp_pd_mask(v, thr, _CMP_LE_OQ);
+      __mmask8 ngt = _mm512_cmp_pd_mask(v, thr, _CMP_NGT_UQ);
+      __mmask8 my = _mm256_cmpeq_epi32_mask(kd, missing_yes);
+      __mmask8 go = __mmask8((le & ~my) | (ngt & my));
+      __m512i ex = _mm512_i32gather_epi64(e, exits, 8);
+      e = _mm256_mask_blend_epi32(go, _mm512_cvtepi64_epi32(_mm512_srli_epi64(ex, 32)), _mm512_cvtepi64_epi32(ex));
+    }
+    alignas(32) std::int32_t lane[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lane), e);
+    for (std::size_t j = 0; j < 8; ++j) out[t + j] = k.aux[std::size_t(lane[j])];
+  }
+  for (; t < nt; ++t) out[t] = k.walk(t, x);
+}
+
 bool cpu_has_avx512() {
   // PMMLRT_DISABLE_AVX512=1 forces the scalar walk (the test suite runs both ways).
   if (const char* off = std::getenv("PMMLRT_DISABLE_AVX512"); off && *off && *off != '0') return false;
@@ -68,6 +109,7 @@ bool cpu_has_avx512() {
 #else
 
 void walk_block_avx512(const EnsembleKernel&, const double*, std::size_t, std::int32_t*) {}
+void walk_row_avx512(const EnsembleKernel&, const double*, std::int32_t*) {}
 bool cpu_has_avx512() { return false; }
 
 #endif

@@ -78,9 +78,12 @@ void MiningEval::predict(Frame& f, Prediction& out) const {
     if (!ahead) {
       out.features.resize(kernel->features());
       kernel->gather(f, out.features.data());
+      out.results.resize(kernel->trees());
+      kernel->walk_row(out.features.data(), out.results.data());
+      ahead = out.results.data();
     }
     for (std::size_t t = 0; t < kernel->roots.size(); ++t) {
-      std::int32_t r = ahead ? ahead[t] : kernel->walk(t, out.features.data());
+      std::int32_t r = ahead[t];
       ++considered;
       if (r == kernel->null_result) {
         if (!on_missing(kernel->weights[t])) return;

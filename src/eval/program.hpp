@@ -140,7 +140,7 @@ struct Prediction {
   // Working space of the model that owns this prediction (a nested ensemble must not share it).
   std::vector<double> work, work2, features;
   std::vector<std::pair<double, double>> pairs;
-  std::vector<std::int32_t> items;
+  std::vector<std::int32_t> items, results;
 
   void reset(std::size_t classes) {
     valid = false;
