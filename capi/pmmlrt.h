@@ -86,8 +86,8 @@ typedef enum pmmlrt_status {
   PMMLRT_ERROR_MODEL = 3,                /**< The model is inconsistent (dangling reference, cycle, ...). */
   PMMLRT_ERROR_INPUT = 4,                /**< An input value is invalid for its field (the message names row and field). */
   PMMLRT_ERROR_EVALUATION = 5,           /**< Scoring produced a result the model declares an error. */
-  PMMLRT_ERROR_LIMIT = 6,                /**< A resource limit of the options was exceeded (or the SHA-256 differs). */
-  PMMLRT_ERROR_IO = 7,                   /**< A file could not be read. */
+  PMMLRT_ERROR_LIMIT = 6,                /**< A resource limit of the options was exceeded. */
+  PMMLRT_ERROR_IO = 7,                   /**< A file could not be read, or the document has not the expected SHA-256. */
   PMMLRT_ERROR_USAGE = 8,                /**< Arguments that do not fit the model (e.g. wrong number of columns). */
   PMMLRT_ERROR_INVALID_ARGUMENT = 100,   /**< A required pointer is NULL, or an enum or value is out of its domain. */
   PMMLRT_ERROR_INVALID_HANDLE = 101,     /**< A handle is NULL, released, or of the wrong kind. */
@@ -213,7 +213,7 @@ PMMLRT_API pmmlrt_status pmmlrt_options_set_limit(pmmlrt_options* options, pmmlr
 PMMLRT_API pmmlrt_status pmmlrt_options_get_limit(const pmmlrt_options* options, pmmlrt_limit which, uint64_t* value);
 /**
  * Sets the SHA-256 the document must have, as 64 hex digits (either case); NULL or "" removes the check.
- * A load of a document with another digest fails with PMMLRT_ERROR_LIMIT. PMMLRT_ERROR_INVALID_ARGUMENT
+ * A load of a document with another digest fails with PMMLRT_ERROR_IO. PMMLRT_ERROR_INVALID_ARGUMENT
  * when the text is not 64 hex digits.
  */
 PMMLRT_API pmmlrt_status pmmlrt_options_set_expected_sha256(pmmlrt_options* options, const char* hex);

@@ -1,4 +1,5 @@
 """Tests of the pmmlrt Python package (python/): API, inputs of every kind, errors."""
+import hashlib
 import threading
 from pathlib import Path
 
@@ -165,8 +166,10 @@ def test_errors(iris, tmp_path):
         pmmlrt.load(IRIS, max_widgets=3)
     with pytest.raises(pmmlrt.UsageError, match="64 hex digits"):
         pmmlrt.load(IRIS, expected_sha256="abc")
-    with pytest.raises(pmmlrt.PmmlrtError):
+    with pytest.raises(pmmlrt.IoError, match="SHA-256"):
         pmmlrt.load(IRIS, expected_sha256="0" * 64)
+    digest = hashlib.sha256(IRIS.read_bytes()).hexdigest()
+    assert pmmlrt.load(IRIS, expected_sha256=digest.upper()).classes_ == iris.classes_
     assert pmmlrt.loads(IRIS.read_bytes()).classes_ == iris.classes_
     # Wrong shapes and names.
     with pytest.raises(pmmlrt.UsageError, match="columns"):

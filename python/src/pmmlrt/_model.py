@@ -47,11 +47,11 @@ class EvaluationError(PmmlrtError, ArithmeticError):
 
 
 class LimitError(PmmlrtError):
-    """A resource limit was exceeded, or the document does not have the expected SHA-256."""
+    """A resource limit was exceeded."""
 
 
 class IoError(PmmlrtError, OSError):
-    """A file could not be read."""
+    """A file could not be read, or the document has not the expected SHA-256."""
 
 
 class UsageError(PmmlrtError, ValueError):
