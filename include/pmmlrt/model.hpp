@@ -125,6 +125,15 @@ struct BatchOptions {
 
 class BatchResult;
 
+/// The outcome of Model::verify(): the document's own ModelVerification records scored and compared.
+struct VerificationReport {
+  std::size_t records = 0;            ///< Records in the ModelVerification (0: the document has none).
+  std::size_t values_checked = 0;     ///< Expected results compared.
+  std::vector<std::string> failures;  ///< One message per mismatch or per record that failed to score.
+  /// True when every expected value matched (also when there was nothing to check).
+  bool ok() const noexcept { return failures.empty(); }
+};
+
 /// A loaded PMML model.
 class Model {
  public:
@@ -150,6 +159,11 @@ class Model {
   const std::vector<OutputInfo>& output_fields() const noexcept;
   /// Class labels of a classification model in the model's order; empty for regression.
   const std::vector<std::string>& class_labels() const noexcept;
+
+  /// Scores the sample records of the document's ModelVerification and compares them with the expected
+  /// results within each field's precision (relative) and zeroThreshold, as the reference does. A cheap
+  /// self-check after loading: a model whose exporter and evaluator disagree shows up here.
+  VerificationReport verify() const;
 
   /// Scores one record. Throws InputError or EvaluationError.
   Result score(const Record& record) const;

@@ -1,5 +1,6 @@
 // The C++ API over the compiled Program: loading, introspection, and scoring records and batches.
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "eval/models.hpp"
 #include "eval/program.hpp"
 #include "pmml/loader.hpp"
+#include "pmml/numbers.hpp"
 #include "pmmlrt/batch.hpp"
 
 namespace pmmlrt {
@@ -129,6 +131,65 @@ const std::vector<FieldInfo>& Model::target_fields() const noexcept { return imp
 const std::vector<std::string>& Model::class_labels() const noexcept { return *impl_->classes; }
 
 const std::vector<OutputInfo>& Model::output_fields() const noexcept { return impl_->compiled->output_infos; }
+
+VerificationReport Model::verify() const {
+  VerificationReport report;
+  const auto* v = impl_->compiled->verification.get();
+  if (!v) return report;
+  report.records = v->rows.size();
+  auto local = [](const std::string& n) {
+    auto c = n.find(':');
+    return c == std::string::npos ? n : n.substr(c + 1);
+  };
+  auto cell = [&](const std::vector<std::pair<std::string, std::string>>& row, const std::string& column)
+      -> const std::string* {
+    for (const auto& [name, text] : row)
+      if (name == column || local(name) == local(column)) return &text;
+    return nullptr;
+  };
+  const auto& inputs = impl_->compiled->inputs;
+  for (std::size_t r = 0; r < v->rows.size(); ++r) {
+    const auto& row = v->rows[r];
+    Record record;
+    for (const auto& f : v->fields) {
+      bool is_input = std::any_of(inputs.begin(), inputs.end(), [&](const FieldInfo& i) { return i.name == f.name; });
+      if (!is_input) continue;
+      const std::string* text = cell(row, f.column);
+      if (text) record[f.name] = Value(*text);
+    }
+    Result result;
+    try {
+      result = score(record);
+    } catch (const Error& e) {
+      report.failures.push_back(fmt::format("record {}: {}", r + 1, e.what()));
+      continue;
+    }
+    for (const auto& f : v->fields) {
+      if (std::any_of(inputs.begin(), inputs.end(), [&](const FieldInfo& i) { return i.name == f.name; })) continue;
+      const Value* actual = result.output(f.name);
+      for (const auto& t : result.targets())
+        if (!actual && t.name == f.name) actual = &t.value;
+      const std::string* expected = cell(row, f.column);
+      if (!actual || !expected) continue;
+      ++report.values_checked;
+      auto e = numbers::parse_double(*expected);
+      bool match;
+      if (e && (actual->is_number() || actual->is_boolean())) {
+        double a = actual->number(), x = *e;
+        // The reference's rule (VerificationUtil.acceptable): both within zeroThreshold, or relative precision.
+        match = (std::fabs(x) <= f.zero_threshold && std::fabs(a) <= f.zero_threshold) ||
+                (x >= 0 ? (a >= x * (1 - f.precision) && a <= x * (1 + f.precision))
+                        : (a >= x * (1 + f.precision) && a <= x * (1 - f.precision)));
+      } else {
+        match = actual->to_string() == *expected;
+      }
+      if (!match)
+        report.failures.push_back(fmt::format("record {}: {} expected {}, got {}", r + 1, f.name, *expected,
+                                              actual->is_missing() ? "(missing)" : actual->to_string()));
+    }
+  }
+  return report;
+}
 
 Result Model::score(const Record& record) const {
   FrameLease lease(*impl_);

@@ -17,6 +17,7 @@ enum ExitCode : int {
   kExitOk = 0,
   kExitModel = 1,     ///< the model could not be loaded (or another non-input failure)
   kExitInput = 2,     ///< bad input data: unreadable file, malformed CSV, a row the model rejects
+  kExitVerify = 3,    ///< verify: the model does not reproduce its ModelVerification records
   kExitUsage = 64,    ///< bad command line
   kExitOutput = 74,   ///< the output could not be written
 };
@@ -29,10 +30,12 @@ class UsageError : public std::runtime_error {
 
 int run_score(const std::vector<std::string>& args);
 int run_inspect(const std::vector<std::string>& args);
+int run_verify(const std::vector<std::string>& args);
 
 void print_main_help();
 void print_score_help();
 void print_inspect_help();
+void print_verify_help();
 
 /// If args[i] is one of `names` ("--output", "-o"), given as "NAME VALUE" or "--NAME=VALUE", stores the value,
 /// advances `i` past what was consumed and returns true. Throws UsageError when the value is absent.

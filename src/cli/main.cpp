@@ -2,6 +2,7 @@
 //
 //   pmmlrt score MODEL.pmml INPUT.csv [-o OUT.csv] [--missing TOKENS] [--sha256 HEX] [--all-outputs]
 //   pmmlrt inspect MODEL.pmml [--sha256 HEX]
+//   pmmlrt verify MODEL.pmml [--sha256 HEX]
 //   pmmlrt --version | --help | help [COMMAND]
 
 #include <cstdio>
@@ -24,10 +25,12 @@ void print_main_help() {
       "usage:\n"
       "  pmmlrt score MODEL.pmml INPUT.csv [-o OUT.csv] [--missing TOKENS] [--sha256 HEX] [--all-outputs]\n"
       "  pmmlrt inspect MODEL.pmml [--sha256 HEX]\n"
+      "  pmmlrt verify MODEL.pmml [--sha256 HEX]\n"
       "  pmmlrt --version\n"
-      "  pmmlrt help [score|inspect]\n"
+      "  pmmlrt help [score|inspect|verify]\n"
       "\n"
-      "exit codes: 0 success, 1 the model cannot be loaded, 2 bad input data, 64 bad command line,\n"
+      "exit codes: 0 success, 1 the model cannot be loaded, 2 bad input data, 3 verification mismatch,\n"
+      "            64 bad command line,\n"
       "            74 the output cannot be written\n",
       pmmlrt::version());
 }
@@ -61,6 +64,14 @@ void print_inspect_help() {
       "categories), the targets, the class labels and the output fields.\n");
 }
 
+void print_verify_help() {
+  fmt::print(
+      "usage: pmmlrt verify MODEL.pmml [--sha256 HEX]\n"
+      "\n"
+      "Scores the sample records of the model's ModelVerification element and compares the results with the\n"
+      "expected values (each field's precision and zeroThreshold). Exit code 3 on a mismatch.\n");
+}
+
 namespace {
 
 int run(const std::vector<std::string>& args) {
@@ -78,12 +89,15 @@ int run(const std::vector<std::string>& args) {
       print_score_help();
     else if (!rest.empty() && rest[0] == "inspect")
       print_inspect_help();
+    else if (!rest.empty() && rest[0] == "verify")
+      print_verify_help();
     else
       print_main_help();
     return kExitOk;
   }
   if (command == "score") return run_score(rest);
   if (command == "inspect") return run_inspect(rest);
+  if (command == "verify") return run_verify(rest);
   throw UsageError("unknown command '" + command + "'");
 }
 

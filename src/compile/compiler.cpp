@@ -1396,6 +1396,7 @@ void Compiler::run() {
 std::unique_ptr<Compiled> compile_document(const ir::Document& doc, const LoadOptions& options) {
   auto out = std::make_unique<Compiled>();
   Compiler(doc, options, *out).run();
+  if (doc.model->verification) out->verification = std::make_unique<ir::Verification>(*doc.model->verification);
   return out;
 }
 

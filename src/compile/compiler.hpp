@@ -31,6 +31,7 @@ struct Compiled {
   std::string model_type;
   std::string version;
   std::vector<std::int32_t> input_spec_of_field;  // per `inputs` entry: index into program.inputs
+  std::unique_ptr<ir::Verification> verification;  // the top-level model's ModelVerification, if any
 };
 
 std::unique_ptr<Compiled> compile_document(const ir::Document& doc, const LoadOptions& options);

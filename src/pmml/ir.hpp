@@ -273,6 +273,17 @@ struct GeneralRegressionData {
   std::optional<double> max_time;
 };
 
+/// ModelVerification: sample records with the results the exporter expected.
+struct Verification {
+  struct Field {
+    std::string name, column;
+    double precision = 1e-6;
+    double zero_threshold = 1e-16;
+  };
+  std::vector<Field> fields;
+  std::vector<std::vector<std::pair<std::string, std::string>>> rows;  // (column, text)
+};
+
 struct Model {
   enum class Kind { Regression, Tree, Mining, GeneralRegression };
   Kind kind = Kind::Regression;
@@ -284,6 +295,7 @@ struct Model {
   std::vector<OutputField> output;
   std::vector<Target> targets;
   std::vector<DerivedField> local_transformations;
+  std::unique_ptr<Verification> verification;
   std::unique_ptr<RegressionData> regression;
   std::unique_ptr<TreeData> tree;
   std::unique_ptr<MiningData> mining;

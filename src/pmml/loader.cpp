@@ -554,6 +554,30 @@ class Loader {
           }
           m.targets.push_back(std::move(target));
         }
+      } else if (is(c, "ModelVerification")) {
+        auto v = std::make_unique<ir::Verification>();
+        for (xml_node part : c.children()) {
+          if (is(part, "VerificationFields")) {
+            for (xml_node f : part.children()) {
+              if (!is(f, "VerificationField")) continue;
+              ir::Verification::Field field;
+              field.name = required(f, "field");
+              field.column = text_or(f, "column", field.name.c_str());
+              field.precision = number_or(f, "precision", 1e-6);
+              field.zero_threshold = number_or(f, "zeroThreshold", 1e-16);
+              v->fields.push_back(std::move(field));
+            }
+          } else if (is(part, "InlineTable")) {
+            for (xml_node row : part.children()) {
+              if (!is(row, "row")) continue;
+              std::vector<std::pair<std::string, std::string>> cells;
+              for (xml_node cell : row.children())
+                if (cell.type() == pugi::node_element) cells.emplace_back(cell.name(), cell.child_value());
+              v->rows.push_back(std::move(cells));
+            }
+          }
+        }
+        m.verification = std::move(v);
       } else if (is(c, "LocalTransformations")) {
         for (xml_node d : c.children())
           if (is(d, "DerivedField")) m.local_transformations.push_back(derived_field(d));

@@ -1,0 +1,44 @@
+// pmmlrt verify: score the document's own ModelVerification records and compare.
+
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "cli/commands.hpp"
+#include "pmmlrt/model.hpp"
+
+namespace pmmlrt::cli {
+
+int run_verify(const std::vector<std::string>& args) {
+  std::string model_path, sha256;
+  for (std::size_t i = 0; i < args.size();) {
+    std::string value;
+    if (args[i] == "-h" || args[i] == "--help") {
+      print_verify_help();
+      return kExitOk;
+    }
+    if (take_option(args, i, {"--sha256"}, value)) {
+      check_sha256(value);
+      sha256 = value;
+      continue;
+    }
+    if (is_option(args[i])) throw UsageError("verify: unknown option '" + args[i] + "'");
+    if (!model_path.empty()) throw UsageError("verify: unexpected argument '" + args[i] + "'");
+    model_path = args[i++];
+  }
+  if (model_path.empty()) throw UsageError("verify: needs MODEL.pmml");
+  std::optional<pmmlrt::Model> loaded = load_model(model_path, sha256);
+  if (!loaded) return kExitModel;
+  const pmmlrt::VerificationReport report = loaded->verify();
+  if (report.records == 0) {
+    fmt::print("{}: no ModelVerification records to check\n", model_path);
+    return kExitOk;
+  }
+  for (const auto& f : report.failures) fmt::print("mismatch: {}\n", f);
+  fmt::print("{}: {} records, {} values checked, {} mismatches\n", model_path, report.records, report.values_checked,
+             report.failures.size());
+  return report.ok() ? kExitOk : kExitVerify;
+}
+
+}  // namespace pmmlrt::cli
