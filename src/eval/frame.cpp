@@ -73,7 +73,7 @@ std::string format_number(double v, DataType type) {
   // conversions inside a model (concat, MapValues keys) were written against the JVM's text.
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-  if (type == DataType::Integer) return fmt::format("{}", static_cast<long long>(v));
+  if (type == DataType::Integer && std::fabs(v) < 9.2e18) return fmt::format("{}", static_cast<long long>(v));
   // Shortest round-trip digits, as a digit string and a decimal exponent (value = 0.d1d2... x 10^(exponent+1)).
   std::string text = type == DataType::Float ? fmt::format("{}", static_cast<float>(v)) : fmt::format("{}", v);
   bool negative = text[0] == '-';

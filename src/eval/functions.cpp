@@ -1,6 +1,7 @@
 // The PMML built-in functions of Apply, and calls of DefineFunctions.
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <regex>
 #include <string>
@@ -80,9 +81,17 @@ std::string java_format(const std::string& pattern, double v) {
     while (j < pattern.size() && std::string("0123456789.-+ #,").find(pattern[j]) != std::string::npos) ++j;
     if (j >= pattern.size()) throw Undefined{};
     std::string spec = pattern.substr(i + 1, j - i - 1);
+    // A width or precision in the thousands is no number format: refuse it rather than build huge strings.
+    for (std::size_t d = 0, run = 0; d < spec.size(); ++d) {
+      run = std::isdigit(static_cast<unsigned char>(spec[d])) ? run + 1 : 0;
+      if (run > 3) throw Undefined{};
+    }
     char conv = pattern[j];
     if (conv == 'f' || conv == 'e' || conv == 'g') out += fmt::sprintf("%" + spec + conv, v);
-    else if (conv == 'd') out += fmt::sprintf("%" + spec + "lld", static_cast<long long>(v));
+    else if (conv == 'd') {
+      if (!std::isfinite(v) || std::fabs(v) >= 9.2e18) throw Undefined{};
+      out += fmt::sprintf("%" + spec + "lld", static_cast<long long>(v));
+    }
     else if (conv == 's') out += format_number(v, DataType::Double);
     else if (conv == '%') out += '%';
     else throw Undefined{};
@@ -306,7 +315,9 @@ Val compute(Frame& f, const Expr& e, std::vector<Val>& a) {
       need(3);
       if (any_missing()) return Val::missing();
       std::string s = text_of(f, a[0]);
-      long long pos = static_cast<long long>(num(f, a[1])), len = static_cast<long long>(num(f, a[2]));
+      double p = num(f, a[1]), l = num(f, a[2]);
+      if (!std::isfinite(p) || !std::isfinite(l) || std::fabs(p) > 2e9 || std::fabs(l) > 2e9) throw Undefined{};
+      long long pos = static_cast<long long>(p), len = static_cast<long long>(l);
       if (pos < 1 || len < 0) throw Undefined{};
       std::size_t start = std::size_t(pos - 1);
       if (start >= s.size()) return f.make_string("");
