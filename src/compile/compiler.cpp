@@ -1111,7 +1111,7 @@ void Compiler::compile_general_regression(GeneralRegressionEval& e, const ir::Mo
       {"identity", G::Link::Identity}, {"log", G::Link::Log},         {"logc", G::Link::Logc},
       {"logit", G::Link::Logit},       {"probit", G::Link::Probit},   {"cloglog", G::Link::Cloglog},
       {"loglog", G::Link::Loglog},     {"cauchit", G::Link::Cauchit}, {"power", G::Link::Power},
-      {"oddspower", G::Link::OddsPower}};
+      {"oddspower", G::Link::OddsPower}, {"negbin", G::Link::NegBin}};
   auto link_of = [&](const std::string& text, G::Link& out) {
     for (auto& [name, l] : links)
       if (text == name) {
@@ -1127,6 +1127,8 @@ void Compiler::compile_general_regression(GeneralRegressionEval& e, const ir::Mo
     if ((e.link == G::Link::Power || e.link == G::Link::OddsPower) && !g.link_parameter)
       model_error(m.path, fmt::format("linkFunction {} needs linkParameter", g.link_function));
     e.link_parameter = g.link_parameter.value_or(1.0);
+    if (e.link == G::Link::NegBin && !g.dist_parameter) model_error(m.path, "linkFunction negbin needs distParameter");
+    e.dist_parameter = g.dist_parameter.value_or(1.0);
   }
   if (e.type == G::Type::OrdinalMultinomial) link_of(g.cumulative_link.empty() ? "logit" : g.cumulative_link, e.cumulative);
   e.offset = g.offset_value;

@@ -230,6 +230,7 @@ struct GeneralRegressionData {
   std::string model_type;
   std::string link_function;
   std::optional<double> link_parameter;
+  std::optional<double> dist_parameter;
   std::string cumulative_link;
   std::optional<double> offset_value;
   std::string offset_variable;

@@ -798,6 +798,7 @@ class Loader {
     g.model_type = required(n, "modelType");
     g.link_function = text_or(n, "linkFunction", "");
     g.link_parameter = optional_number(n, "linkParameter");
+    g.dist_parameter = optional_number(n, "distParameter");
     g.cumulative_link = text_or(n, "cumulativeLink", "");
     g.offset_value = optional_number(n, "offsetValue");
     g.offset_variable = text_or(n, "offsetVariable", "");
