@@ -747,7 +747,9 @@ class Loader {
       } else if (is(c, "DecisionTree")) {
         unsupported(c, "an embedded DecisionTree is not supported");
       } else {
-        fail(c, fmt::format("<{}> is not allowed in <Node>", local_name(c.name())));
+        fail(c, fmt::format("<{}> is not allowed in <Node> (expected a predicate, ScoreDistribution, Node or an "
+                            "embedded Regression)",
+                            local_name(c.name())));
       }
     }
     if (!node.predicate) fail(n, "Node lacks a predicate");
