@@ -933,6 +933,8 @@ void Compiler::build_inputs(const ir::Model& top, const Scope& top_scope) {
       s.low = *mf.low_value;
       s.high = *mf.high_value;
     }
+    s.plain_number = (s.type == DataType::Double || s.type == DataType::Float) && s.op == OpType::Continuous &&
+                     s.intervals.empty() && s.invalid.empty() && s.outliers == InputSpec::Outliers::AsIs;
     input_of_slot_[s.slot] = std::int32_t(prog_.inputs.size());
     prog_.inputs.push_back(std::move(s));
     if (i < top_count) {

@@ -78,6 +78,10 @@ struct EnsembleKernel {
   void walk_row(const double* x, std::int32_t* out) const;
   /// Fills `packed`, `exits` and `simple_tree` and chooses the vector walk when the CPU has it.
   void finish();
+  /// The step of an Other node `e` for features `x` (the vector walks call it for those lanes).
+  std::int32_t step_other_at(std::int32_t e, const double* x) const {
+    return step_other(std::size_t(e), x[feature[std::size_t(e)]]);
+  }
 
  private:
   std::int32_t step(std::int32_t e, const double* x) const {

@@ -24,10 +24,11 @@ __attribute__((target("avx512f,avx512vl,avx2"))) void walk_block_avx512(const En
   const __m256i leaf = _mm256_set1_epi32(int(EnsembleKernel::Kind::Leaf));
   const __m256i missing_yes = _mm256_set1_epi32(int(EnsembleKernel::Kind::LessEqMissingYes));
   const __m256i feature_mask = _mm256_set1_epi32((1 << EnsembleKernel::kKindShift) - 1);
+  const __m256i other_kind = _mm256_set1_epi32(int(EnsembleKernel::Kind::Other));
   const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(nf)));
   for (std::size_t t = 0; t < nt; ++t) {
     std::size_t r0 = 0;
-    if (k.simple_tree[t]) {
+    {
       const __m256i root = _mm256_set1_epi32(k.roots[t]);
       for (; r0 + 8 <= rows; r0 += 8) {
         const __m256i base = _mm256_add_epi32(lanes, _mm256_set1_epi32(int(r0 * nf)));
@@ -47,7 +48,18 @@ __attribute__((target("avx512f,avx512vl,avx2"))) void walk_block_avx512(const En
           __m512i ex = _mm512_i32gather_epi64(e, exits, 8);
           __m256i yes = _mm512_cvtepi64_epi32(ex);
           __m256i no = _mm512_cvtepi64_epi32(_mm512_srli_epi64(ex, 32));
-          e = _mm256_mask_blend_epi32(go, no, yes);
+          __m256i next = _mm256_mask_blend_epi32(go, no, yes);
+          // Set tests and the rarer comparisons: those lanes take the scalar step.
+          __mmask8 other = _mm256_cmpeq_epi32_mask(kd, other_kind);
+          if (other) {
+            alignas(32) std::int32_t cur[8], nxt[8];
+            _mm256_store_si256(reinterpret_cast<__m256i*>(cur), e);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(nxt), next);
+            for (std::size_t j = 0; j < 8; ++j)
+              if (other & (1u << j)) nxt[j] = k.step_other_at(cur[j], x + (r0 + j) * nf);
+            next = _mm256_load_si256(reinterpret_cast<const __m256i*>(nxt));
+          }
+          e = next;
         }
         alignas(32) std::int32_t lane[8];
         _mm256_store_si256(reinterpret_cast<__m256i*>(lane), e);
@@ -69,13 +81,8 @@ __attribute__((target("avx512f,avx512vl,avx2"))) void walk_row_avx512(const Ense
   const __m256i missing_yes = _mm256_set1_epi32(int(EnsembleKernel::Kind::LessEqMissingYes));
   const __m256i feature_mask = _mm256_set1_epi32((1 << EnsembleKernel::kKindShift) - 1);
   std::size_t t = 0;
+  const __m256i other_kind = _mm256_set1_epi32(int(EnsembleKernel::Kind::Other));
   for (; t + 8 <= nt; t += 8) {
-    bool simple = true;
-    for (std::size_t j = 0; j < 8; ++j) simple = simple && k.simple_tree[t + j];
-    if (!simple) {
-      for (std::size_t j = 0; j < 8; ++j) out[t + j] = k.walk(t + j, x);
-      continue;
-    }
     __m256i e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k.roots.data() + t));
     for (;;) {
       __m256i p = _mm256_i32gather_epi32(packed, e, 4);
@@ -90,7 +97,17 @@ __attribute__((target("avx512f,avx512vl,avx2"))) void walk_row_avx512(const Ense
       __mmask8 my = _mm256_cmpeq_epi32_mask(kd, missing_yes);
       __mmask8 go = __mmask8((le & ~my) | (ngt & my));
       __m512i ex = _mm512_i32gather_epi64(e, exits, 8);
-      e = _mm256_mask_blend_epi32(go, _mm512_cvtepi64_epi32(_mm512_srli_epi64(ex, 32)), _mm512_cvtepi64_epi32(ex));
+      __m256i next = _mm256_mask_blend_epi32(go, _mm512_cvtepi64_epi32(_mm512_srli_epi64(ex, 32)), _mm512_cvtepi64_epi32(ex));
+      __mmask8 other = _mm256_cmpeq_epi32_mask(kd, other_kind);
+      if (other) {
+        alignas(32) std::int32_t cur[8], nxt[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(cur), e);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(nxt), next);
+        for (std::size_t j = 0; j < 8; ++j)
+          if (other & (1u << j)) nxt[j] = k.step_other_at(cur[j], x);
+        next = _mm256_load_si256(reinterpret_cast<const __m256i*>(nxt));
+      }
+      e = next;
     }
     alignas(32) std::int32_t lane[8];
     _mm256_store_si256(reinterpret_cast<__m256i*>(lane), e);

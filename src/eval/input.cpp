@@ -127,6 +127,11 @@ void prepare_input(Frame& f, const InputSpec& s, const Value& raw) {
 }
 
 void prepare_number(Frame& f, const InputSpec& s, double x) {
+  if (s.plain_number && !std::isnan(x)) {
+    f.set(s.slot, s.type == DataType::Float ? Val::number(double(static_cast<float>(x)), DataType::Float)
+                                            : Val::number(x, DataType::Double));
+    return;
+  }
   if (std::isnan(x)) return finish(f, s, Val::missing(), State::Missing, [] { return std::string(); });
   Val v;
   if (s.type == DataType::String) {

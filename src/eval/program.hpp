@@ -44,6 +44,8 @@ struct InputSpec {
   enum class Outliers : std::uint8_t { AsIs, AsMissing, AsExtreme };
   Outliers outliers = Outliers::AsIs;
   double low = -std::numeric_limits<double>::infinity(), high = std::numeric_limits<double>::infinity();
+  /// A continuous float or double field with no validity rules: a present number is taken as it is.
+  bool plain_number = false;
 };
 
 struct Slot {
