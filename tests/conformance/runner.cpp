@@ -1,7 +1,7 @@
 // pmmlrt_conformance: runs a PMML conformance corpus (../shared/conformance, or tests/generated/cases)
 // through pmmlrt::Model::score and compares every check of every case.json with expected.csv.
 //
-//   pmmlrt_conformance ROOT_DIR [--known-failures FILE] [--filter SUBSTR]... [-v]
+//   pmmlrt_conformance ROOT_DIR [--known-failures FILE] [--filter SUBSTR]... [--cli PMMLRT] [-v]
 //
 // The corpus format (case.json, tolerances, missing tokens, quirks) is specified in the corpus README.md.
 // Cases are found at ROOT/*/*/case.json (source/case) and ROOT/*/case.json (one level, generated corpora).
@@ -11,6 +11,8 @@
 // Exit status: 0 when every case passes or is a listed known failure that still fails; 1 when a case
 // fails that is not listed, or a listed case now passes (so the list stays honest); 2 for a bad command
 // line, a missing or empty corpus, or an unreadable known-failures file.
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -369,6 +371,48 @@ struct Outcome {
   double seconds = 0;
 };
 
+// With --cli PATH the rows are scored by `PATH score` over the whole input.csv instead of Model::score, and the
+// checks read the CSV it writes: the command-line tool is held to the same expectations as the library.
+std::string g_cli;
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+// The actual value of a check, read from a row of the CLI's output.
+Actual actual_from_cli(const Check& c, const pmmlrt::csv::Table& out, std::size_t row) {
+  Actual a;
+  auto cell = [&](const std::string& column) -> std::optional<std::string> {
+    auto col = out.column(column);
+    if (!col) return std::nullopt;
+    return out.rows[row][*col];
+  };
+  std::optional<std::string> text;
+  switch (c.shape) {
+    case Check::Shape::Target: text = cell(c.name); break;
+    case Check::Shape::Output: text = cell(c.name); break;
+    case Check::Shape::Probability: text = cell("probability(" + c.label + ")"); break;
+    case Check::Shape::ProbabilityOfPredicted:
+    case Check::Shape::ConfidenceOfPredicted: {
+      auto predicted = cell(c.name);
+      if (predicted && !predicted->empty())
+        text = cell((c.shape == Check::Shape::ProbabilityOfPredicted ? "probability(" : "confidence(") + *predicted + ")");
+      break;
+    }
+  }
+  if (!text) {
+    a.note = "no such column in the CLI output";
+    return a;
+  }
+  a.value = text->empty() ? pmmlrt::Value() : pmmlrt::Value(*text);
+  return a;
+}
+
 Outcome run_case(const CaseInfo& info, const json& manifest) {
   Outcome out;
   const auto fail = [&](std::string m) {
@@ -442,7 +486,53 @@ Outcome run_case(const CaseInfo& info, const json& manifest) {
 
   std::string first_failure;
   std::size_t failing_rows = 0, failing_cells = 0;
-  for (std::size_t row = 0; row < input.rows.size(); ++row) {
+  if (!g_cli.empty()) {
+    const fs::path work = fs::temp_directory_path() / ("pmmlrt_conformance_cli_" + std::to_string(::getpid()));
+    fs::create_directories(work);
+    const fs::path model_file = work / "model.pmml", out_file = work / "out.csv";
+    {
+      std::ofstream m(model_file, std::ios::binary);
+      m << document;
+    }
+    std::string tokens;
+    for (const auto& t : missing_tokens) tokens += (tokens.empty() ? "" : ",") + (t.empty() ? std::string("empty") : t);
+    if (tokens.empty()) tokens = "none";
+    const std::string command = shell_quote(g_cli) + " score " + shell_quote(model_file.string()) + " " +
+                                shell_quote(input_path.string()) + " -o " + shell_quote(out_file.string()) +
+                                " --all-outputs --missing " + shell_quote(tokens) + " 2>" +
+                                shell_quote((work / "err.txt").string());
+    const int status = std::system(command.c_str());
+    if (status != 0) {
+      std::string err = read_file(work / "err.txt");
+      fs::remove_all(work);
+      return fail("pmmlrt score exited with status " + std::to_string(status) + ": " + trim(err));
+    }
+    pmmlrt::csv::Table scored;
+    try {
+      scored = pmmlrt::csv::read_table_file(out_file);
+    } catch (const pmmlrt::csv::CsvError& e) {
+      fs::remove_all(work);
+      return fail(std::string("CLI output: ") + e.what());
+    }
+    fs::remove_all(work);
+    if (scored.rows.size() != input.rows.size())
+      return fail("the CLI wrote " + std::to_string(scored.rows.size()) + " rows for " +
+                  std::to_string(input.rows.size()) + " input rows");
+    for (std::size_t row = 0; row < input.rows.size(); ++row) {
+      bool row_failed = false;
+      for (const auto& c : checks) {
+        const std::string problem = compare(c, expected.rows[row][c.expected_column], actual_from_cli(c, scored, row));
+        if (problem.empty()) continue;
+        ++failing_cells;
+        row_failed = true;
+        if (first_failure.empty())
+          first_failure = "row " + std::to_string(row + 1) + ", column '" + c.column + "' (" + c.describe_result() +
+                          ", via the CLI): " + problem;
+      }
+      if (row_failed) ++failing_rows;
+    }
+  }
+  for (std::size_t row = 0; g_cli.empty() && row < input.rows.size(); ++row) {
     const auto& cells = input.rows[row];
     for (auto& [col, slot] : bound) *slot = is_missing(cells[col]) ? pmmlrt::Value() : pmmlrt::Value(cells[col]);
     pmmlrt::Result result;
@@ -546,6 +636,8 @@ int main(int argc, char** argv) {
         filters.emplace_back(argv[++i]);
       else
         known_path = argv[++i];
+    } else if (arg == "--cli" && i + 1 < argc) {
+      g_cli = argv[++i];
     } else if (arg.rfind("--known-failures=", 0) == 0) {
       known_path = arg.substr(std::string("--known-failures=").size());
     } else if (arg.rfind("--filter=", 0) == 0) {
