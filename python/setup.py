@@ -95,4 +95,14 @@ try:
 except ImportError:  # pragma: no cover
     extra = {}
 
-setup(cmdclass={"build_py": BuildWithLibrary, **extra}, distclass=BinaryDistribution)
+def _version():
+    """PMMLRT_VERSION_STRING from include/pmmlrt/version.hpp: the project's one version number."""
+    source = Path(os.environ.get("PMMLRT_SOURCE_DIR", HERE.parent))
+    header = (source / "include" / "pmmlrt" / "version.hpp").read_text()
+    match = re.search(r'#define PMMLRT_VERSION_STRING "([^"]+)"', header)
+    if not match:
+        raise RuntimeError("PMMLRT_VERSION_STRING not found in " + str(source / "include/pmmlrt/version.hpp"))
+    return match.group(1)
+
+
+setup(version=_version(), cmdclass={"build_py": BuildWithLibrary, **extra}, distclass=BinaryDistribution)
