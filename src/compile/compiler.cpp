@@ -489,6 +489,20 @@ class Compiler {
 
   void check_cycles();
   void check_derivation_depth();
+  /// For each DefineFunction, the functions its body calls.
+  std::vector<std::vector<std::int32_t>> function_calls() const {
+    std::vector<std::vector<std::int32_t>> calls(prog_.functions.size());
+    for (std::size_t i = 0; i < prog_.functions.size(); ++i) {
+      std::vector<std::int32_t> todo{prog_.functions[i].body};
+      while (!todo.empty()) {
+        const Expr& x = prog_.expressions[std::size_t(todo.back())];
+        todo.pop_back();
+        if (x.op == Expr::Op::Apply && x.fn == Fn::Call) calls[i].push_back(x.function);
+        for (auto a : x.args) todo.push_back(a);
+      }
+    }
+    return calls;
+  }
   void mark_kernels_ahead();
   void build_inputs(const ir::Model& top, const Scope& top_scope);
   void collect_active(const ir::Model& m, std::vector<const ir::MiningField*>& out, std::unordered_set<std::string>& seen);
@@ -1006,16 +1020,7 @@ void Compiler::check_derivation_depth() {
   }
   // Function calls nest the same way.
   std::vector<std::size_t> fdepth(prog_.functions.size(), 0);
-  std::vector<std::vector<std::int32_t>> calls(prog_.functions.size());
-  for (std::size_t i = 0; i < prog_.functions.size(); ++i) {
-    std::vector<std::int32_t> todo{prog_.functions[i].body};
-    while (!todo.empty()) {
-      const Expr& x = prog_.expressions[std::size_t(todo.back())];
-      todo.pop_back();
-      if (x.op == Expr::Op::Apply && x.fn == Fn::Call) calls[i].push_back(x.function);
-      for (auto a : x.args) todo.push_back(a);
-    }
-  }
+  const auto calls = function_calls();
   for (std::size_t start = 0; start < calls.size(); ++start) {
     if (fdepth[start]) continue;
     std::vector<std::pair<std::int32_t, std::size_t>> stack{{std::int32_t(start), 0}};
@@ -1328,16 +1333,7 @@ void Compiler::run() {
   }
   // DefineFunction recursion would not terminate: reject it.
   {
-    std::vector<std::vector<std::int32_t>> calls(prog_.functions.size());
-    for (std::size_t i = 0; i < prog_.functions.size(); ++i) {
-      std::vector<std::int32_t> todo{prog_.functions[i].body};
-      while (!todo.empty()) {
-        const Expr& x = prog_.expressions[std::size_t(todo.back())];
-        todo.pop_back();
-        if (x.op == Expr::Op::Apply && x.fn == Fn::Call) calls[i].push_back(x.function);
-        for (auto a : x.args) todo.push_back(a);
-      }
-    }
+    const auto calls = function_calls();
     for (std::size_t i = 0; i < calls.size(); ++i) {
       std::vector<std::int32_t> todo = calls[i];
       std::vector<bool> seen(calls.size(), false);
