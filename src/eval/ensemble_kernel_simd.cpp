@@ -7,6 +7,11 @@
 #include <cstdlib>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// GCC 12's AVX-512 headers start several intrinsics from _mm*_undefined_*() and then warn about it
+// (-Wmaybe-uninitialized, a false positive inside the system header): silence that warning in this file only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #define PMMLRT_HAVE_AVX512_KERNEL 1
 #endif
