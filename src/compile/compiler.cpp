@@ -993,55 +993,49 @@ void Compiler::check_cycles() {
   }
 }
 
+/// The longest chain (in nodes) from every counted node along `edges`, an acyclic graph; nodes that are not
+/// counted end a chain. Iterative, so a long chain cannot overflow the stack while it is being measured.
+/// Calls too_deep(node, length) for the first node whose chain is longer than `limit` (it must throw).
+template <class Counted, class TooDeep>
+void check_chains(const std::vector<std::vector<std::int32_t>>& edges, Counted counted, std::size_t limit,
+                  TooDeep too_deep) {
+  std::vector<std::size_t> length(edges.size(), 0);
+  for (std::size_t start = 0; start < edges.size(); ++start) {
+    if (length[start] || !counted(std::int32_t(start))) continue;
+    std::vector<std::pair<std::int32_t, std::size_t>> stack{{std::int32_t(start), 0}};
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      const auto& out = edges[std::size_t(node)];
+      if (next < out.size()) {
+        std::int32_t d = out[next++];
+        if (counted(d) && length[std::size_t(d)] == 0) stack.emplace_back(d, 0);
+        continue;
+      }
+      std::size_t deepest = 0;
+      for (auto d : out) deepest = std::max(deepest, length[std::size_t(d)]);
+      length[std::size_t(node)] = deepest + 1;
+      if (deepest + 1 > limit) too_deep(node, deepest + 1);
+      stack.pop_back();
+    }
+  }
+}
+
 void Compiler::check_derivation_depth() {
   // Derived fields and function calls are evaluated by recursion: bound how deep it can go.
   const std::size_t limit = options_.max_derivation_depth;
-  std::vector<std::size_t> depth(prog_.slots.size(), 0);
-  for (std::size_t start = 0; start < prog_.slots.size(); ++start) {
-    if (depth[start] || prog_.slots[start].kind != Slot::Kind::Derived) continue;
-    std::vector<std::pair<std::int32_t, std::size_t>> stack{{std::int32_t(start), 0}};
-    while (!stack.empty()) {
-      auto& [slot, next] = stack.back();
-      const auto& deps = depends_[std::size_t(slot)];
-      if (next < deps.size()) {
-        std::int32_t d = deps[next++];
-        if (prog_.slots[std::size_t(d)].kind == Slot::Kind::Derived && depth[std::size_t(d)] == 0) stack.emplace_back(d, 0);
-        continue;
-      }
-      std::size_t deepest = 0;
-      for (auto d : deps) deepest = std::max(deepest, depth[std::size_t(d)]);
-      depth[std::size_t(slot)] = deepest + 1;
-      if (deepest + 1 > limit)
+  check_chains(
+      depends_, [&](std::int32_t s) { return prog_.slots[std::size_t(s)].kind == Slot::Kind::Derived; }, limit,
+      [&](std::int32_t s, std::size_t n) {
         throw LimitError(fmt::format("derived field \"{}\" is computed through a chain of {} derived fields, more than "
                                      "the limit of {} (max_derivation_depth)",
-                                     prog_.slots[std::size_t(slot)].name, deepest + 1, limit));
-      stack.pop_back();
-    }
-  }
-  // Function calls nest the same way.
-  std::vector<std::size_t> fdepth(prog_.functions.size(), 0);
-  const auto calls = function_calls();
-  for (std::size_t start = 0; start < calls.size(); ++start) {
-    if (fdepth[start]) continue;
-    std::vector<std::pair<std::int32_t, std::size_t>> stack{{std::int32_t(start), 0}};
-    while (!stack.empty()) {
-      auto& [fn, next] = stack.back();
-      const auto& cs = calls[std::size_t(fn)];
-      if (next < cs.size()) {
-        std::int32_t c = cs[next++];
-        if (fdepth[std::size_t(c)] == 0) stack.emplace_back(c, 0);
-        continue;
-      }
-      std::size_t deepest = 0;
-      for (auto c : cs) deepest = std::max(deepest, fdepth[std::size_t(c)]);
-      fdepth[std::size_t(fn)] = deepest + 1;
-      if (deepest + 1 > limit)
+                                     prog_.slots[std::size_t(s)].name, n, limit));
+      });
+  check_chains(
+      function_calls(), [](std::int32_t) { return true; }, limit, [&](std::int32_t fn, std::size_t n) {
         throw LimitError(fmt::format("function \"{}\" nests {} function calls, more than the limit of {} "
                                      "(max_derivation_depth)",
-                                     prog_.functions[std::size_t(fn)].name, deepest + 1, limit));
-      stack.pop_back();
-    }
-  }
+                                     prog_.functions[std::size_t(fn)].name, n, limit));
+      });
 }
 
 void Compiler::mark_kernels_ahead() {
