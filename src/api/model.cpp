@@ -296,9 +296,11 @@ BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, c
   for (std::size_t i = 0; i < block; ++i) leases.push_back(std::make_unique<FrameLease>(impl));
   std::vector<std::vector<double>> features(ahead.size());
   std::vector<std::vector<std::int32_t>> results(ahead.size());
+  std::vector<double> sums(block);
   for (std::size_t a = 0; a < ahead.size(); ++a) {
     features[a].resize(block * ahead[a]->kernel->features());
-    results[a].resize(block * ahead[a]->kernel->trees());
+    if (ahead[a]->kernel->summing == eval::EnsembleKernel::Summing::None)
+      results[a].resize(block * ahead[a]->kernel->trees());
   }
   std::vector<std::exception_ptr> fill_error(block);
   for (std::size_t start = 0; start < rows; start += block) {
@@ -336,9 +338,16 @@ BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, c
           fill(f, start + i);
         }
       }
+      const auto slot = std::size_t(ahead[a]->kernel_index);
+      if (kernel.summing != eval::EnsembleKernel::Summing::None) {
+        kernel.sum_block(features[a].data(), n, sums.data());
+        for (std::size_t i = 0; i < n; ++i)
+          if (ok[i]) (**leases[i]).precomputed_sum[slot] = sums[i];
+        continue;
+      }
       kernel.walk_block(features[a].data(), n, results[a].data());
       for (std::size_t i = 0; i < n; ++i)
-        if (ok[i]) (**leases[i]).precomputed[std::size_t(ahead[a]->kernel_index)] = results[a].data() + i * nt;
+        if (ok[i]) (**leases[i]).precomputed[slot] = results[a].data() + i * nt;
     }
     for (std::size_t i = 0; i < n; ++i) {
       eval::Frame& f = **leases[i];

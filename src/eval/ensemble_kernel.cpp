@@ -40,6 +40,132 @@ std::int32_t EnsembleKernel::step_other(std::size_t i, double v) const {
   return r ? yes[i] : no[i];
 }
 
+namespace {
+
+/// The binned layout of `k` (see ensemble_kernel.hpp), or false when some tree has a test it cannot bin.
+bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
+  using Kind = EnsembleKernel::Kind;
+  const std::size_t nf = k.features();
+  // Every node reachable from a root must be an `x <= t` test with a number for t, or a leaf.
+  std::vector<std::vector<double>> thresholds(nf);
+  std::vector<std::uint8_t> seen(k.kind.size(), 0);
+  std::vector<std::int32_t> todo;
+  for (auto root : k.roots) {
+    todo.assign(1, root);
+    while (!todo.empty()) {
+      auto i = std::size_t(todo.back());
+      todo.pop_back();
+      if (seen[i]) continue;
+      seen[i] = 1;
+      if (k.kind[i] == Kind::Leaf) continue;
+      if (k.kind[i] == Kind::Other || k.threshold[i] != k.threshold[i]) return false;
+      thresholds[std::size_t(k.feature[i])].push_back(k.threshold[i]);
+      todo.push_back(k.yes[i]);
+      todo.push_back(k.no[i]);
+    }
+  }
+  b.feature_bits = 1;
+  while ((std::size_t(1) << b.feature_bits) < nf) ++b.feature_bits;
+  if (b.feature_bits > 20) return false;
+  b.leaf_k = (std::int32_t(1) << (30 - b.feature_bits)) - 1;
+  b.missing_bin = b.leaf_k - 1;
+  b.edge_begin.assign(1, 0);
+  for (auto& t : thresholds) {
+    std::sort(t.begin(), t.end());
+    t.erase(std::unique(t.begin(), t.end()), t.end());  // -0.0 and 0.0 are one threshold, as they compare
+    if (std::int64_t(t.size()) >= b.missing_bin) return false;
+    b.edges.insert(b.edges.end(), t.begin(), t.end());
+    b.edge_begin.push_back(std::int32_t(b.edges.size()));
+  }
+  auto word = [&](std::size_t i) -> std::uint32_t {
+    if (k.kind[i] == Kind::Leaf) return std::uint32_t(b.leaf_k) << (b.feature_bits + 1);
+    auto f = std::size_t(k.feature[i]);
+    const double* first = b.edges.data() + b.edge_begin[f];
+    const double* last = b.edges.data() + b.edge_begin[f + 1];
+    auto kk = std::uint32_t(std::lower_bound(first, last, k.threshold[i]) - first);
+    std::uint32_t missing_yes = k.kind[i] == Kind::LessEqMissingYes ? 1u : 0u;
+    return std::uint32_t(f) | missing_yes << b.feature_bits | kk << (b.feature_bits + 1);
+  };
+  // Breadth first, tree by tree; the two children of a node side by side (yes, then no). Shared subtrees
+  // (leaves mostly) are copied, within a bound.
+  const std::size_t limit = 8 * k.kind.size() + 1024;
+  struct Item { std::int32_t old, at, depth; };
+  std::vector<Item> queue;
+  // A leaf's term of the sum, computed as the generic aggregation computes it.
+  auto leaf_term = [&](std::size_t t, std::int32_t r) {
+    if (r == k.null_result) return std::numeric_limits<double>::quiet_NaN();
+    double v = k.values[std::size_t(r)], w = k.weights[t];
+    switch (k.summing) {
+      case EnsembleKernel::Summing::Float: return double(k.weighted_sum ? float(w) * float(v) : float(v));
+      case EnsembleKernel::Summing::Double: return k.weighted_sum ? w * v : v;
+      default: return 0.0;
+    }
+  };
+  for (std::size_t t_index = 0; t_index < k.roots.size(); ++t_index) {
+    const std::int32_t root = k.roots[t_index];
+    b.roots.push_back(std::int32_t(b.nodes.size()));
+    b.nodes.push_back(0);
+    b.result.push_back(-1);
+    b.leaf_value.push_back(0.0);
+    queue.assign(1, {root, b.roots.back(), 0});
+    std::int32_t depth = 0;
+    for (std::size_t q = 0; q < queue.size(); ++q) {
+      Item it = queue[q];
+      auto i = std::size_t(it.old);
+      std::uint64_t first_child;
+      if (k.kind[i] == Kind::Leaf) {
+        first_child = std::uint64_t(it.at);
+        b.result[std::size_t(it.at)] = k.aux[i];
+        b.leaf_value[std::size_t(it.at)] = leaf_term(t_index, k.aux[i]);
+      } else {
+        first_child = b.nodes.size();
+        if (first_child + 2 > limit) return false;
+        b.nodes.insert(b.nodes.end(), 2, 0);
+        b.result.insert(b.result.end(), 2, -1);
+        b.leaf_value.insert(b.leaf_value.end(), 2, 0.0);
+        queue.push_back({k.yes[i], std::int32_t(first_child), it.depth + 1});
+        queue.push_back({k.no[i], std::int32_t(first_child + 1), it.depth + 1});
+        depth = std::max(depth, it.depth + 1);
+      }
+      b.nodes[std::size_t(it.at)] = word(i) | first_child << 32;
+    }
+    b.depth.push_back(depth);
+  }
+  for (std::size_t t = 0; t < b.depth.size(); t += 8)
+    b.group_depth.push_back(*std::max_element(b.depth.begin() + std::ptrdiff_t(t),
+                                              b.depth.begin() + std::ptrdiff_t(std::min(t + 8, b.depth.size()))));
+  return true;
+}
+
+}  // namespace
+
+void EnsembleKernel::bin_rows(const double* x, std::size_t rows, std::int32_t* out) const {
+  const std::size_t nf = features();
+  const double* edges = bins.edges.data();
+  std::size_t r = binned && rows >= 8 ? bin_rows_avx512(*this, x, rows, out) : 0;
+  for (; r < rows; ++r) {
+    const double* row = x + r * nf;
+    std::int32_t* o = out + r * nf;
+    for (std::size_t f = 0; f < nf; ++f) {
+      double v = row[f];
+      if (v != v) {
+        o[f] = bins.missing_bin;
+        continue;
+      }
+      // Branch-free lower bound: the number of thresholds below v.
+      const double* first = edges + bins.edge_begin[f];
+      std::size_t len = std::size_t(bins.edge_begin[f + 1] - bins.edge_begin[f]);
+      const double* base = first;
+      while (len > 1) {
+        std::size_t half = len / 2;
+        base = base[half - 1] < v ? base + half : base;
+        len -= half;
+      }
+      o[f] = std::int32_t(base - first) + (len == 1 && *base < v ? 1 : 0);
+    }
+  }
+}
+
 void EnsembleKernel::finish() {
   const std::size_t n = kind.size();
   packed.resize(n);
@@ -70,14 +196,54 @@ void EnsembleKernel::finish() {
     }
   }
   use_avx512 = n < (std::size_t(1) << 31) / 8 && features() < (std::size_t(1) << kKindShift) && cpu_has_avx512();
+  binned = use_avx512 && build_binned(*this, bins) && bins.nodes.size() < (std::size_t(1) << 31) / 8;
+  if (!binned) {
+    bins = Binned();
+    summing = Summing::None;
+  }
 }
 
 void EnsembleKernel::walk_row(const double* x, std::int32_t* out) const {
+  if (binned) {
+    constexpr std::size_t kOnStack = 256;
+    std::int32_t on_stack[kOnStack];
+    std::vector<std::int32_t> on_heap;
+    std::int32_t* b = on_stack;
+    if (features() > kOnStack) {
+      on_heap.resize(features());
+      b = on_heap.data();
+    }
+    bin_rows(x, 1, b);
+    return walk_binned_row_avx512(*this, b, out);
+  }
   if (use_avx512) return walk_row_avx512(*this, x, out);
   for (std::size_t t = 0; t < trees(); ++t) out[t] = walk(t, x);
 }
 
+void EnsembleKernel::sum_block(const double* x, std::size_t rows, double* sums) const {
+  const std::size_t padded = (rows + 7) / 8 * 8;
+  thread_local std::vector<std::int32_t> scratch;
+  thread_local std::vector<double> acc;
+  if (scratch.size() < padded * features()) scratch.resize(padded * features());
+  bin_rows(x, rows, scratch.data());
+  std::fill(scratch.begin() + std::ptrdiff_t(rows * features()), scratch.begin() + std::ptrdiff_t(padded * features()),
+            bins.missing_bin);
+  acc.assign(padded, sum_start);
+  walk_binned_block_avx512(*this, scratch.data(), padded, nullptr, rows, acc.data());
+  std::copy(acc.begin(), acc.begin() + std::ptrdiff_t(rows), sums);
+}
+
 void EnsembleKernel::walk_block(const double* x, std::size_t rows, std::int32_t* out) const {
+  if (binned && rows * features() < (std::size_t(1) << 30)) {
+    // Padded to whole vectors with missing rows, whose results are not stored.
+    const std::size_t padded = (rows + 7) / 8 * 8;
+    thread_local std::vector<std::int32_t> scratch;
+    if (scratch.size() < padded * features()) scratch.resize(padded * features());
+    bin_rows(x, rows, scratch.data());
+    std::fill(scratch.begin() + std::ptrdiff_t(rows * features()), scratch.begin() + std::ptrdiff_t(padded * features()),
+              bins.missing_bin);
+    return walk_binned_block_avx512(*this, scratch.data(), padded, out, rows, nullptr);
+  }
   if (use_avx512 && rows * features() < (std::size_t(1) << 30)) return walk_block_avx512(*this, x, rows, out);
   const std::size_t nf = features(), nt = trees();
   constexpr std::size_t kLanes = 8;
@@ -353,6 +519,13 @@ std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, co
   auto kernel = std::make_unique<EnsembleKernel>();
   Builder b(program, mining, *kernel);
   if (!b.build()) return nullptr;
+  if (mining.function == MiningFunction::Regression &&
+      (mining.method == M::Sum || mining.method == M::WeightedSum || mining.method == M::Average)) {
+    kernel->summing = mining.float_math ? EnsembleKernel::Summing::Float : EnsembleKernel::Summing::Double;
+    kernel->weighted_sum = mining.method == M::WeightedSum;
+    if (mining.float_math && mining.float_start_at_constant && mining.method != M::Average)
+      kernel->sum_start = double(float(mining.float_start));
+  }
   kernel->finish();
   return kernel;
 }

@@ -8,6 +8,13 @@
 // (lessThan t becomes lessOrEqual nextafter(t, -inf); greater* swap their exits), with a missing x going to
 // the false exit (it compares false) or, flagged, to the true exit. Leaves loop to themselves, so a block of
 // rows can step through a tree in lock step without a branch per row.
+//
+// When every test is such an `x <= t`, finish() also builds the binned layout that the vector walks use:
+// per feature, the distinct thresholds sorted once; each input value is mapped once per row to its bin (the
+// number of thresholds below it), and a node tests `bin <= k` on 32-bit integers, exactly equivalent to
+// `x <= threshold_k`. A node is one 64-bit word (test | first child << 32) with its two children side by
+// side, so a step costs two loads per row (the node and the row's bin) and no kind dispatch; every tree is
+// walked for exactly its depth, leaves looping to themselves.
 
 #include <cstdint>
 #include <memory>
@@ -60,6 +67,31 @@ struct EnsembleKernel {
   std::size_t classes = 0;
   std::int32_t null_result = -1;
 
+  /// The binned layout (see the top of this file); `binned` is false when some test cannot be binned.
+  struct Binned {
+    int feature_bits = 0;             // test word: feature | missing_yes << feature_bits | k << (feature_bits + 1)
+    std::int32_t missing_bin = 0;     // the bin of a missing value: above every threshold's bin
+    std::int32_t leaf_k = 0;          // a leaf's k: above the missing bin, so that every row goes to `first child`
+    std::vector<double> edges;        // per feature, its sorted distinct thresholds
+    std::vector<std::int32_t> edge_begin;  // features() + 1 offsets into `edges`
+    std::vector<std::uint64_t> nodes;
+    std::vector<std::int32_t> result;  // per node: the result index of a leaf
+    std::vector<double> leaf_value;    // per node: a leaf's term of the sum (Summing below); NaN for no prediction
+    std::vector<std::int32_t> roots, depth;  // per tree
+    std::vector<std::int32_t> group_depth;   // per eight consecutive trees: their largest depth
+  };
+  bool binned = false;
+  Binned bins;
+
+  /// Regression ensembles whose combination is a plain sum of per-tree terms (sum, weighted sum, average):
+  /// the binned block walk adds the terms as it goes, row by row in tree order, as the generic aggregation
+  /// does (in float when the model computes in float). A row whose sum is NaN (a tree without a prediction,
+  /// or a NaN term) gets NaN and is left to the generic aggregation.
+  enum class Summing : std::uint8_t { None, Double, Float };
+  Summing summing = Summing::None;
+  double sum_start = 0.0;     // the first addend of every row's sum
+  bool weighted_sum = false;  // terms are weight * value
+
   std::size_t features() const { return feature_slots.size(); }
   std::size_t trees() const { return roots.size(); }
 
@@ -74,10 +106,14 @@ struct EnsembleKernel {
   /// Results of every tree for `rows` feature rows (`x` is rows x features()), into `out` (rows x trees()).
   /// Trees are the outer loop so that each tree stays in cache while the block of rows passes through it.
   void walk_block(const double* x, std::size_t rows, std::int32_t* out) const;
+  /// The sum of every tree's term for `rows` feature rows into `sums` (binned kernels with `summing` only).
+  void sum_block(const double* x, std::size_t rows, double* sums) const;
   /// Results of every tree for one feature row, into `out` (trees() values).
   void walk_row(const double* x, std::int32_t* out) const;
-  /// Fills `packed`, `exits` and `simple_tree` and chooses the vector walk when the CPU has it.
+  /// Fills `packed`, `exits`, `simple_tree` and the binned layout, and chooses the vector walk when the CPU has it.
   void finish();
+  /// The bin of every feature of `rows` feature rows (`x` is rows x features(), `out` the same shape).
+  void bin_rows(const double* x, std::size_t rows, std::int32_t* out) const;
   /// The step of an Other node `e` for features `x` (the vector walks call it for those lanes).
   std::int32_t step_other_at(std::int32_t e, const double* x) const {
     return step_other(std::size_t(e), x[feature[std::size_t(e)]]);
@@ -97,6 +133,14 @@ struct EnsembleKernel {
   std::int32_t step_other(std::size_t i, double v) const;
 };
 
+/// The binned walks with AVX-512 over rows of bins (bin_rows); `rows` a multiple of 8 for the block walk.
+/// With `sums`, adds each tree's leaf_value into sums (rows values, initialised by the caller) instead of storing
+/// result indices into `out`.
+void walk_binned_block_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows, std::int32_t* out,
+                              std::size_t out_rows, double* sums);
+void walk_binned_row_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out);
+/// bin_rows for the leading multiple of 8 rows; returns how many rows it binned.
+std::size_t bin_rows_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out);
 /// The block walk with AVX-512 (ensemble_kernel_simd.cpp); call only when cpu_has_avx512().
 void walk_block_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out);
 void walk_row_avx512(const EnsembleKernel& k, const double* x, std::int32_t* out);

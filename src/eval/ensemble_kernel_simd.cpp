@@ -4,6 +4,7 @@
 
 #include "eval/ensemble_kernel.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -68,7 +69,157 @@ PMMLRT_AVX512 inline void store_results(const EnsembleKernel& k, __m256i e, std:
   for (std::size_t j = 0; j < 8; ++j) out[j * step] = k.aux[std::size_t(lane[j])];
 }
 
+/// Steps G vectors of eight binned walks `depth` times. Lane j of vector g is at node e[g] and reads its bins
+/// at bins + offset[g][j]. The G walks are independent, so their gathers overlap.
+template <int G>
+PMMLRT_AVX512 inline void walk_binned(const EnsembleKernel& k, __m256i* e, const __m256i* offset,
+                                      const std::int32_t* bins, std::int32_t depth) {
+  const auto* nodes = reinterpret_cast<const long long*>(k.bins.nodes.data());
+  const int fb = k.bins.feature_bits;
+  const __m256i feature_mask = _mm256_set1_epi32((1 << fb) - 1);
+  const __m256i missing_yes = _mm256_set1_epi32(1 << fb);
+  const __m256i missing_bin = _mm256_set1_epi32(k.bins.missing_bin);
+  const __m128i k_shift = _mm_cvtsi32_si128(fb + 1);
+  const __m256i one = _mm256_set1_epi32(1);
+  // Even dwords (the test words) to the low half, odd ones (the first children) to the high half.
+  const __m512i split = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  for (std::int32_t s = 0; s < depth; ++s) {
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      __m512i n = _mm512_permutexvar_epi32(split, _mm512_i32gather_epi64(e[g], nodes, 8));
+      __m256i w = _mm512_castsi512_si256(n);
+      __m256i child = _mm512_extracti64x4_epi64(n, 1);
+      __m256i b = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), 0xFF,
+                                               _mm256_add_epi32(offset[g], _mm256_and_si256(w, feature_mask)), bins, 4);
+      __mmask8 go = _mm256_cmple_epi32_mask(b, _mm256_srl_epi32(w, k_shift)) |
+                    (_mm256_test_epi32_mask(w, missing_yes) & _mm256_cmpeq_epi32_mask(b, missing_bin));
+      e[g] = _mm256_mask_add_epi32(child, __mmask8(~go), child, one);
+    }
+  }
+}
+
+PMMLRT_AVX512 inline void store_binned(const EnsembleKernel& k, __m256i e, std::int32_t* out, std::size_t step,
+                                       std::size_t lanes) {
+  alignas(32) std::int32_t lane[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lane), e);
+  for (std::size_t j = 0; j < lanes; ++j) out[j * step] = k.bins.result[std::size_t(lane[j])];
+}
+
 }  // namespace
+
+namespace {
+
+/// Eight walks of eight lanes in flight, whatever the shape: `chains` independent (tree, row vector) pairs are
+/// walked eight at a time (the last eight padded with repeats), each for the largest depth among them.
+constexpr int kChains = 8;
+
+struct Chain {
+  std::int32_t tree;    // its tree
+  std::int32_t vector;  // its row vector within the block (rows 8 * vector ...), or for one record its lane group
+};
+
+}  // namespace
+
+PMMLRT_AVX512 void walk_binned_block_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows,
+                                            std::int32_t* out, std::size_t out_rows, double* sums) {
+  const std::size_t nf = k.features(), nt = k.trees();
+  const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(nf)));
+  const std::size_t vectors = rows / 8;
+  if (vectors == 0) return;
+  const double* terms = k.bins.leaf_value.data();
+  const bool in_float = k.summing == EnsembleKernel::Summing::Float;
+  // Tree-major chains: every row vector of a tree, then the next tree. Small blocks put several trees in flight.
+  const std::size_t total = nt * vectors;
+  for (std::size_t c0 = 0; c0 < total; c0 += kChains) {
+    const std::size_t here = std::min<std::size_t>(kChains, total - c0);
+    Chain chain[kChains];
+    __m256i e[kChains], offset[kChains];
+    std::int32_t depth = 0;
+    for (std::size_t g = 0; g < std::size_t(kChains); ++g) {
+      const std::size_t c = c0 + std::min(g, here - 1);
+      chain[g] = {std::int32_t(c / vectors), std::int32_t(c % vectors)};
+      e[g] = _mm256_set1_epi32(k.bins.roots[std::size_t(chain[g].tree)]);
+      offset[g] = _mm256_add_epi32(lanes, _mm256_set1_epi32(chain[g].vector * 8 * int(nf)));
+      depth = std::max(depth, k.bins.depth[std::size_t(chain[g].tree)]);
+    }
+    walk_binned<kChains>(k, e, offset, bins, depth);
+    for (std::size_t g = 0; g < here; ++g) {
+      const std::size_t r0 = std::size_t(chain[g].vector) * 8;
+      if (sums) {
+        // Chains are in tree order, so each row adds its terms in tree order, as the generic aggregation does.
+        double* s = sums + r0;
+        __m512d term = _mm512_i32gather_pd(e[g], terms, 8);
+        if (in_float)
+          _mm512_storeu_pd(s, _mm512_cvtps_pd(_mm256_add_ps(_mm512_cvtpd_ps(_mm512_loadu_pd(s)), _mm512_cvtpd_ps(term))));
+        else
+          _mm512_storeu_pd(s, _mm512_add_pd(_mm512_loadu_pd(s), term));
+      } else {
+        store_binned(k, e[g], out + r0 * nt + std::size_t(chain[g].tree), nt,
+                     std::min<std::size_t>(8, out_rows > r0 ? out_rows - r0 : 0));
+      }
+    }
+  }
+}
+
+PMMLRT_AVX512 std::size_t bin_rows_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out) {
+  const std::size_t nf = k.features();
+  const double* edges = k.bins.edges.data();
+  const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(nf)));
+  const __m256i missing_bin = _mm256_set1_epi32(k.bins.missing_bin);
+  std::size_t r0 = 0;
+  for (; r0 + 8 <= rows; r0 += 8) {
+    const double* block = x + r0 * nf;
+    std::int32_t* o = out + r0 * nf;
+    // One feature at a time for eight rows: the same branch-free lower bound as bin_rows, a lane per row.
+    // The searches of different features are independent, so the out-of-order core overlaps them.
+    for (std::size_t f = 0; f < nf; ++f) {
+      const __m256i at = _mm256_add_epi32(lanes, _mm256_set1_epi32(int(f)));
+      const __m512d v = _mm512_i32gather_pd(at, block, 8);
+      const double* first = edges + k.bins.edge_begin[f];
+      std::int32_t len = k.bins.edge_begin[f + 1] - k.bins.edge_begin[f];
+      __m256i base = _mm256_setzero_si256();
+      while (len > 1) {
+        const std::int32_t half = len / 2;
+        __m512d probe = _mm512_i32gather_pd(base, first + (half - 1), 8);
+        base = _mm256_mask_add_epi32(base, _mm512_cmp_pd_mask(probe, v, _CMP_LT_OQ), base, _mm256_set1_epi32(half));
+        len -= half;
+      }
+      if (len == 1) {
+        __m512d probe = _mm512_i32gather_pd(base, first, 8);
+        base = _mm256_mask_add_epi32(base, _mm512_cmp_pd_mask(probe, v, _CMP_LT_OQ), base, _mm256_set1_epi32(1));
+      }
+      base = _mm256_mask_mov_epi32(base, _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q), missing_bin);
+      _mm256_i32scatter_epi32(o, at, base, 4);
+    }
+  }
+  return r0;
+}
+
+PMMLRT_AVX512 void walk_binned_row_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out) {
+  const std::size_t nt = k.trees();
+  const std::size_t groups = (nt + 7) / 8;  // eight trees per vector, all reading the same row
+  const __m256i same_row = _mm256_setzero_si256();
+  __m256i offset[kChains];
+  for (auto& o : offset) o = same_row;
+  const std::int32_t* roots = k.bins.roots.data();
+  for (std::size_t g0 = 0; g0 < groups; g0 += kChains) {
+    const std::size_t here = std::min<std::size_t>(kChains, groups - g0);
+    __m256i e[kChains];
+    std::int32_t depth = 0;
+    for (std::size_t g = 0; g < std::size_t(kChains); ++g) {
+      const std::size_t t = (g0 + std::min(g, here - 1)) * 8;
+      alignas(32) std::int32_t r[8];
+      for (std::size_t j = 0; j < 8; ++j) r[j] = roots[t + j < nt ? t + j : t];
+      e[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(r));
+      depth = std::max(depth, k.bins.group_depth[t / 8]);
+    }
+    walk_binned<kChains>(k, e, offset, bins, depth);
+    for (std::size_t g = 0; g < here; ++g) {
+      const std::size_t t = (g0 + g) * 8;
+      store_binned(k, e[g], out + t, 1, std::min<std::size_t>(8, nt - t));
+    }
+  }
+}
 
 PMMLRT_AVX512 void walk_block_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out) {
   const std::size_t nf = k.features(), nt = k.trees();
@@ -102,6 +253,10 @@ bool cpu_has_avx512() {
 #else
 
 void walk_block_avx512(const EnsembleKernel&, const double*, std::size_t, std::int32_t*) {}
+void walk_binned_block_avx512(const EnsembleKernel&, const std::int32_t*, std::size_t, std::int32_t*, std::size_t,
+                              double*) {}
+void walk_binned_row_avx512(const EnsembleKernel&, const std::int32_t*, std::int32_t*) {}
+std::size_t bin_rows_avx512(const EnsembleKernel&, const double*, std::size_t, std::int32_t*) { return 0; }
 void walk_row_avx512(const EnsembleKernel&, const double*, std::int32_t*) {}
 bool cpu_has_avx512() { return false; }
 

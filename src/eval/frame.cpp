@@ -17,6 +17,7 @@ Frame::Frame(const Program& p) : program(p) {
   state.resize(p.slots.size());
   predictions.resize(p.models.size());
   precomputed.assign(p.kernel_models.size(), nullptr);
+  precomputed_sum.assign(p.kernel_models.size(), std::nan(""));
   for (auto& m : p.models) predictions[std::size_t(m->id)].reset(m->classes.size());
 }
 
@@ -25,6 +26,7 @@ void Frame::reset() {
   scratch.clear();
   call_stack.clear();
   std::fill(precomputed.begin(), precomputed.end(), nullptr);
+  std::fill(precomputed_sum.begin(), precomputed_sum.end(), std::nan(""));
 }
 
 std::string_view Frame::text(const Val& v) const {

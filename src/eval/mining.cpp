@@ -73,6 +73,19 @@ void MiningEval::predict(Frame& f, Prediction& out) const {
     return skip;
   };
 
+  if (kernel && kernel->summing != EnsembleKernel::Summing::None) {
+    double sum = f.precomputed_sum[std::size_t(kernel_index)];
+    if (sum == sum) {
+      // Every tree gave a prediction (else the sum is NaN), and the sum is the one aggregate_regression makes.
+      const double trees = double(kernel->trees());
+      if (skip && trees > 0 && 0.0 > missing_threshold) return;
+      if (method == Method::Average)
+        sum = kernel->summing == EnsembleKernel::Summing::Float ? double(float(sum) / float(trees)) : sum / trees;
+      out.valid = true;
+      out.value = Val::number(sum, float_math ? DataType::Float : DataType::Double);
+      return;
+    }
+  }
   if (kernel) {
     const std::int32_t* ahead = f.precomputed[std::size_t(kernel_index)];
     if (!ahead) {

@@ -242,6 +242,8 @@ struct Frame {
   std::size_t call_base = 0;        // where the innermost call's arguments start
   /// Per kernel model: tree results computed ahead for this record by a block walk, or null.
   std::vector<const std::int32_t*> precomputed;
+  /// Per kernel model with a summing kernel: the sum of its trees computed ahead, or NaN.
+  std::vector<double> precomputed_sum;
   std::size_t row = 0;
 
   /// The text of a string value (or of any value, formatted).

@@ -1,0 +1,135 @@
+// The binned kernel maps each input to the number of split thresholds below it: the values where that can go
+// wrong are the thresholds themselves, their neighbouring doubles, signed zeros, infinities and missing
+// values. Score batches made of exactly those values with the kernel on and off and compare bit for bit.
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "pmmlrt/pmmlrt.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0 || (std::isnan(a) && std::isnan(b)); }
+
+/// Every number in a `value="..."` attribute of the document: the split thresholds, among others.
+std::vector<double> numbers_in_values(const std::string& text) {
+  std::set<double> out;
+  static const std::regex value_attr("value=\"(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)\"");
+  for (std::sregex_iterator it(text.begin(), text.end(), value_attr), end; it != end; ++it) {
+    double v = std::strtod((*it)[1].str().c_str(), nullptr);
+    out.insert(v);
+    out.insert(double(float(v)));  // the float a float-typed field turns it into
+  }
+  return {out.begin(), out.end()};
+}
+
+/// Rows of hostile values for every input: thresholds and their neighbours, zeros, infinities, NaN.
+std::vector<double> hostile_rows(const pmmlrt::Model& m, const std::vector<double>& thresholds, std::size_t rows,
+                                 std::mt19937_64& rng) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::size_t cols = m.input_fields().size();
+  std::vector<double> x(rows * cols);
+  std::uniform_int_distribution<int> kind(0, 9);
+  std::uniform_int_distribution<std::size_t> pick(0, thresholds.empty() ? 0 : thresholds.size() - 1);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c) {
+      const auto& field = m.input_fields()[c];
+      double v;
+      if (!field.values.empty()) {
+        std::uniform_int_distribution<int> code(-1, int(field.values.size()));
+        v = kind(rng) == 0 ? std::nan("") : double(code(rng));
+      } else {
+        double t = thresholds.empty() ? 0.0 : thresholds[pick(rng)];
+        switch (kind(rng)) {
+          case 0: v = std::nan(""); break;
+          case 1: v = std::nextafter(t, inf); break;
+          case 2: v = std::nextafter(t, -inf); break;
+          case 3: v = double(std::nextafter(float(t), float(inf))); break;
+          case 4: v = double(std::nextafter(float(t), -float(inf))); break;
+          case 5: v = (rng() & 1) ? -0.0 : 0.0; break;
+          case 6: v = (rng() & 1) ? inf : -inf; break;
+          default: v = t; break;
+        }
+      }
+      x[r * cols + c] = v;
+    }
+  return x;
+}
+
+void require_same(const pmmlrt::BatchResult& a, const pmmlrt::BatchResult& b) {
+  REQUIRE(a.rows() == b.rows());
+  for (std::size_t r = 0; r < a.rows(); ++r) {
+    CAPTURE(r);
+    REQUIRE(a.errors().empty() == b.errors().empty());
+    if (!a.errors().empty()) REQUIRE(a.errors()[r] == b.errors()[r]);
+    REQUIRE(same_bits(a.predicted()(r), b.predicted()(r)));
+    for (std::size_t c = 0; c < a.classes().size(); ++c) REQUIRE(same_bits(a.probabilities()(r, c), b.probabilities()(r, c)));
+    for (const auto& name : a.output_names()) {
+      const auto& x = a.output(name)[r];
+      const auto& y = b.output(name)[r];
+      REQUIRE(x.kind() == y.kind());
+      if (x.is_number()) REQUIRE(same_bits(x.number(), y.number()));
+      else REQUIRE(x == y);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("kernel and generic walk agree on thresholds, their neighbours, zeros, infinities and NaN") {
+  std::vector<fs::path> models;
+  for (const char* root : {PMMLRT_SOURCE_DIR "/tests/generated/cases", PMMLRT_CONFORMANCE_DIR}) {
+    if (!fs::is_directory(root)) continue;
+    for (auto& p : fs::recursive_directory_iterator(root))
+      if (p.path().filename() == "model.pmml") models.push_back(p.path());
+  }
+  std::sort(models.begin(), models.end());
+  REQUIRE(models.size() > 20);
+  std::mt19937_64 rng(20261201);
+  std::size_t ensembles = 0;
+  for (const auto& path : models) {
+    std::string text = slurp(path);
+    if (text.find("<Segmentation") == std::string::npos || text.find("FMTWIDTH") != std::string::npos) continue;
+    CAPTURE(path.string());
+    pmmlrt::LoadOptions slow;
+    slow.ensemble_kernel = false;
+    auto fast_model = pmmlrt::Model::load_string(text);
+    auto slow_model = pmmlrt::Model::load_string(text, slow);
+    if (fast_model.input_fields().empty()) continue;
+    ++ensembles;
+    const auto thresholds = numbers_in_values(text);
+    pmmlrt::BatchOptions keep_going;
+    keep_going.on_error = pmmlrt::RowErrorPolicy::Record;
+    // Batch sizes around the vector width and the block size, so that tails and padding are exercised.
+    for (std::size_t rows : {2, 7, 9, 64, 71, 203}) {
+      CAPTURE(rows);
+      auto x = hostile_rows(fast_model, thresholds, rows, rng);
+      const std::size_t cols = fast_model.input_fields().size();
+      require_same(fast_model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going),
+                   slow_model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going));
+      std::vector<float> xf(x.begin(), x.end());
+      require_same(fast_model.score(xf.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going),
+                   slow_model.score(xf.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going));
+    }
+  }
+  MESSAGE("compared hostile batches over " << ensembles << " ensembles");
+  CHECK(ensembles > 20);
+}
