@@ -770,14 +770,11 @@ pmmlrt_status pmmlrt_score_one(const pmmlrt_model* model, const double* inputs, 
     if (probabilities) need_capacity(n_probabilities, k, "probabilities");
     if (outputs) need_capacity(n_outputs, n_out, "outputs");
     static const double no_input = 0;
-    pmmlrt::BatchResult r = m.score(inputs ? inputs : &no_input, 1, n_inputs, pmmlrt::Layout::RowMajor);
-    if (predicted) *predicted = r.predicted()(0);
-    if (probabilities)
-      for (std::size_t c = 0; c < k; ++c) probabilities[c] = r.probabilities()(0, c);
-    if (outputs) {
-      const auto& names = r.output_names();
-      for (std::size_t o = 0; o < names.size() && o < n_out; ++o) outputs[o] = number_of(r.output(names[o])[0]);
-    }
+    pmmlrt::RecordOutput out;
+    out.predicted = predicted;
+    out.probabilities = probabilities;
+    out.outputs = outputs;
+    m.score_into(inputs ? inputs : &no_input, n_inputs, out);
   });
 }
 

@@ -293,6 +293,9 @@ def markdown(run) -> str:
             if name == "pmmlrt" and "batch1" in lat:
                 L.append(f"| {r['name']} | pmmlrt (numeric batch of 1) | | | | {fmt_us(lat['batch1']['p50_us'])} | "
                          f"{fmt_us(lat['batch1']['p99_us'])} | |")
+            if name == "pmmlrt" and "numeric" in lat:
+                L.append(f"| {r['name']} | pmmlrt (score_into) | | | | {fmt_us(lat['numeric']['p50_us'])} | "
+                         f"{fmt_us(lat['numeric']['p99_us'])} | |")
     L.append("")
     L.append("### Load time and memory (pmmlrt, each model loaded in a fresh process)")
     L.append("")
@@ -370,8 +373,10 @@ def targets(run):
             add(f"batch ≥ 2× TL2cgen compiled ({label})", f"{fmt_ratio(rt)}", rt is not None and rt >= 2)
     pm = eng("xgb_binary_dense_100x8", "pmmlrt")
     if pm:
-        v = p50(pm, "record")
-        add("single record p50 < 1.5 µs, C++ API (100 trees depth 8)", f"{fmt_us(v)} µs", v is not None and v < 1.5)
+        v = p50(pm, "numeric") or p50(pm, "record")
+        add("single record p50 < 1.5 µs, C++ API (100 trees depth 8)",
+            f"{fmt_us(v)} µs (Model::score_into; Model::score(Record) {fmt_us(p50(pm, 'record'))} µs)",
+            v is not None and v < 1.5)
         add("single record p50 < 5 µs through Python", "not measured here (the Python package is measured by its "
             "own benchmarks)", None)
     js = [ratio(p50(r["engines"]["jpmml"]), p50(r["engines"]["pmmlrt"], "record"))

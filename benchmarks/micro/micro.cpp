@@ -4,7 +4,8 @@
 //   build/bench/micro/pmmlrt_micro [--models-dir build/bench-models] [--models a,b] [google benchmark flags]
 //   e.g. --benchmark_filter='xgb_binary_dense_100x8' --benchmark_repetitions=5 --benchmark_min_time=0.5
 //
-// Per model: record/<model> (Model::score(Record), records built beforehand), batch/<model>/<n> (numeric batch
+// Per model: record/<model> (Model::score(Record), records built beforehand), into/<model> (Model::score_into,
+// the allocation-free latency path), batch/<model>/<n> (numeric batch
 // path, n rows) with items_per_second = rows/s.
 #include <benchmark/benchmark.h>
 
@@ -118,6 +119,29 @@ int main(int argc, char** argv) {
       for (auto _ : st) {
         auto r = cp->model->score(cp->records[i++ & 4095]);
         benchmark::DoNotOptimize(r);
+      }
+      st.SetItemsProcessed(std::int64_t(st.iterations()));
+    });
+    benchmark::RegisterBenchmark(("into/" + c.name).c_str(), [cp](benchmark::State& st) {
+      // Model::score_into over the matrix rows (columns are in input order when the names match).
+      const auto& fields = cp->model->input_fields();
+      std::vector<std::size_t> col_of(fields.size(), 0);
+      for (std::size_t f = 0; f < fields.size(); ++f)
+        for (std::size_t j = 0; j < cp->columns.size(); ++j)
+          if (cp->columns[j] == fields[f].name) col_of[f] = j;
+      std::vector<double> x(4096 * fields.size());
+      for (std::size_t r = 0; r < 4096; ++r)
+        for (std::size_t f = 0; f < fields.size(); ++f) x[r * fields.size() + f] = cp->x->row(r)[col_of[f]];
+      std::vector<double> probs(cp->model->class_labels().size()), outs(cp->model->output_fields().size());
+      double predicted = 0;
+      pmmlrt::RecordOutput out;
+      out.predicted = &predicted;
+      out.probabilities = probs.data();
+      out.outputs = outs.data();
+      std::size_t i = 0;
+      for (auto _ : st) {
+        cp->model->score_into(x.data() + (i++ & 4095) * fields.size(), fields.size(), out);
+        benchmark::DoNotOptimize(predicted);
       }
       st.SetItemsProcessed(std::int64_t(st.iterations()));
     });

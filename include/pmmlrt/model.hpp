@@ -71,6 +71,14 @@ struct OutputInfo {
 /// A record to score: field name -> value. Absent names are missing values.
 using Record = std::map<std::string, Value, std::less<>>;
 
+/// Where Model::score_into writes one record's results. Any pointer may be null: that part is not written.
+struct RecordOutput {
+  double* predicted = nullptr;      ///< The predicted value; the class index for classification; NaN when none.
+  double* probabilities = nullptr;  ///< class_labels().size() values in class order; NaN when no distribution.
+  double* outputs = nullptr;        ///< output_fields().size() values in order; NaN for missing or non-numeric
+                                    ///< values (booleans are 1 and 0).
+};
+
 /// A value with its name, as results list them.
 struct NamedValue {
   std::string name;
@@ -167,6 +175,12 @@ class Model {
 
   /// Scores one record. Throws InputError or EvaluationError.
   Result score(const Record& record) const;
+
+  /// The latency path: scores one record of `n_inputs` numbers in input_fields() order (NaN = missing; a
+  /// string-typed field takes its category code, as in numeric batches) straight into caller memory. Once
+  /// the model has scored a record this way on a thread, further calls allocate nothing on the heap.
+  /// Throws Error(Usage) when n_inputs != input_fields().size(), else InputError or EvaluationError.
+  void score_into(const double* inputs, std::size_t n_inputs, const RecordOutput& out) const;
 
   /// Scores a batch held in a numeric matrix of `rows` x `cols` doubles in caller memory (not copied).
   /// `columns` names the matrix columns; empty means input_fields() order; extra named columns are ignored

@@ -24,6 +24,7 @@ inline namespace v0 {
 struct Model::Impl {
   std::unique_ptr<compile::Compiled> compiled;
   std::shared_ptr<const std::vector<std::string>> classes;
+  std::vector<std::ptrdiff_t> field_of_spec;  // per program input spec: the input field that feeds it, or -1
 
   // Frames are reused across calls; a model is shared between threads, so the pool is locked briefly.
   mutable std::mutex pool_mutex;
@@ -120,6 +121,9 @@ Model Model::load_memory(const void* data, std::size_t size, const LoadOptions& 
   auto impl = std::make_shared<Impl>();
   impl->compiled = compile::compile_document(doc, options);
   impl->classes = std::make_shared<const std::vector<std::string>>(impl->compiled->class_labels);
+  impl->field_of_spec.assign(impl->compiled->program.inputs.size(), -1);
+  for (std::size_t i = 0; i < impl->compiled->inputs.size(); ++i)
+    impl->field_of_spec[std::size_t(impl->compiled->input_spec_of_field[i])] = std::ptrdiff_t(i);
   return Model(std::move(impl));
 }
 
@@ -221,9 +225,45 @@ Result Model::score(const Record& record) const {
   return r;
 }
 
-namespace {
-
-}  // namespace
+void Model::score_into(const double* inputs, std::size_t n_inputs, const RecordOutput& out) const {
+  const auto& compiled = *impl_->compiled;
+  const auto& prog = compiled.program;
+  if (n_inputs != compiled.inputs.size())
+    throw Error(ErrorKind::Usage, fmt::format("{} inputs for a model of {} input fields", n_inputs, compiled.inputs.size()));
+  if (!inputs && n_inputs) throw Error(ErrorKind::Usage, "Model::score_into: null inputs");
+  FrameLease lease(*impl_);
+  eval::Frame& f = *lease;
+  f.reset();
+  f.row = 0;
+  // Specs in program order (the reference's preparation order), each fed by its field's number.
+  for (std::size_t s = 0; s < prog.inputs.size(); ++s) {
+    const auto field = impl_->field_of_spec[s];
+    eval::prepare_number(f, prog.inputs[s], field >= 0 ? inputs[field] : std::nan(""));
+  }
+  evaluate_row(*impl_, f);
+  const eval::Prediction& p = f.predictions[0];
+  const double nan = std::nan("");
+  if (out.predicted) {
+    double y = nan;
+    if (p.valid && compiled.function == MiningFunction::Classification) y = p.label >= 0 ? double(p.label) : nan;
+    else if (p.valid && p.value.kind == eval::Kind::Number) y = p.value.num;
+    *out.predicted = y;
+  }
+  if (out.probabilities)
+    for (std::size_t c = 0; c < compiled.class_labels.size(); ++c)
+      out.probabilities[c] = p.valid && p.has_probabilities ? p.probabilities[c] : nan;
+  if (out.outputs)
+    for (std::size_t o = 0; o < compiled.outputs.size(); ++o) {
+      double v = nan;
+      for (auto slot : compiled.outputs[o].slots)
+        if (f.state[std::size_t(slot)] == 2) {
+          const eval::Val& x = f.slots[std::size_t(slot)];
+          if (x.kind == eval::Kind::Number || x.kind == eval::Kind::Boolean) v = x.num;
+          break;
+        }
+      out.outputs[o] = v;
+    }
+}
 
 template <class Fill>
 BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, const BatchOptions& options, Fill&& fill) {

@@ -213,11 +213,32 @@ void EnsembleKernel::walk_row(const double* x, std::int32_t* out) const {
       on_heap.resize(features());
       b = on_heap.data();
     }
-    bin_rows(x, 1, b);
+    bin_row_avx512(*this, x, b);
     return walk_binned_row_avx512(*this, b, out);
   }
   if (use_avx512) return walk_row_avx512(*this, x, out);
   for (std::size_t t = 0; t < trees(); ++t) out[t] = walk(t, x);
+}
+
+double EnsembleKernel::sum_results(const std::int32_t* results) const {
+  const std::size_t nt = trees();
+  if (summing == Summing::Float) {
+    float acc = float(sum_start);
+    for (std::size_t t = 0; t < nt; ++t) {
+      const std::int32_t r = results[t];
+      if (r == null_result) return std::numeric_limits<double>::quiet_NaN();
+      const float v = float(values[std::size_t(r)]);
+      acc += weighted_sum ? float(weights[t]) * v : v;
+    }
+    return double(acc);
+  }
+  double acc = sum_start;
+  for (std::size_t t = 0; t < nt; ++t) {
+    const std::int32_t r = results[t];
+    if (r == null_result) return std::numeric_limits<double>::quiet_NaN();
+    acc += weighted_sum ? weights[t] * values[std::size_t(r)] : values[std::size_t(r)];
+  }
+  return acc;
 }
 
 void EnsembleKernel::sum_block(const double* x, std::size_t rows, double* sums) const {

@@ -106,6 +106,9 @@ struct EnsembleKernel {
   /// Results of every tree for `rows` feature rows (`x` is rows x features()), into `out` (rows x trees()).
   /// Trees are the outer loop so that each tree stays in cache while the block of rows passes through it.
   void walk_block(const double* x, std::size_t rows, std::int32_t* out) const;
+  /// The sum of the trees' terms for one row's results (walk_row), as sum_block adds them; NaN when a tree
+  /// has no prediction or the sum is NaN.
+  double sum_results(const std::int32_t* results) const;
   /// The sum of every tree's term for `rows` feature rows into `sums` (binned kernels with `summing` only).
   void sum_block(const double* x, std::size_t rows, double* sums) const;
   /// Results of every tree for one feature row, into `out` (trees() values).
@@ -139,6 +142,8 @@ struct EnsembleKernel {
 void walk_binned_block_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows, std::int32_t* out,
                               std::size_t out_rows, double* sums);
 void walk_binned_row_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out);
+/// bin_rows for one row, a lane per feature.
+void bin_row_avx512(const EnsembleKernel& k, const double* x, std::int32_t* out);
 /// bin_rows for the leading multiple of 8 rows; returns how many rows it binned.
 std::size_t bin_rows_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out);
 /// The block walk with AVX-512 (ensemble_kernel_simd.cpp); call only when cpu_has_avx512().

@@ -70,10 +70,18 @@ PMMLRT_AVX512 inline void store_results(const EnsembleKernel& k, __m256i e, std:
 }
 
 /// Steps G vectors of eight binned walks `depth` times. Lane j of vector g is at node e[g] and reads its bins
-/// at bins + offset[g][j]. The G walks are independent, so their gathers overlap.
-template <int G>
+/// at bins + offset[g][j] (offset[0] for every g when kSameRow). The G walks are independent, so their gathers
+/// overlap. With kInRegisters (one row of at most 32 features), the bins come from two registers instead of
+/// memory: a permute replaces half of the gathers, which bound this walk.
+template <int G, bool kSameRow = false, bool kInRegisters = false>
 PMMLRT_AVX512 inline void walk_binned(const EnsembleKernel& k, __m256i* e, const __m256i* offset,
                                       const std::int32_t* bins, std::int32_t depth) {
+  __m512i low_bins = _mm512_setzero_si512(), high_bins = _mm512_setzero_si512();
+  if (kInRegisters) {
+    const std::size_t nf = k.features();
+    low_bins = _mm512_maskz_loadu_epi32(__mmask16(nf >= 16 ? 0xFFFF : (1u << nf) - 1), bins);
+    if (nf > 16) high_bins = _mm512_maskz_loadu_epi32(__mmask16(nf >= 32 ? 0xFFFF : (1u << (nf - 16)) - 1), bins + 16);
+  }
   const auto* nodes = reinterpret_cast<const long long*>(k.bins.nodes.data());
   const int fb = k.bins.feature_bits;
   const __m256i feature_mask = _mm256_set1_epi32((1 << fb) - 1);
@@ -89,8 +97,14 @@ PMMLRT_AVX512 inline void walk_binned(const EnsembleKernel& k, __m256i* e, const
       __m512i n = _mm512_permutexvar_epi32(split, _mm512_i32gather_epi64(e[g], nodes, 8));
       __m256i w = _mm512_castsi512_si256(n);
       __m256i child = _mm512_extracti64x4_epi64(n, 1);
-      __m256i b = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), 0xFF,
-                                               _mm256_add_epi32(offset[g], _mm256_and_si256(w, feature_mask)), bins, 4);
+      __m256i b;
+      if (kInRegisters)
+        b = _mm512_castsi512_si256(_mm512_permutex2var_epi32(
+            low_bins, _mm512_castsi256_si512(_mm256_and_si256(w, feature_mask)), high_bins));
+      else
+        b = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), 0xFF,
+                                         _mm256_add_epi32(offset[kSameRow ? 0 : g], _mm256_and_si256(w, feature_mask)),
+                                         bins, 4);
       __mmask8 go = _mm256_cmple_epi32_mask(b, _mm256_srl_epi32(w, k_shift)) |
                     (_mm256_test_epi32_mask(w, missing_yes) & _mm256_cmpeq_epi32_mask(b, missing_bin));
       e[g] = _mm256_mask_add_epi32(child, __mmask8(~go), child, one);
@@ -196,27 +210,84 @@ PMMLRT_AVX512 std::size_t bin_rows_avx512(const EnsembleKernel& k, const double*
 }
 
 PMMLRT_AVX512 void walk_binned_row_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out) {
+  // Eight trees per vector, all reading the same row; up to sixteen vectors in flight, since one record has
+  // no other rows to hide the gathers' latency behind.
+  constexpr int kRowChains = 16;
   const std::size_t nt = k.trees();
-  const std::size_t groups = (nt + 7) / 8;  // eight trees per vector, all reading the same row
+  const std::size_t groups = (nt + 7) / 8;
   const __m256i same_row = _mm256_setzero_si256();
-  __m256i offset[kChains];
-  for (auto& o : offset) o = same_row;
   const std::int32_t* roots = k.bins.roots.data();
-  for (std::size_t g0 = 0; g0 < groups; g0 += kChains) {
-    const std::size_t here = std::min<std::size_t>(kChains, groups - g0);
-    __m256i e[kChains];
+  const std::int32_t* result = k.bins.result.data();
+  for (std::size_t g0 = 0; g0 < groups; g0 += kRowChains) {
+    const std::size_t here = std::min<std::size_t>(kRowChains, groups - g0);
+    __m256i e[kRowChains];
     std::int32_t depth = 0;
-    for (std::size_t g = 0; g < std::size_t(kChains); ++g) {
+    for (std::size_t g = 0; g < std::size_t(kRowChains); ++g) {
       const std::size_t t = (g0 + std::min(g, here - 1)) * 8;
-      alignas(32) std::int32_t r[8];
-      for (std::size_t j = 0; j < 8; ++j) r[j] = roots[t + j < nt ? t + j : t];
-      e[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(r));
+      const auto lanes = __mmask8(nt - t >= 8 ? 0xFF : (1u << (nt - t)) - 1);
+      // Lanes past the last tree start at the group's first root (walked, never stored).
+      e[g] = _mm256_mask_loadu_epi32(_mm256_set1_epi32(roots[t]), lanes, roots + t);
       depth = std::max(depth, k.bins.group_depth[t / 8]);
     }
-    walk_binned<kChains>(k, e, offset, bins, depth);
+    if (k.features() <= 32) {
+      if (here > 8) walk_binned<kRowChains, true, true>(k, e, &same_row, bins, depth);
+      else walk_binned<8, true, true>(k, e, &same_row, bins, depth);
+    } else {
+      if (here > 8) walk_binned<kRowChains, true>(k, e, &same_row, bins, depth);
+      else walk_binned<8, true>(k, e, &same_row, bins, depth);
+    }
     for (std::size_t g = 0; g < here; ++g) {
       const std::size_t t = (g0 + g) * 8;
-      store_binned(k, e[g], out + t, 1, std::min<std::size_t>(8, nt - t));
+      const auto lanes = __mmask8(nt - t >= 8 ? 0xFF : (1u << (nt - t)) - 1);
+      _mm256_mask_storeu_epi32(out + t, lanes, _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), lanes, e[g], result, 4));
+    }
+  }
+}
+
+PMMLRT_AVX512 void bin_row_avx512(const EnsembleKernel& k, const double* x, std::int32_t* out) {
+  // A lane per feature, each with its own number of thresholds: the branch-free lower bound of bin_rows,
+  // stepping until every lane's range is down to one threshold. Four vectors of features at a time.
+  constexpr std::size_t kVectors = 4;
+  const std::size_t nf = k.features();
+  const double* edges = k.bins.edges.data();
+  const std::int32_t* edge_begin = k.bins.edge_begin.data();
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i missing_bin = _mm256_set1_epi32(k.bins.missing_bin);
+  for (std::size_t f0 = 0; f0 < nf; f0 += 8 * kVectors) {
+    __m256i base[kVectors], first[kVectors], len[kVectors];
+    __m512d v[kVectors];
+    __mmask8 live[kVectors];
+    for (std::size_t i = 0; i < kVectors; ++i) {
+      const std::size_t f = f0 + 8 * i;
+      live[i] = __mmask8(f >= nf ? 0 : nf - f >= 8 ? 0xFF : (1u << (nf - f)) - 1);
+      first[i] = _mm256_maskz_loadu_epi32(live[i], edge_begin + (f < nf ? f : 0));
+      len[i] = _mm256_sub_epi32(_mm256_maskz_loadu_epi32(live[i], edge_begin + (f < nf ? f : 0) + 1), first[i]);
+      base[i] = first[i];
+      v[i] = _mm512_maskz_loadu_pd(live[i], x + (f < nf ? f : 0));
+    }
+    for (;;) {
+      bool more = false;
+      for (std::size_t i = 0; i < kVectors; ++i) {
+        const __mmask8 step = _mm256_cmpgt_epi32_mask(len[i], one);
+        if (!step) continue;
+        more = true;
+        const __m256i half = _mm256_srli_epi32(len[i], 1);
+        const __m512d probe = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), step,
+                                                       _mm256_sub_epi32(_mm256_add_epi32(base[i], half), one), edges, 8);
+        const __mmask8 below = step & _mm512_cmp_pd_mask(probe, v[i], _CMP_LT_OQ);
+        base[i] = _mm256_mask_add_epi32(base[i], below, base[i], half);
+        len[i] = _mm256_mask_sub_epi32(len[i], step, len[i], half);
+      }
+      if (!more) break;
+    }
+    for (std::size_t i = 0; i < kVectors; ++i) {
+      if (!live[i]) continue;
+      const __mmask8 last = _mm256_cmpeq_epi32_mask(len[i], one);
+      const __m512d probe = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), last, base[i], edges, 8);
+      const __mmask8 below = last & _mm512_cmp_pd_mask(probe, v[i], _CMP_LT_OQ);
+      __m256i bin = _mm256_sub_epi32(_mm256_mask_add_epi32(base[i], below, base[i], one), first[i]);
+      bin = _mm256_mask_mov_epi32(bin, _mm512_cmp_pd_mask(v[i], v[i], _CMP_UNORD_Q), missing_bin);
+      _mm256_mask_storeu_epi32(out + f0 + 8 * i, live[i], bin);
     }
   }
 }
@@ -257,6 +328,7 @@ void walk_binned_block_avx512(const EnsembleKernel&, const std::int32_t*, std::s
                               double*) {}
 void walk_binned_row_avx512(const EnsembleKernel&, const std::int32_t*, std::int32_t*) {}
 std::size_t bin_rows_avx512(const EnsembleKernel&, const double*, std::size_t, std::int32_t*) { return 0; }
+void bin_row_avx512(const EnsembleKernel&, const double*, std::int32_t*) {}
 void walk_row_avx512(const EnsembleKernel&, const double*, std::int32_t*) {}
 bool cpu_has_avx512() { return false; }
 

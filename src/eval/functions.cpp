@@ -100,7 +100,18 @@ std::string java_format(const std::string& pattern, double v) {
   return out;
 }
 
-Val call(Frame& f, const Expr& e, std::vector<Val>& args) {
+/// A function's evaluated arguments, wherever they are stored.
+struct Args {
+  Val* items;
+  std::size_t count;
+  std::size_t size() const { return count; }
+  Val* data() const { return items; }
+  Val* begin() const { return items; }
+  Val* end() const { return items + count; }
+  Val& operator[](std::size_t i) const { return items[i]; }
+};
+
+Val call(Frame& f, const Expr& e, Args& args) {
   const Function& fn = f.program.functions[std::size_t(e.function)];
   if (args.size() != fn.params.size())
     throw EvaluationError(fmt::format("function {} takes {} arguments, got {}", fn.name, fn.params.size(), args.size()),
@@ -128,7 +139,7 @@ Val call(Frame& f, const Expr& e, std::vector<Val>& args) {
   return r;
 }
 
-Val compute(Frame& f, const Expr& e, std::vector<Val>& a) {
+Val compute(Frame& f, const Expr& e, Args& a) {
   const std::size_t n = a.size();
   auto need = [&](std::size_t k) {
     if (n != k) throw EvaluationError(fmt::format("function at {} takes {} arguments, got {}", e.path, k, n), f.row);
@@ -261,18 +272,34 @@ Val compute(Frame& f, const Expr& e, std::vector<Val>& a) {
     }
     case Fn::Min: case Fn::Max: case Fn::Sum: case Fn::Avg: case Fn::Median: case Fn::Product: {
       // Missing arguments are skipped; no value at all gives a missing result.
-      std::vector<double> xs;
-      std::vector<Val> present;
-      for (auto& v : a)
-        if (!v.is_missing()) {
-          xs.push_back(num(f, v));
-          present.push_back(v);
-        }
-      if (xs.empty()) return Val::missing();
-      DataType t = common_type(present.data(), present.size());
+      // The present arguments are compacted to the front of `a`, then replaced by their numbers (in `xs`,
+      // a view over the same storage): nothing is allocated.
+      std::size_t m = 0;
+      for (std::size_t i = 0; i < a.size(); ++i)
+        if (!a[i].is_missing()) a[m++] = a[i];
+      if (m == 0) return Val::missing();
+      DataType t = common_type(a.data(), m);
+      for (std::size_t i = 0; i < m; ++i) a[i] = Val::number(num(f, a[i]));
+      struct Numbers {
+        Val* v;
+        std::size_t n;
+        struct It {
+          Val* p;
+          double& operator*() const { return p->num; }
+          It& operator++() { ++p; return *this; }
+          bool operator!=(const It& o) const { return p != o.p; }
+        };
+        It begin() const { return {v}; }
+        It end() const { return {v + n}; }
+        std::size_t size() const { return n; }
+        double& operator[](std::size_t i) const { return v[i].num; }
+      } xs{a.data(), m};
       switch (e.fn) {
-        case Fn::Min: return typed(*std::min_element(xs.begin(), xs.end()), t);
-        case Fn::Max: return typed(*std::max_element(xs.begin(), xs.end()), t);
+        case Fn::Min: case Fn::Max: {
+          double r = xs[0];
+          for (std::size_t i = 1; i < m; ++i) r = e.fn == Fn::Min ? (xs[i] < r ? xs[i] : r) : (r < xs[i] ? xs[i] : r);
+          return typed(r, t);
+        }
         case Fn::Sum: {
           double s = 0;
           for (double x : xs) s += x;
@@ -289,9 +316,9 @@ Val compute(Frame& f, const Expr& e, std::vector<Val>& a) {
           return typed(s / double(xs.size()), t == DataType::Float ? DataType::Float : DataType::Double);
         }
         default: {
-          std::sort(xs.begin(), xs.end());
-          std::size_t m = xs.size() / 2;
-          double r = xs.size() % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2.0;
+          std::sort(a.data(), a.data() + m, [](const Val& x, const Val& y) { return x.num < y.num; });
+          std::size_t h = m / 2;
+          double r = m % 2 ? xs[h] : (xs[h - 1] + xs[h]) / 2.0;
           return typed(r, t == DataType::Float ? DataType::Float : DataType::Double);
         }
       }
@@ -408,9 +435,23 @@ Val apply(Frame& f, const Expr& e) {
         result = e.args.size() == 3 ? evaluate_expression(f, e.args[2]) : Val::missing();
       }
     } else {
-      std::vector<Val> args;
-      args.reserve(e.args.size());
-      for (auto i : e.args) args.push_back(evaluate_expression(f, i));
+      // The arguments live on this C++ stack frame, or past kInline of them in the frame's buffers (one per
+      // nesting depth, kept between records): no allocation per call.
+      constexpr std::size_t kInline = 8;
+      Val inline_args[kInline];
+      Val* slots = inline_args;
+      struct Depth {
+        std::size_t& d;
+        ~Depth() { --d; }
+      } depth{++f.wide_depth};
+      if (e.args.size() > kInline) {
+        if (f.wide_args.size() < f.wide_depth) f.wide_args.resize(f.wide_depth);
+        auto& buffer = f.wide_args[f.wide_depth - 1];
+        if (buffer.size() < e.args.size()) buffer.resize(e.args.size());
+        slots = buffer.data();
+      }
+      for (std::size_t i = 0; i < e.args.size(); ++i) slots[i] = evaluate_expression(f, e.args[i]);
+      Args args{slots, e.args.size()};
       bool skip_map = e.fn == Fn::IsMissing || e.fn == Fn::IsNotMissing;
       if (e.has_map_missing && !skip_map)
         for (auto& v : args)

@@ -75,6 +75,15 @@ void MiningEval::predict(Frame& f, Prediction& out) const {
 
   if (kernel && kernel->summing != EnsembleKernel::Summing::None) {
     double sum = f.precomputed_sum[std::size_t(kernel_index)];
+    if (sum != sum && !f.precomputed[std::size_t(kernel_index)]) {
+      // One record: walk its trees here and add their terms (NaN again when a tree has no prediction).
+      out.features.resize(kernel->features());
+      kernel->gather(f, out.features.data());
+      out.results.resize(kernel->trees());
+      kernel->walk_row(out.features.data(), out.results.data());
+      f.precomputed[std::size_t(kernel_index)] = out.results.data();
+      sum = kernel->sum_results(out.results.data());
+    }
     if (sum == sum) {
       // Every tree gave a prediction (else the sum is NaN), and the sum is the one aggregate_regression makes.
       const double trees = double(kernel->trees());
@@ -199,7 +208,21 @@ void MiningEval::aggregate_regression(Frame& f, Prediction& out, std::size_t, st
       break;
     }
     case Method::WeightedMedian: {
-      std::stable_sort(values.begin(), values.end(), [](auto& a, auto& b) { return a.first < b.first; });
+      // A stable sort by value without std::stable_sort's temporary buffer: ties keep their segment order.
+      auto& order = out.items;
+      order.resize(values.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = std::int32_t(i);
+      std::sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
+        const double x = values[std::size_t(a)].first, y = values[std::size_t(b)].first;
+        return x < y || (!(y < x) && a < b);
+      });
+      auto& sorted = out.work;
+      sorted.resize(2 * values.size());
+      for (std::size_t i = 0; i < order.size(); ++i) {
+        sorted[2 * i] = values[std::size_t(order[i])].first;
+        sorted[2 * i + 1] = values[std::size_t(order[i])].second;
+      }
+      for (std::size_t i = 0; i < order.size(); ++i) values[i] = {sorted[2 * i], sorted[2 * i + 1]};
       double total = 0;
       for (auto& [v, w] : values) total += w;
       double acc = 0;

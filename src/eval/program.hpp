@@ -240,6 +240,8 @@ struct Frame {
   std::vector<Prediction> predictions;
   std::vector<Val> call_stack;      // DefineFunction arguments
   std::size_t call_base = 0;        // where the innermost call's arguments start
+  std::vector<std::vector<Val>> wide_args;  // per Apply nesting depth: arguments past the inline ones
+  std::size_t wide_depth = 0;
   /// Per kernel model: tree results computed ahead for this record by a block walk, or null.
   std::vector<const std::int32_t*> precomputed;
   /// Per kernel model with a summing kernel: the sum of its trees computed ahead, or NaN.

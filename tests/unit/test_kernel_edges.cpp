@@ -125,6 +125,27 @@ TEST_CASE("kernel and generic walk agree on thresholds, their neighbours, zeros,
       const std::size_t cols = fast_model.input_fields().size();
       require_same(fast_model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going),
                    slow_model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going));
+      // One record at a time (the single-row walk), through the latency path.
+      if (rows == 71) {
+        const std::size_t k = fast_model.class_labels().size(), no = fast_model.output_fields().size();
+        for (std::size_t r = 0; r < rows; ++r) {
+          std::vector<double> pa(k + no + 1), pb(k + no + 1);
+          auto run = [&](const pmmlrt::Model& m, std::vector<double>& buf) {
+            pmmlrt::RecordOutput out;
+            out.predicted = buf.data();
+            out.probabilities = buf.data() + 1;
+            out.outputs = buf.data() + 1 + k;
+            try {
+              m.score_into(x.data() + r * cols, cols, out);
+              return std::string();
+            } catch (const pmmlrt::Error& e) {
+              return std::string(e.what());
+            }
+          };
+          REQUIRE(run(fast_model, pa) == run(slow_model, pb));
+          for (std::size_t i = 0; i < pa.size(); ++i) REQUIRE(same_bits(pa[i], pb[i]));
+        }
+      }
       std::vector<float> xf(x.begin(), x.end());
       require_same(fast_model.score(xf.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going),
                    slow_model.score(xf.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going));
