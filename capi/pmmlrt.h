@@ -219,6 +219,13 @@ PMMLRT_API pmmlrt_status pmmlrt_options_get_limit(const pmmlrt_options* options,
 PMMLRT_API pmmlrt_status pmmlrt_options_set_expected_sha256(pmmlrt_options* options, const char* hex);
 /** Sets what batch scoring with these options does with a row that fails (a pmmlrt_row_errors). */
 PMMLRT_API pmmlrt_status pmmlrt_options_set_row_errors(pmmlrt_options* options, pmmlrt_row_errors policy);
+/**
+ * Sets how many threads batch scoring with these options uses: 1 (the default) scores on the calling
+ * thread only; n > 1 splits the rows into up to n contiguous ranges of at least 256 rows, the calling thread
+ * taking the first; 0 means one per hardware thread. Results are identical for every thread count.
+ * pmmlrt_score_one never spawns a thread.
+ */
+PMMLRT_API pmmlrt_status pmmlrt_options_set_threads(pmmlrt_options* options, size_t threads);
 
 /* ---- loading --------------------------------------------------------------------------------------------- */
 

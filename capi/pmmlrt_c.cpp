@@ -484,6 +484,10 @@ pmmlrt_status pmmlrt_options_set_row_errors(pmmlrt_options* options, pmmlrt_row_
   });
 }
 
+pmmlrt_status pmmlrt_options_set_threads(pmmlrt_options* options, size_t threads) {
+  return guard("pmmlrt_options_set_threads", [&] { options_of(options).batch.threads = threads; });
+}
+
 // ---- loading ---------------------------------------------------------------------------------------------
 
 namespace {

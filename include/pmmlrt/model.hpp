@@ -129,6 +129,10 @@ enum class RowErrorPolicy {
 /// Switches for batch scoring.
 struct BatchOptions {
   RowErrorPolicy on_error = RowErrorPolicy::Throw;
+  /// Threads that score the batch: 1 (the default) scores on the calling thread only; n > 1 splits the rows
+  /// into up to n contiguous ranges (at least 256 rows each), the calling thread taking the first; 0 means
+  /// one per hardware thread. Results are identical for every thread count. A single record never spawns.
+  std::size_t threads = 1;
 };
 
 class BatchResult;

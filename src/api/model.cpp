@@ -6,6 +6,7 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -48,6 +49,10 @@ struct Model::Impl {
 
   template <class Fill>
   static BatchResult score_rows(const Impl& impl, std::size_t rows, const BatchOptions& options, Fill&& fill);
+  /// Scores rows [first, last) into `out` (allocated for all rows) on the calling thread.
+  template <class Fill>
+  static void score_range(const Impl& impl, std::size_t first, std::size_t last, const BatchOptions& options,
+                          BatchResult& out, Fill& fill);
 };
 
 namespace {
@@ -268,7 +273,6 @@ void Model::score_into(const double* inputs, std::size_t n_inputs, const RecordO
 template <class Fill>
 BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, const BatchOptions& options, Fill&& fill) {
   const auto& compiled = *impl.compiled;
-  const auto& prog = compiled.program;
   const std::size_t k = compiled.class_labels.size();
   BatchResult out;
   out.predicted_ = xt::xtensor<double, 1>::from_shape({rows});
@@ -278,6 +282,46 @@ BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, c
   for (const auto& o : compiled.outputs) out.output_names_.push_back(o.name);
   out.outputs_.assign(compiled.outputs.size(), std::vector<Value>(rows));
   if (options.on_error == RowErrorPolicy::Record) out.errors_.assign(rows, std::string());
+
+  // Rows are split into contiguous ranges, one per thread (the calling thread takes the first). Every row is
+  // scored on its own, so the results do not depend on the split; under RowErrorPolicy::Throw the error of
+  // the first failing row is the one thrown, as in a single thread.
+  std::size_t threads = options.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : options.threads;
+  constexpr std::size_t kMinRowsPerThread = 256;
+  threads = std::max<std::size_t>(1, std::min(threads, rows / kMinRowsPerThread));
+  if (threads == 1) {
+    score_range(impl, 0, rows, options, out, fill);
+    return out;
+  }
+  std::vector<std::exception_ptr> failed(threads);
+  std::vector<std::thread> pool;
+  auto range = [&](std::size_t i) {
+    std::size_t per = (rows + threads - 1) / threads;
+    return std::pair<std::size_t, std::size_t>(std::min(rows, i * per), std::min(rows, (i + 1) * per));
+  };
+  auto work = [&](std::size_t i) {
+    try {
+      auto [b, e] = range(i);
+      score_range(impl, b, e, options, out, fill);
+    } catch (...) {
+      failed[i] = std::current_exception();
+    }
+  };
+  for (std::size_t i = 1; i < threads; ++i) pool.emplace_back(work, i);
+  work(0);
+  for (auto& t : pool) t.join();
+  for (auto& e : failed)
+    if (e) std::rethrow_exception(e);
+  return out;
+}
+
+template <class Fill>
+void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::size_t last, const BatchOptions& options,
+                              BatchResult& out, Fill& fill) {
+  const auto& compiled = *impl.compiled;
+  const auto& prog = compiled.program;
+  const std::size_t k = compiled.class_labels.size();
+  const std::size_t rows = last - first;
   const double nan = std::nan("");
 
   auto fail_row = [&](std::size_t row, const Error& e) {
@@ -315,7 +359,7 @@ BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, c
   if (ahead.empty() || rows < 2) {
     FrameLease lease(impl);
     eval::Frame& f = *lease;
-    for (std::size_t row = 0; row < rows; ++row) {
+    for (std::size_t row = first; row < last; ++row) {
       f.reset();
       f.row = row;
       try {
@@ -327,7 +371,7 @@ BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, c
       }
       collect(row, f);
     }
-    return out;
+    return;
   }
 
   constexpr std::size_t kBlock = 64;
@@ -343,8 +387,8 @@ BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, c
       results[a].resize(block * ahead[a]->kernel->trees());
   }
   std::vector<std::exception_ptr> fill_error(block);
-  for (std::size_t start = 0; start < rows; start += block) {
-    const std::size_t n = std::min(block, rows - start);
+  for (std::size_t start = first; start < last; start += block) {
+    const std::size_t n = std::min(block, last - start);
     for (std::size_t i = 0; i < n; ++i) {
       eval::Frame& f = **leases[i];
       f.reset();
@@ -401,7 +445,6 @@ BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, c
       collect(start + i, f);
     }
   }
-  return out;
 }
 
 namespace {

@@ -213,6 +213,9 @@ static void test_options(void) {
   OK(pmmlrt_options_set_row_errors(o, PMMLRT_ROW_ERRORS_FAIL));
   EXPECT(pmmlrt_options_set_row_errors(o, (pmmlrt_row_errors)7), PMMLRT_ERROR_INVALID_ARGUMENT);
   EXPECT(pmmlrt_options_set_row_errors(NULL, PMMLRT_ROW_ERRORS_FAIL), PMMLRT_ERROR_INVALID_HANDLE);
+  OK(pmmlrt_options_set_threads(o, 3));
+  OK(pmmlrt_options_set_threads(o, 1));
+  EXPECT(pmmlrt_options_set_threads(NULL, 2), PMMLRT_ERROR_INVALID_HANDLE);
 
   /* Released handles are detected, and releasing twice or releasing NULL is harmless. */
   OK(pmmlrt_options_create(&released));
@@ -220,6 +223,7 @@ static void test_options(void) {
   EXPECT(pmmlrt_options_set_limit(released, PMMLRT_LIMIT_NODES, 1), PMMLRT_ERROR_INVALID_HANDLE);
   EXPECT(pmmlrt_options_get_limit(released, PMMLRT_LIMIT_NODES, &v), PMMLRT_ERROR_INVALID_HANDLE);
   EXPECT(pmmlrt_options_set_row_errors(released, PMMLRT_ROW_ERRORS_FAIL), PMMLRT_ERROR_INVALID_HANDLE);
+  EXPECT(pmmlrt_options_set_threads(released, 2), PMMLRT_ERROR_INVALID_HANDLE);
   EXPECT(pmmlrt_options_set_expected_sha256(released, NULL), PMMLRT_ERROR_INVALID_HANDLE);
   pmmlrt_options_release(released);
   pmmlrt_options_release(NULL);

@@ -194,5 +194,26 @@ int main(int argc, char** argv) {
   for (auto& t : pool) t.join();
   std::printf("%u threads x %u rounds: %zu comparisons, %zu mismatches\n", threads, rounds, checks.load(),
               mismatches.load());
-  return mismatches.load() == 0 ? 0 : 1;
+
+  // One batch split across the model's own threads (BatchOptions::threads) equals the single-thread batch.
+  std::size_t split_mismatches = 0;
+  for (const auto& w : work) {
+    if (w.matrix.empty()) continue;
+    const std::size_t cols = w.model.input_fields().size();
+    std::vector<double> big;
+    while (big.size() / cols < 2000) big.insert(big.end(), w.matrix.begin(), w.matrix.end());
+    const std::size_t rows = big.size() / cols;
+    pmmlrt::BatchOptions one, many;
+    one.on_error = many.on_error = pmmlrt::RowErrorPolicy::Record;
+    many.threads = threads;
+    auto a = w.model.score(big.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, one);
+    auto b = w.model.score(big.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, many);
+    std::vector<double> x(a.predicted().begin(), a.predicted().end()), y(b.predicted().begin(), b.predicted().end());
+    for (double p : a.probabilities()) x.push_back(p);
+    for (double p : b.probabilities()) y.push_back(p);
+    if (!same(x, y) || a.errors() != b.errors()) ++split_mismatches;
+    std::printf("%s: %zu rows on %u batch threads %s\n", w.name.c_str(), rows, threads,
+                same(x, y) ? "equal the single-thread batch" : "DIFFER");
+  }
+  return mismatches.load() == 0 && split_mismatches == 0 ? 0 : 1;
 }

@@ -216,3 +216,30 @@ def test_threads(iris, iris_data):
     for t in threads:
         t.join()
     assert not failures
+
+
+def test_predict_one_latency_path(iris, iris_data):
+    X = iris_data[FEATURES].to_numpy()
+    batch = iris.predict(X)
+    proba = iris.predict_proba(X)
+    for i in range(len(X)):
+        assert iris.predict_one(X[i]) == batch[i]
+        assert iris.predict_proba_one(list(X[i])) == tuple(proba[i])
+    with pytest.raises(pmmlrt.UsageError, match="3 inputs"):
+        iris.predict_one([1.0, 2.0, 3.0])
+    reg = pmmlrt.load(CASES / "XGBoostDiabetes" / "model.pmml")
+    Xr = np.random.default_rng(3).normal(size=(50, reg.n_features_in_))
+    want = reg.predict(Xr)
+    assert [reg.predict_one(row) for row in Xr] == list(want)
+    with pytest.raises(pmmlrt.UsageError, match="regression"):
+        reg.predict_proba_one(Xr[0])
+
+
+def test_n_jobs_gives_identical_results():
+    m = pmmlrt.load(CASES / "XGBoostWine" / "model.pmml")
+    X = np.random.default_rng(5).normal(size=(3000, m.n_features_in_))
+    one = m.predict_proba(X)
+    for n_jobs in (2, 3, -1):
+        assert np.array_equal(m.predict_proba(X, n_jobs=n_jobs), one)
+    with pytest.raises(ValueError):
+        m.predict(X, n_jobs=-5)

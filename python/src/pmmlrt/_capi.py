@@ -72,6 +72,7 @@ _fn("pmmlrt_options_set_limit", status, P, c_int, c_uint64)
 _fn("pmmlrt_options_get_limit", status, P, c_int, POINTER(c_uint64))
 _fn("pmmlrt_options_set_expected_sha256", status, P, c_char_p)
 _fn("pmmlrt_options_set_row_errors", status, P, c_int)
+_fn("pmmlrt_options_set_threads", status, P, c_size_t)
 
 _fn("pmmlrt_model_load_file", status, c_char_p, P, PP)
 _fn("pmmlrt_model_load_memory", status, c_char_p, c_size_t, P, PP)

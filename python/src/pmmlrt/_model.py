@@ -93,7 +93,7 @@ _NUMERIC_TYPES = ("integer", "float", "double")
 
 
 class _Options:
-    def __init__(self, limits=None, expected_sha256=None, on_error=None):
+    def __init__(self, limits=None, expected_sha256=None, on_error=None, n_jobs=None):
         self.handle = c_void_p()
         _check(lib.pmmlrt_options_create(byref(self.handle)))
         try:
@@ -108,6 +108,10 @@ class _Options:
                     raise ValueError("on_error must be 'raise' or 'record'")
                 policy = _capi.ROW_ERRORS_RECORD if on_error == "record" else _capi.ROW_ERRORS_FAIL
                 _check(lib.pmmlrt_options_set_row_errors(self.handle, policy))
+            if n_jobs is not None:
+                if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < -1:
+                    raise ValueError("n_jobs must be a positive int, or -1 / 0 for one thread per CPU")
+                _check(lib.pmmlrt_options_set_threads(self.handle, c_size_t(0 if n_jobs in (-1, 0) else n_jobs)))
         except BaseException:
             self.close()
             raise
@@ -231,21 +235,21 @@ class Model:
 
     # -- scoring
 
-    def predict(self, X, *, on_error="raise"):
+    def predict(self, X, *, on_error="raise", n_jobs=1):
         """Predicted values: class labels (object array of str) for classification, float64 for regression.
         Rows without a prediction give None / NaN. on_error="record" gives failing rows missing results
-        instead of raising."""
-        with self._score(X, on_error) as r:
+        instead of raising. n_jobs threads score the batch (-1: one per CPU); results do not depend on it."""
+        with self._score(X, on_error, n_jobs) as r:
             return r.labels() if self.function == "classification" else r.predicted()
 
-    def predict_proba(self, X, *, on_error="raise"):
+    def predict_proba(self, X, *, on_error="raise", n_jobs=1):
         """Class probabilities, rows x classes (float64, columns in classes_ order)."""
         if self.function != "classification":
             raise UsageError("predict_proba: the model is a regression model", 8)
-        with self._score(X, on_error) as r:
+        with self._score(X, on_error, n_jobs) as r:
             return r.probabilities()
 
-    def score(self, X, *, on_error="raise", final_only=False):
+    def score(self, X, *, on_error="raise", final_only=False, n_jobs=1):
         """Every result as a pandas DataFrame: the target's predicted value, probability(<class>) per class
         (unless an OutputField has that name), then every OutputField (numeric ones as float64, others as
         objects). final_only=True leaves out intermediate OutputFields. With on_error="record", a column
@@ -253,7 +257,7 @@ class Model:
         import pandas as pd
 
         index = X.index if isinstance(X, pd.DataFrame) else None
-        with self._score(X, on_error) as r:
+        with self._score(X, on_error, n_jobs) as r:
             columns = {}
             target = self.target_name or "predicted"
             columns[target] = r.labels() if self.function == "classification" else r.predicted()
@@ -274,13 +278,42 @@ class Model:
                 columns["error"] = r.errors()
             return _frame(columns, index)
 
+    def predict_one(self, x):
+        """The latency path for one record: `x` holds n_features_in_ numbers in input field order (NaN =
+        missing; category codes for string categoricals, as in NumPy batches), scored through
+        pmmlrt_score_one without a batch. Returns the class label (classification) or the predicted value
+        (regression); None when there is no prediction."""
+        predicted, _ = self._one(x, False)
+        if math.isnan(predicted):
+            return None
+        return self.classes_[int(predicted)] if self.function == "classification" else predicted
+
+    def predict_proba_one(self, x):
+        """Class probabilities of one record (as predict_one takes it), a tuple in classes_ order."""
+        if self.function != "classification":
+            raise UsageError("predict_proba_one: the model is a regression model", 8)
+        return tuple(self._one(x, True)[1])
+
+    def _one(self, x, with_probabilities):
+        if not self._handle:
+            raise UsageError("the model is closed", 101)
+        n = self.n_features_in_
+        if len(x) != n:
+            raise UsageError(f"{len(x)} inputs for a model of {n} input fields", 8)
+        inputs = (c_double * n)(*x)
+        predicted = c_double()
+        k = len(self.classes_) if with_probabilities else 0
+        probabilities = (c_double * k)() if k else None
+        _check(lib.pmmlrt_score_one(self._handle, inputs, n, byref(predicted), probabilities, k, None, 0))
+        return predicted.value, (probabilities if k else ())
+
     def score_one(self, record):
         """Scores one record given as a dict; returns a dict of every result (as score() columns)."""
         frame = self.score([record])
         return {k: (v.item() if hasattr(v, "item") else v) for k, v in frame.iloc[0].items()}
 
-    def _score(self, X, on_error):
-        with _Options(on_error=on_error) as options:
+    def _score(self, X, on_error, n_jobs=1):
+        with _Options(on_error=on_error, n_jobs=n_jobs) as options:
             handle = c_void_p()
             self._call(X, options.handle, handle)
         return _Batch(handle)
