@@ -45,6 +45,7 @@ extern "C" {
     pub fn pmmlrt_options_get_limit(options: *const pmmlrt_options, which: c_int, value: *mut u64) -> pmmlrt_status;
     pub fn pmmlrt_options_set_expected_sha256(options: *mut pmmlrt_options, hex: *const c_char) -> pmmlrt_status;
     pub fn pmmlrt_options_set_row_errors(options: *mut pmmlrt_options, policy: c_int) -> pmmlrt_status;
+    pub fn pmmlrt_options_set_threads(options: *mut pmmlrt_options, threads: usize) -> pmmlrt_status;
 
     pub fn pmmlrt_model_load_file(
         path: *const c_char,

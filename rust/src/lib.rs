@@ -148,6 +148,13 @@ impl Options {
         check(unsafe { ffi::pmmlrt_options_set_row_errors(self.ptr.as_ptr(), policy) })?;
         Ok(self)
     }
+
+    /// Threads for batch scoring: 1 (default) the calling thread only, 0 one per hardware thread; the
+    /// results do not depend on it.
+    pub fn threads(self, threads: usize) -> Result<Options> {
+        check(unsafe { ffi::pmmlrt_options_set_threads(self.ptr.as_ptr(), threads) })?;
+        Ok(self)
+    }
 }
 
 impl Drop for Options {

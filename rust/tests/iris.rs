@@ -97,6 +97,8 @@ fn cells_and_errors() {
     assert_eq!(r.labels().unwrap()[0].as_deref(), Some("setosa"));
     assert!(r.errors().unwrap()[1].is_some());
     assert_eq!(r.rows(), 3);
+    let threaded = Options::new().unwrap().record_row_errors(true).unwrap().threads(2).unwrap();
+    assert_eq!(m.score_cells(&cols, &cells, Some(&threaded)).unwrap().labels().unwrap(), r.labels().unwrap());
 
     assert_eq!(m.score_f64(&[1.0; 6], 2, 3, Layout::RowMajor, None).err().unwrap().status, 8);
     assert_eq!(m.score_f64(&[1.0; 5], 2, 3, Layout::RowMajor, None).err().unwrap().status, 100);
