@@ -111,7 +111,7 @@ void check_sha256(std::string_view bytes, const LoadOptions& options) {
 
 std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOptions& options) {
   auto impl = std::make_shared<Model::Impl>();
-  impl->compiled = compile::compile_document(doc, options);
+  impl->compiled = compile::compile_document(std::move(doc), options);
   impl->classes = std::make_shared<const std::vector<std::string>>(impl->compiled->class_labels);
   return impl;
 }

@@ -202,7 +202,10 @@ struct TreeData {
   TreeData(const TreeData&) = delete;
   TreeData& operator=(const TreeData&) = delete;
   /// Iterative: destroying a degenerate deep tree recursively would overflow the stack.
-  ~TreeData();
+  ~TreeData() { release_nodes(); }
+  /// Frees every node (the root becomes an empty Node), iteratively; for the compiler, once it has
+  /// flattened the tree and will not read it again.
+  void release_nodes();
   std::string missing_value_strategy = "none";
   double missing_value_penalty = 1.0;
   std::string no_true_child_strategy = "returnNullPrediction";
@@ -304,7 +307,7 @@ struct Model {
   std::string path;
 };
 
-inline TreeData::~TreeData() {
+inline void TreeData::release_nodes() {
   std::vector<Node> pending;
   pending.swap(root.children);
   while (!pending.empty()) {
@@ -313,6 +316,7 @@ inline TreeData::~TreeData() {
     for (auto& c : n.children) pending.push_back(std::move(c));
     n.children.clear();
   }
+  root = Node();
 }
 
 struct Document {
