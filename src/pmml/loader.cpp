@@ -68,6 +68,7 @@ class Loader {
   mutable std::vector<std::size_t> newlines_;  // start offset of each line, built on first use
   mutable std::unordered_map<pugi::xml_node_struct*, std::unordered_map<pugi::xml_node_struct*, std::string>> sibling_index_;
   bool inside_tree_ = false;
+  std::size_t xml_depth_ = 0;  // the document's deepest element nesting (check_depth)
 
   // --- errors -------------------------------------------------------------------------------------------
   /// "[i]" of an element among its same-named siblings ("" when it has none). Each parent's children are
@@ -803,7 +804,8 @@ class Loader {
       unsupported(seg, fmt::format("multipleModelMethod \"{}\" is not supported", d.method));
     d.missing_prediction_treatment = text_or(seg, "missingPredictionTreatment", "continue");
     d.missing_threshold = number_or(seg, "missingThreshold", 1.0);
-    for (xml_node s : seg.children()) {
+    for (xml_node s = seg.first_child(), next; s; s = next) {
+      next = s.next_sibling();
       if (!is(s, "Segment")) continue;
       if (++segment_count_ > options_.max_segments)
         throw LimitError(fmt::format("more than {} segments (limit max_segments)", options_.max_segments));
@@ -820,6 +822,9 @@ class Loader {
         }
       if (!segment.model) fail(s, "Segment lacks a model");
       d.segments.push_back(std::move(segment));
+      // Nothing reads this Segment's elements again: free them now, so that the DOM shrinks as the IR grows.
+      // pugixml destroys a subtree recursively, so only where the nesting is shallow.
+      if (xml_depth_ <= 1000) seg.remove_child(s);
     }
     if (d.segments.empty()) fail(seg, "Segmentation has no Segment");
   }
@@ -952,7 +957,7 @@ class Loader {
     return 0;
   }
 
-  void check_depth(xml_node root) const {
+  void check_depth(xml_node root) {
     // Iterative, so that the check itself cannot overflow the stack.
     std::vector<std::pair<xml_node, std::size_t>> stack{{root, 1}};
     while (!stack.empty()) {
@@ -960,6 +965,7 @@ class Loader {
       stack.pop_back();
       if (depth > options_.max_element_depth)
         throw LimitError(fmt::format("XML nesting deeper than {} (limit max_element_depth)", options_.max_element_depth));
+      xml_depth_ = std::max(xml_depth_, depth);
       for (xml_node c = n.first_child(); c; c = c.next_sibling())
         if (c.type() == pugi::node_element) stack.emplace_back(c, depth + 1);
     }
