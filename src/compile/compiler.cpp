@@ -324,13 +324,13 @@ class Compiler {
 
   // ----- predicates -------------------------------------------------------------------------------------
   std::string where(const ir::Predicate& p) const {
-    if (!p.path.empty() || p.offset == 0) return p.path;
-    return fmt::format("predicate at line {}", doc_.line_of(p.offset - 1));
+    if (!p.path.empty() || p.line == 0) return p.path;
+    return fmt::format("predicate at line {}", p.line);
   }
   /// Runs `body`; a ModelError it throws for a tree predicate (which carries no path) gets the line.
   template <class Body>
   auto at(const ir::Predicate& p, Body&& body) -> decltype(body()) {
-    if (!p.path.empty() || p.offset == 0) return body();
+    if (!p.path.empty() || p.line == 0) return body();
     try {
       return body();
     } catch (const ModelError& e) {

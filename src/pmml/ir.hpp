@@ -144,8 +144,8 @@ struct Predicate {
   std::string value;           // Simple
   std::vector<std::string> values;  // SimpleSet array
   std::vector<PredicatePtr> children;
-  std::string path;             // empty inside trees (see `offset`): a path per node would cost too much
-  std::size_t offset = 0;       // byte offset of the element + 1, when `path` is empty (0: unknown)
+  std::string path;             // empty inside trees (see `line`): a path per node would cost too much
+  std::size_t line = 0;         // the element's line, when `path` is empty (0: unknown)
 };
 
 struct Model;
@@ -321,11 +321,6 @@ inline void TreeData::release_nodes() {
 
 struct Document {
   std::string version;
-  std::vector<std::size_t> line_starts;  // byte offset where each line starts, for messages
-  /// 1-based line of a byte offset.
-  std::size_t line_of(std::size_t offset) const {
-    return std::size_t(std::upper_bound(line_starts.begin(), line_starts.end(), offset) - line_starts.begin());
-  }
   std::vector<DataField> data_dictionary;
   std::vector<DerivedField> transformations;
   std::vector<DefineFunction> functions;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -12,6 +13,11 @@
 #include <vector>
 
 #include <fmt/format.h>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #include "pmml/numbers.hpp"
 
@@ -65,10 +71,26 @@ class Loader {
   std::size_t segment_count_ = 0;
   std::size_t field_count_ = 0;
   std::size_t category_count_ = 0;
-  mutable std::vector<std::size_t> newlines_;  // start offset of each line, built on first use
+  std::vector<std::size_t> newlines_;  // start offset of each line (build_line_table)
   mutable std::unordered_map<pugi::xml_node_struct*, std::unordered_map<pugi::xml_node_struct*, std::string>> sibling_index_;
   bool inside_tree_ = false;
   std::size_t xml_depth_ = 0;  // the document's deepest element nesting (check_depth)
+  char* in_place_ = nullptr;    // the buffer parsed in place (ours to discard), or null
+
+  /// Gives the whole pages of in_place_[begin, end) back to the system: their text belongs to elements that
+  /// were freed and is never read again. What is left there afterwards is unspecified (zeros on Linux).
+  void discard_text(std::size_t begin, std::size_t end) const {
+#if defined(__linux__)
+    if (!in_place_ || end <= begin) return;
+    static const std::size_t page = std::size_t(sysconf(_SC_PAGESIZE));
+    auto first = (reinterpret_cast<std::uintptr_t>(in_place_ + begin) + page - 1) / page * page;
+    auto last = reinterpret_cast<std::uintptr_t>(in_place_ + end) / page * page;
+    if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+#else
+    (void)begin;
+    (void)end;
+#endif
+  }
 
   // --- errors -------------------------------------------------------------------------------------------
   /// "[i]" of an element among its same-named siblings ("" when it has none). Each parent's children are
@@ -96,7 +118,7 @@ class Loader {
     return path;
   }
   /// Built before parsing: an in-place parse rewrites line ends.
-  void build_line_table() const {
+  void build_line_table() {
     newlines_.push_back(0);
     if (bytes_.empty()) return;
     for (const char* p = bytes_.data(); (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(bytes_.data() + bytes_.size() - p))));)
@@ -426,7 +448,7 @@ class Loader {
       p->kind = ir::Predicate::Kind::False;
     } else if (name == "SimplePredicate") {
       p->path = where(n);
-      if (inside_tree_) p->offset = std::size_t(n.offset_debug() + 1);
+      if (inside_tree_) p->line = line_of(n);
       p->kind = ir::Predicate::Kind::Simple;
       p->field = required(n, "field");
       p->op = required(n, "operator");
@@ -437,7 +459,7 @@ class Loader {
       if (p->op != "isMissing" && p->op != "isNotMissing") p->value = required(n, "value");
     } else if (name == "SimpleSetPredicate") {
       p->path = where(n);
-      if (inside_tree_) p->offset = std::size_t(n.offset_debug() + 1);
+      if (inside_tree_) p->line = line_of(n);
       p->kind = ir::Predicate::Kind::SimpleSet;
       p->field = required(n, "field");
       p->op = required(n, "booleanOperator");
@@ -451,7 +473,7 @@ class Loader {
       p->values = array(a);
     } else if (name == "CompoundPredicate") {
       p->path = where(n);
-      if (inside_tree_) p->offset = std::size_t(n.offset_debug() + 1);
+      if (inside_tree_) p->line = line_of(n);
       p->kind = ir::Predicate::Kind::Compound;
       p->op = required(n, "booleanOperator");
       if (p->op != "and" && p->op != "or" && p->op != "xor" && p->op != "surrogate")
@@ -824,7 +846,13 @@ class Loader {
       d.segments.push_back(std::move(segment));
       // Nothing reads this Segment's elements again: free them now, so that the DOM shrinks as the IR grows.
       // pugixml destroys a subtree recursively, so only where the nesting is shallow.
-      if (xml_depth_ <= 1000) seg.remove_child(s);
+      if (xml_depth_ <= 1000) {
+        // The Segment's text runs from its tag to the next node of the Segmentation (only whitespace,
+        // comments and this subtree lie between); with no next node its end is not known, so it is kept.
+        std::ptrdiff_t begin = s.offset_debug(), end = next ? next.offset_debug() : -1;
+        seg.remove_child(s);
+        if (begin >= 0 && end > begin) discard_text(std::size_t(begin), std::size_t(end));
+      }
     }
     if (d.segments.empty()) fail(seg, "Segmentation has no Segment");
   }
@@ -995,6 +1023,7 @@ ir::Document Loader::run() {
       buffer = copy.get();
     }
     parsed = xml.load_buffer_inplace(buffer, bytes_.size() + 1, parse_options, pugi::encoding_utf8);
+    in_place_ = buffer;
   } else {
     // Another encoding (or too short to tell): pugixml detects and converts it into a buffer of its own.
     parsed = xml.load_buffer(bytes_.data(), bytes_.size(), parse_options, pugi::encoding_auto);
@@ -1031,7 +1060,6 @@ ir::Document Loader::run() {
     fail(root, fmt::format("namespace \"{}\" is not a PMML namespace (http://www.dmg.org/PMML-X_Y)", ns));
 
   ir::Document doc;
-  doc.line_starts = newlines_;
   doc.version = text_or(root, "version", "");
   if (doc.version.empty()) fail(root, "<PMML> lacks the required attribute version");
   static const char* const versions[] = {"3.0", "3.1", "3.2", "4.0", "4.1", "4.2", "4.3", "4.4"};
