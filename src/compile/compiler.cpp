@@ -9,6 +9,10 @@
 
 #include <fmt/format.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "eval/functions.hpp"
 #include "eval/models.hpp"
 #include "pmml/numbers.hpp"
@@ -65,6 +69,7 @@ class Compiler {
 
  private:
   ir::Document& doc_;  // its trees are released as they are compiled
+  std::size_t released_nodes_ = 0;  // tree nodes released since the heap was last trimmed
   const LoadOptions& options_;
   Compiled& out_;
   Program& prog_;
@@ -885,6 +890,7 @@ std::int32_t Compiler::compile_model(ir::Model& m, const Scope& parent, const Ta
     case ir::Model::Kind::Tree:
       compile_tree(static_cast<TreeEval&>(e), m, scope, t);
       // Flattened: nothing reads the nodes again (a parent reads its trees' classes before compiling them).
+      released_nodes_ += static_cast<TreeEval&>(e).nodes.size();
       m.tree->release_nodes();
       break;
     case ir::Model::Kind::Mining: compile_mining(static_cast<MiningEval&>(e), m, scope, t); break;
@@ -897,7 +903,17 @@ std::int32_t Compiler::compile_model(ir::Model& m, const Scope& parent, const Ta
   if (m.kind == ir::Model::Kind::Mining) {
     auto& me = static_cast<MiningEval&>(e);
     if (me.float_start_at_constant) me.target.constant = 0.0;
-    if (options_.ensemble_kernel) me.kernel = build_ensemble_kernel(prog_, me);
+    if (options_.ensemble_kernel) {
+      // The kernel's arrays are new, large allocations, while the trees just released left the heap full of
+      // free holes: hand those pages back first, so that the two do not count together (glibc only).
+#if defined(__GLIBC__)
+      if (released_nodes_ >= 10000) {
+        malloc_trim(0);
+        released_nodes_ = 0;
+      }
+#endif
+      me.kernel = build_ensemble_kernel(prog_, me);
+    }
     if (me.kernel) {
       me.kernel_index = std::int32_t(prog_.kernel_models.size());
       prog_.kernel_models.push_back(me.id);
