@@ -79,7 +79,13 @@ class FrameLease {
   std::unique_ptr<eval::Frame> frame_;
 };
 
-std::string read_file(const std::filesystem::path& path, std::size_t limit) {
+/// A file's bytes and a NUL after them, read with one read into a buffer that is not zeroed first.
+struct FileBytes {
+  std::unique_ptr<char[]> data;
+  std::size_t size = 0;
+};
+
+FileBytes read_file(const std::filesystem::path& path, std::size_t limit) {
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
   if (ec) throw Error(ErrorKind::Io, fmt::format("cannot read \"{}\": {}", path.string(), ec.message()));
@@ -88,10 +94,35 @@ std::string read_file(const std::filesystem::path& path, std::size_t limit) {
                                  limit));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorKind::Io, fmt::format("cannot open \"{}\"", path.string()));
-  std::string bytes(size, '\0');
-  in.read(bytes.data(), std::streamsize(size));
+  FileBytes bytes;
+  bytes.data.reset(new char[std::size_t(size) + 1]);
+  bytes.size = std::size_t(size);
+  in.read(bytes.data.get(), std::streamsize(size));
   if (!in) throw Error(ErrorKind::Io, fmt::format("cannot read \"{}\"", path.string()));
+  bytes.data[bytes.size] = '\0';
   return bytes;
+}
+
+void check_sha256(std::string_view bytes, const LoadOptions& options) {
+  if (options.expected_sha256.empty()) return;
+  std::string want = options.expected_sha256;
+  for (auto& c : want) c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (want.size() != 64 || want.find_first_not_of("0123456789abcdef") != std::string::npos)
+    throw Error(ErrorKind::Usage, "LoadOptions::expected_sha256 must be 64 hexadecimal digits");
+  std::string got = detail::sha256_hex(bytes);
+  if (got != want)
+    throw Error(ErrorKind::Io, fmt::format("the document's SHA-256 is {}, not the expected {}: refusing a changed or "
+                                           "truncated model", got, want));
+}
+
+std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOptions& options) {
+  auto impl = std::make_shared<Model::Impl>();
+  impl->compiled = compile::compile_document(std::move(doc), options);
+  impl->classes = std::make_shared<const std::vector<std::string>>(impl->compiled->class_labels);
+  impl->field_of_spec.assign(impl->compiled->program.inputs.size(), -1);
+  for (std::size_t i = 0; i < impl->compiled->inputs.size(); ++i)
+    impl->field_of_spec[std::size_t(impl->compiled->input_spec_of_field[i])] = std::ptrdiff_t(i);
+  return impl;
 }
 
 void evaluate_row(const Model::Impl& impl, eval::Frame& f) {
@@ -101,8 +132,12 @@ void evaluate_row(const Model::Impl& impl, eval::Frame& f) {
 }  // namespace
 
 Model Model::load_file(const std::filesystem::path& path, const LoadOptions& options) {
-  std::string bytes = read_file(path, options.max_document_bytes);
-  return load_memory(bytes.data(), bytes.size(), options);
+  FileBytes bytes = read_file(path, options.max_document_bytes);
+  check_sha256(std::string_view(bytes.data.get(), bytes.size), options);
+  // The buffer is ours: parse it in place, and free it before compiling (the IR holds copies).
+  ir::Document doc = pmml::load_document_in_place(bytes.data.get(), bytes.size, options);
+  bytes = FileBytes();
+  return Model(compile_model(std::move(doc), options));
 }
 
 Model Model::load_string(std::string_view document, const LoadOptions& options) {
@@ -112,24 +147,8 @@ Model Model::load_string(std::string_view document, const LoadOptions& options) 
 Model Model::load_memory(const void* data, std::size_t size, const LoadOptions& options) {
   if (!data && size) throw Error(ErrorKind::Usage, "Model::load_memory: null data");
   std::string_view bytes(static_cast<const char*>(data), size);
-  if (!options.expected_sha256.empty()) {
-    std::string want = options.expected_sha256;
-    for (auto& c : want) c = char(std::tolower(static_cast<unsigned char>(c)));
-    if (want.size() != 64 || want.find_first_not_of("0123456789abcdef") != std::string::npos)
-      throw Error(ErrorKind::Usage, "LoadOptions::expected_sha256 must be 64 hexadecimal digits");
-    std::string got = detail::sha256_hex(bytes);
-    if (got != want)
-      throw Error(ErrorKind::Io, fmt::format("the document's SHA-256 is {}, not the expected {}: refusing a changed or "
-                                             "truncated model", got, want));
-  }
-  ir::Document doc = pmml::load_document(bytes, options);
-  auto impl = std::make_shared<Impl>();
-  impl->compiled = compile::compile_document(doc, options);
-  impl->classes = std::make_shared<const std::vector<std::string>>(impl->compiled->class_labels);
-  impl->field_of_spec.assign(impl->compiled->program.inputs.size(), -1);
-  for (std::size_t i = 0; i < impl->compiled->inputs.size(); ++i)
-    impl->field_of_spec[std::size_t(impl->compiled->input_spec_of_field[i])] = std::ptrdiff_t(i);
-  return Model(std::move(impl));
+  check_sha256(bytes, options);
+  return Model(compile_model(pmml::load_document(bytes, options), options));
 }
 
 MiningFunction Model::function() const noexcept { return impl_->compiled->function; }

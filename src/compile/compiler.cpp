@@ -9,6 +9,10 @@
 
 #include <fmt/format.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "eval/functions.hpp"
 #include "eval/models.hpp"
 #include "pmml/numbers.hpp"
@@ -58,13 +62,14 @@ struct TargetInfo {
 
 class Compiler {
  public:
-  Compiler(const ir::Document& doc, const LoadOptions& options, Compiled& out)
+  Compiler(ir::Document& doc, const LoadOptions& options, Compiled& out)
       : doc_(doc), options_(options), out_(out), prog_(out.program) {}
 
   void run();
 
  private:
-  const ir::Document& doc_;
+  ir::Document& doc_;  // its trees are released as they are compiled
+  std::size_t released_nodes_ = 0;  // tree nodes released since the heap was last trimmed
   const LoadOptions& options_;
   Compiled& out_;
   Program& prog_;
@@ -324,13 +329,13 @@ class Compiler {
 
   // ----- predicates -------------------------------------------------------------------------------------
   std::string where(const ir::Predicate& p) const {
-    if (!p.path.empty() || p.offset == 0) return p.path;
-    return fmt::format("predicate at line {}", doc_.line_of(p.offset - 1));
+    if (!p.path.empty() || p.line == 0) return p.path;
+    return fmt::format("predicate at line {}", p.line);
   }
   /// Runs `body`; a ModelError it throws for a tree predicate (which carries no path) gets the line.
   template <class Body>
   auto at(const ir::Predicate& p, Body&& body) -> decltype(body()) {
-    if (!p.path.empty() || p.offset == 0) return body();
+    if (!p.path.empty() || p.line == 0) return body();
     try {
       return body();
     } catch (const ModelError& e) {
@@ -477,7 +482,7 @@ class Compiler {
     return out;
   }
 
-  std::int32_t compile_model(const ir::Model& m, const Scope& parent, const TargetInfo* inherited);
+  std::int32_t compile_model(ir::Model& m, const Scope& parent, const TargetInfo* inherited);
 
   void fill_common(ModelEval& e, const ir::Model& m, const TargetInfo& t, Scope& scope, const Scope* output_parent);
   void compile_outputs(ModelEval& e, const ir::Model& m, Scope& scope);
@@ -507,7 +512,7 @@ class Compiler {
   void build_inputs(const ir::Model& top, const Scope& top_scope);
   void collect_active(const ir::Model& m, std::vector<const ir::MiningField*>& out, std::unordered_set<std::string>& seen);
 
-  friend std::unique_ptr<Compiled> pmmlrt::compile::compile_document(const ir::Document&, const LoadOptions&);
+  friend std::unique_ptr<Compiled> pmmlrt::compile::compile_document(ir::Document, const LoadOptions&);
   std::vector<ResultOutput> surfaced_outputs(const ir::Model& m, std::int32_t id);
   std::unordered_map<std::int32_t, std::vector<std::pair<std::string, std::int32_t>>> model_outputs_;  // model id -> (name, slot)
   std::unordered_map<std::int32_t, std::vector<std::int32_t>> segment_models_;  // mining model id -> segment models
@@ -710,7 +715,16 @@ void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope,
     unsupported(m.path, fmt::format("missingValueStrategy {} is defined for classification only", tr.missing_value_strategy));
 
   // Breadth-first layout: the children of a node are contiguous.
+  std::size_t count = 0;
+  for (std::vector<const ir::Node*> stack{&tr.root}; !stack.empty();) {
+    const ir::Node* n = stack.back();
+    stack.pop_back();
+    ++count;
+    for (const auto& c : n->children) stack.push_back(&c);
+  }
   std::vector<const ir::Node*> order{&tr.root};
+  order.reserve(count);
+  e.nodes.reserve(count);
   e.nodes.emplace_back();
   for (std::size_t i = 0; i < order.size(); ++i) {
     const ir::Node& n = *order[i];
@@ -847,7 +861,7 @@ void Compiler::compile_mining(MiningEval& e, const ir::Model& m, Scope& scope, c
   }
 }
 
-std::int32_t Compiler::compile_model(const ir::Model& m, const Scope& parent, const TargetInfo* inherited) {
+std::int32_t Compiler::compile_model(ir::Model& m, const Scope& parent, const TargetInfo* inherited) {
   std::unique_ptr<ModelEval> owned;
   switch (m.kind) {
     case ir::Model::Kind::Regression: owned = std::make_unique<RegressionEval>(); break;
@@ -873,7 +887,12 @@ std::int32_t Compiler::compile_model(const ir::Model& m, const Scope& parent, co
   fill_common(e, m, t, scope, &parent);
   switch (m.kind) {
     case ir::Model::Kind::Regression: compile_regression(static_cast<RegressionEval&>(e), m, scope); break;
-    case ir::Model::Kind::Tree: compile_tree(static_cast<TreeEval&>(e), m, scope, t); break;
+    case ir::Model::Kind::Tree:
+      compile_tree(static_cast<TreeEval&>(e), m, scope, t);
+      // Flattened: nothing reads the nodes again (a parent reads its trees' classes before compiling them).
+      released_nodes_ += static_cast<TreeEval&>(e).nodes.size();
+      m.tree->release_nodes();
+      break;
     case ir::Model::Kind::Mining: compile_mining(static_cast<MiningEval&>(e), m, scope, t); break;
     case ir::Model::Kind::GeneralRegression:
       compile_general_regression(static_cast<GeneralRegressionEval&>(e), m, scope);
@@ -884,7 +903,17 @@ std::int32_t Compiler::compile_model(const ir::Model& m, const Scope& parent, co
   if (m.kind == ir::Model::Kind::Mining) {
     auto& me = static_cast<MiningEval&>(e);
     if (me.float_start_at_constant) me.target.constant = 0.0;
-    if (options_.ensemble_kernel) me.kernel = build_ensemble_kernel(prog_, me);
+    if (options_.ensemble_kernel) {
+      // The kernel's arrays are new, large allocations, while the trees just released left the heap full of
+      // free holes: hand those pages back first, so that the two do not count together (glibc only).
+#if defined(__GLIBC__)
+      if (released_nodes_ >= 10000) {
+        malloc_trim(0);
+        released_nodes_ = 0;
+      }
+#endif
+      me.kernel = build_ensemble_kernel(prog_, me);
+    }
     if (me.kernel) {
       me.kernel_index = std::int32_t(prog_.kernel_models.size());
       prog_.kernel_models.push_back(me.id);
@@ -1343,7 +1372,7 @@ void Compiler::run() {
     }
   }
   derived_fields(doc_.transformations, global);
-  const ir::Model& top = *doc_.model;
+  ir::Model& top = *doc_.model;
   compile_model(top, global, nullptr);
   check_cycles();
   check_derivation_depth();
@@ -1387,10 +1416,10 @@ void Compiler::run() {
 
 }  // namespace
 
-std::unique_ptr<Compiled> compile_document(const ir::Document& doc, const LoadOptions& options) {
+std::unique_ptr<Compiled> compile_document(ir::Document doc, const LoadOptions& options) {
   auto out = std::make_unique<Compiled>();
   Compiler(doc, options, *out).run();
-  if (doc.model->verification) out->verification = std::make_unique<ir::Verification>(*doc.model->verification);
+  out->verification = std::move(doc.model->verification);
   return out;
 }
 

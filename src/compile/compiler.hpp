@@ -34,6 +34,8 @@ struct Compiled {
   std::unique_ptr<ir::Verification> verification;  // the top-level model's ModelVerification, if any
 };
 
-std::unique_ptr<Compiled> compile_document(const ir::Document& doc, const LoadOptions& options);
+/// Consumes the document: the nodes of each TreeModel are freed as soon as the tree is flattened, so that
+/// the IR and the Program do not both hold every tree at once.
+std::unique_ptr<Compiled> compile_document(ir::Document doc, const LoadOptions& options);
 
 }  // namespace pmmlrt::compile

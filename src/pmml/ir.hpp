@@ -144,8 +144,8 @@ struct Predicate {
   std::string value;           // Simple
   std::vector<std::string> values;  // SimpleSet array
   std::vector<PredicatePtr> children;
-  std::string path;             // empty inside trees (see `offset`): a path per node would cost too much
-  std::size_t offset = 0;       // byte offset of the element + 1, when `path` is empty (0: unknown)
+  std::string path;             // empty inside trees (see `line`): a path per node would cost too much
+  std::size_t line = 0;         // the element's line, when `path` is empty (0: unknown)
 };
 
 struct Model;
@@ -202,7 +202,10 @@ struct TreeData {
   TreeData(const TreeData&) = delete;
   TreeData& operator=(const TreeData&) = delete;
   /// Iterative: destroying a degenerate deep tree recursively would overflow the stack.
-  ~TreeData();
+  ~TreeData() { release_nodes(); }
+  /// Frees every node (the root becomes an empty Node), iteratively; for the compiler, once it has
+  /// flattened the tree and will not read it again.
+  void release_nodes();
   std::string missing_value_strategy = "none";
   double missing_value_penalty = 1.0;
   std::string no_true_child_strategy = "returnNullPrediction";
@@ -304,7 +307,7 @@ struct Model {
   std::string path;
 };
 
-inline TreeData::~TreeData() {
+inline void TreeData::release_nodes() {
   std::vector<Node> pending;
   pending.swap(root.children);
   while (!pending.empty()) {
@@ -313,15 +316,11 @@ inline TreeData::~TreeData() {
     for (auto& c : n.children) pending.push_back(std::move(c));
     n.children.clear();
   }
+  root = Node();
 }
 
 struct Document {
   std::string version;
-  std::vector<std::size_t> line_starts;  // byte offset where each line starts, for messages
-  /// 1-based line of a byte offset.
-  std::size_t line_of(std::size_t offset) const {
-    return std::size_t(std::upper_bound(line_starts.begin(), line_starts.end(), offset) - line_starts.begin());
-  }
   std::vector<DataField> data_dictionary;
   std::vector<DerivedField> transformations;
   std::vector<DefineFunction> functions;

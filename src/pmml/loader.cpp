@@ -4,13 +4,20 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #include "pmml/numbers.hpp"
 
@@ -26,24 +33,64 @@ std::string_view local_name(const char* name) {
   return colon == std::string_view::npos ? n : n.substr(colon + 1);
 }
 
+/// True when pugixml's encoding detection (encoding_auto) would surely take the document for UTF-8: no
+/// UTF-16/32 byte order mark or zero bytes in the first characters, and no XML declaration that could name
+/// ISO-8859-1. Conservative: false sends the document to pugixml's detection.
+bool certainly_utf8(std::string_view b) {
+  if (b.size() < 4) return false;
+  auto d0 = static_cast<unsigned char>(b[0]), d1 = static_cast<unsigned char>(b[1]);
+  if (d0 == 0xEF && d1 == 0xBB && static_cast<unsigned char>(b[2]) == 0xBF) return true;
+  if (d0 == 0x00 || d0 == 0xFE || d0 == 0xFF) return false;
+  if (d0 != '<') return true;
+  if (d1 == 0x00) return false;
+  if (b.compare(1, 3, "?xm") != 0) return true;
+  // The declaration's encoding comes before its first '?'.
+  auto end = b.substr(0, 4096).find('?', 6);
+  if (end == std::string_view::npos) return false;
+  std::string declaration(b.substr(0, end));
+  for (auto& c : declaration) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return declaration.find("latin1") == std::string::npos && declaration.find("iso-8859-1") == std::string::npos;
+}
+
 bool is(const xml_node& n, std::string_view name) { return n.type() == pugi::node_element && local_name(n.name()) == name; }
 
 class Loader {
  public:
-  Loader(std::string_view bytes, const LoadOptions& options) : bytes_(bytes), options_(options) {}
+  /// `writable`: the same bytes followed by a NUL (size + 1 bytes), which may be parsed in place and so
+  /// changed; null to parse a copy.
+  Loader(std::string_view bytes, char* writable, const LoadOptions& options)
+      : bytes_(bytes), writable_(writable), options_(options) {}
 
   ir::Document run();
 
  private:
-  std::string_view bytes_;
+  std::string_view bytes_;  // the document as given; once parsing starts, it may hold what pugixml made of it
+  char* writable_;
   const LoadOptions& options_;
   std::size_t node_count_ = 0;
   std::size_t segment_count_ = 0;
   std::size_t field_count_ = 0;
   std::size_t category_count_ = 0;
-  mutable std::vector<std::size_t> newlines_;  // start offset of each line, built on first use
+  std::vector<std::size_t> newlines_;  // start offset of each line (build_line_table)
   mutable std::unordered_map<pugi::xml_node_struct*, std::unordered_map<pugi::xml_node_struct*, std::string>> sibling_index_;
   bool inside_tree_ = false;
+  std::size_t xml_depth_ = 0;  // the document's deepest element nesting (check_depth)
+  char* in_place_ = nullptr;    // the buffer parsed in place (ours to discard), or null
+
+  /// Gives the whole pages of in_place_[begin, end) back to the system: their text belongs to elements that
+  /// were freed and is never read again. What is left there afterwards is unspecified (zeros on Linux).
+  void discard_text(std::size_t begin, std::size_t end) const {
+#if defined(__linux__)
+    if (!in_place_ || end <= begin) return;
+    static const std::size_t page = std::size_t(sysconf(_SC_PAGESIZE));
+    auto first = (reinterpret_cast<std::uintptr_t>(in_place_ + begin) + page - 1) / page * page;
+    auto last = reinterpret_cast<std::uintptr_t>(in_place_ + end) / page * page;
+    if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+#else
+    (void)begin;
+    (void)end;
+#endif
+  }
 
   // --- errors -------------------------------------------------------------------------------------------
   /// "[i]" of an element among its same-named siblings ("" when it has none). Each parent's children are
@@ -70,15 +117,21 @@ class Loader {
     for (auto it = parts.rbegin(); it != parts.rend(); ++it) path += "/" + *it;
     return path;
   }
+  /// Built before parsing: an in-place parse rewrites line ends.
+  void build_line_table() {
+    newlines_.push_back(0);
+    if (bytes_.empty()) return;
+    for (const char* p = bytes_.data(); (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(bytes_.data() + bytes_.size() - p))));)
+      newlines_.push_back(std::size_t(++p - bytes_.data()));
+  }
+  /// 1-based line of a byte offset.
+  std::size_t line_at(std::size_t offset) const {
+    return std::size_t(std::upper_bound(newlines_.begin(), newlines_.end(), offset) - newlines_.begin());
+  }
   std::size_t line_of(xml_node n) const {
     auto offset = n.offset_debug();
     if (offset < 0 || std::size_t(offset) > bytes_.size()) return 0;
-    if (newlines_.empty()) {
-      newlines_.push_back(0);
-      for (const char* p = bytes_.data(); (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(bytes_.data() + bytes_.size() - p))));)
-        newlines_.push_back(std::size_t(++p - bytes_.data()));
-    }
-    return std::size_t(std::upper_bound(newlines_.begin(), newlines_.end(), std::size_t(offset)) - newlines_.begin());
+    return line_at(std::size_t(offset));
   }
   /// Where an element is, for messages. Inside trees the full path would cost a walk over siblings for
   /// every node (quadratic on big forests), so those elements are named by line instead.
@@ -395,7 +448,7 @@ class Loader {
       p->kind = ir::Predicate::Kind::False;
     } else if (name == "SimplePredicate") {
       p->path = where(n);
-      if (inside_tree_) p->offset = std::size_t(n.offset_debug() + 1);
+      if (inside_tree_) p->line = line_of(n);
       p->kind = ir::Predicate::Kind::Simple;
       p->field = required(n, "field");
       p->op = required(n, "operator");
@@ -406,7 +459,7 @@ class Loader {
       if (p->op != "isMissing" && p->op != "isNotMissing") p->value = required(n, "value");
     } else if (name == "SimpleSetPredicate") {
       p->path = where(n);
-      if (inside_tree_) p->offset = std::size_t(n.offset_debug() + 1);
+      if (inside_tree_) p->line = line_of(n);
       p->kind = ir::Predicate::Kind::SimpleSet;
       p->field = required(n, "field");
       p->op = required(n, "booleanOperator");
@@ -420,7 +473,7 @@ class Loader {
       p->values = array(a);
     } else if (name == "CompoundPredicate") {
       p->path = where(n);
-      if (inside_tree_) p->offset = std::size_t(n.offset_debug() + 1);
+      if (inside_tree_) p->line = line_of(n);
       p->kind = ir::Predicate::Kind::Compound;
       p->op = required(n, "booleanOperator");
       if (p->op != "and" && p->op != "or" && p->op != "xor" && p->op != "surrogate")
@@ -773,7 +826,8 @@ class Loader {
       unsupported(seg, fmt::format("multipleModelMethod \"{}\" is not supported", d.method));
     d.missing_prediction_treatment = text_or(seg, "missingPredictionTreatment", "continue");
     d.missing_threshold = number_or(seg, "missingThreshold", 1.0);
-    for (xml_node s : seg.children()) {
+    for (xml_node s = seg.first_child(), next; s; s = next) {
+      next = s.next_sibling();
       if (!is(s, "Segment")) continue;
       if (++segment_count_ > options_.max_segments)
         throw LimitError(fmt::format("more than {} segments (limit max_segments)", options_.max_segments));
@@ -790,6 +844,15 @@ class Loader {
         }
       if (!segment.model) fail(s, "Segment lacks a model");
       d.segments.push_back(std::move(segment));
+      // Nothing reads this Segment's elements again: free them now, so that the DOM shrinks as the IR grows.
+      // pugixml destroys a subtree recursively, so only where the nesting is shallow.
+      if (xml_depth_ <= 1000) {
+        // The Segment's text runs from its tag to the next node of the Segmentation (only whitespace,
+        // comments and this subtree lie between); with no next node its end is not known, so it is kept.
+        std::ptrdiff_t begin = s.offset_debug(), end = next ? next.offset_debug() : -1;
+        seg.remove_child(s);
+        if (begin >= 0 && end > begin) discard_text(std::size_t(begin), std::size_t(end));
+      }
     }
     if (d.segments.empty()) fail(seg, "Segmentation has no Segment");
   }
@@ -877,8 +940,10 @@ class Loader {
     }
   }
 
-  /// Every '&' outside comments and CDATA must start an entity or character reference.
-  void check_ampersands() const {
+  /// Every '&' outside comments and CDATA must start an entity or character reference. Returns the line of
+  /// the first one that does not, or 0. Runs before parsing, which may rewrite the bytes in place.
+  std::size_t bare_ampersand_line() const {
+    if (bytes_.empty()) return 0;
     const char* b = bytes_.data();
     const char* e = b + bytes_.size();
     const char* p = b;
@@ -913,17 +978,14 @@ class Loader {
         while (q < e && (std::isalnum(static_cast<unsigned char>(*q)) || *q == '_' || *q == '-' || *q == '.')) ++q;
         ok = q > d && q < e && *q == ';';
       }
-      if (!ok) {
-        std::size_t line = 1 + std::size_t(std::count(b, amp, '\n'));
-        throw ParseError(fmt::format("malformed XML: a bare '&' that starts no entity reference (line {})", line), "",
-                         line);
-      }
+      if (!ok) return line_at(std::size_t(amp - b));
       p = q;
       amp = static_cast<const char*>(std::memchr(p, '&', std::size_t(e - p)));
     }
+    return 0;
   }
 
-  void check_depth(xml_node root) const {
+  void check_depth(xml_node root) {
     // Iterative, so that the check itself cannot overflow the stack.
     std::vector<std::pair<xml_node, std::size_t>> stack{{root, 1}};
     while (!stack.empty()) {
@@ -931,6 +993,7 @@ class Loader {
       stack.pop_back();
       if (depth > options_.max_element_depth)
         throw LimitError(fmt::format("XML nesting deeper than {} (limit max_element_depth)", options_.max_element_depth));
+      xml_depth_ = std::max(xml_depth_, depth);
       for (xml_node c = n.first_child(); c; c = c.next_sibling())
         if (c.type() == pugi::node_element) stack.emplace_back(c, depth + 1);
     }
@@ -941,13 +1004,33 @@ ir::Document Loader::run() {
   if (bytes_.size() > options_.max_document_bytes)
     throw LimitError(fmt::format("document of {} bytes exceeds the limit of {} bytes (max_document_bytes)",
                                  bytes_.size(), options_.max_document_bytes));
+  // What needs the bytes as written, before an in-place parse changes them.
+  build_line_table();
+  std::size_t bare_ampersand = bare_ampersand_line();
   pugi::xml_document xml;
   // No DTD expansion: pugixml never expands entities beyond the predefined five, nor fetches external ones.
-  auto parsed = xml.load_buffer(bytes_.data(), bytes_.size(), pugi::parse_default & ~pugi::parse_wconv_attribute,
-                                pugi::encoding_auto);
+  const unsigned parse_options = pugi::parse_default & ~pugi::parse_wconv_attribute;
+  std::unique_ptr<char[]> copy;
+  pugi::xml_parse_result parsed;
+  if (certainly_utf8(bytes_)) {
+    // pugixml's own copy is the bytes plus a NUL terminator, parsed as UTF-8 without conversion; parsing such
+    // a buffer in place gives the same tree, errors and offsets without the copy.
+    char* buffer = writable_;
+    if (!buffer) {
+      copy.reset(new char[bytes_.size() + 1]);
+      std::memcpy(copy.get(), bytes_.data(), bytes_.size());
+      copy[bytes_.size()] = '\0';
+      buffer = copy.get();
+    }
+    parsed = xml.load_buffer_inplace(buffer, bytes_.size() + 1, parse_options, pugi::encoding_utf8);
+    in_place_ = buffer;
+  } else {
+    // Another encoding (or too short to tell): pugixml detects and converts it into a buffer of its own.
+    parsed = xml.load_buffer(bytes_.data(), bytes_.size(), parse_options, pugi::encoding_auto);
+  }
   if (!parsed) {
     std::size_t offset = parsed.offset < 0 ? 0 : std::size_t(parsed.offset);
-    std::size_t line = 1 + std::size_t(std::count(bytes_.begin(), bytes_.begin() + std::min(offset, bytes_.size()), '\n'));
+    std::size_t line = line_at(std::min(offset, bytes_.size()));
     throw ParseError(fmt::format("malformed XML: {} (line {}, byte offset {})", parsed.description(), line, offset), "",
                      line);
   }
@@ -959,7 +1042,9 @@ ir::Document Loader::run() {
       throw ParseError("malformed XML: text outside the root element", "/", line_of(c));
   }
   if (roots > 1) throw ParseError("malformed XML: more than one root element", "/", line_of(xml.last_child()));
-  check_ampersands();
+  if (bare_ampersand)
+    throw ParseError(fmt::format("malformed XML: a bare '&' that starts no entity reference (line {})", bare_ampersand),
+                     "", bare_ampersand);
   xml_node root = xml.document_element();
   if (!root || local_name(root.name()) != "PMML")
     throw ParseError(fmt::format("the document element is <{}>, not <PMML>", root ? root.name() : ""), "/", 1);
@@ -975,8 +1060,6 @@ ir::Document Loader::run() {
     fail(root, fmt::format("namespace \"{}\" is not a PMML namespace (http://www.dmg.org/PMML-X_Y)", ns));
 
   ir::Document doc;
-  line_of(root);  // builds the line table
-  doc.line_starts = newlines_;
   doc.version = text_or(root, "version", "");
   if (doc.version.empty()) fail(root, "<PMML> lacks the required attribute version");
   static const char* const versions[] = {"3.0", "3.1", "3.2", "4.0", "4.1", "4.2", "4.3", "4.4"};
@@ -1005,6 +1088,12 @@ ir::Document Loader::run() {
 
 }  // namespace
 
-ir::Document load_document(std::string_view bytes, const LoadOptions& options) { return Loader(bytes, options).run(); }
+ir::Document load_document(std::string_view bytes, const LoadOptions& options) {
+  return Loader(bytes, nullptr, options).run();
+}
+
+ir::Document load_document_in_place(char* bytes, std::size_t size, const LoadOptions& options) {
+  return Loader(std::string_view(bytes, size), bytes, options).run();
+}
 
 }  // namespace pmmlrt::pmml

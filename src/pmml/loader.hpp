@@ -9,6 +9,11 @@
 
 namespace pmmlrt::pmml {
 
+/// Parses a copy of `bytes`.
 ir::Document load_document(std::string_view bytes, const LoadOptions& options);
+/// Parses the document in place where it can, without a copy: `bytes` holds `size` bytes of document and
+/// one more, a NUL, and its contents are unspecified afterwards. The same result as load_document; the IR
+/// does not refer to the buffer, so it may be freed as soon as this returns.
+ir::Document load_document_in_place(char* bytes, std::size_t size, const LoadOptions& options);
 
 }  // namespace pmmlrt::pmml
