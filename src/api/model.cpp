@@ -399,11 +399,13 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
   for (std::size_t i = 0; i < block; ++i) leases.push_back(std::make_unique<FrameLease>(impl));
   std::vector<std::vector<double>> features(ahead.size());
   std::vector<std::vector<std::int32_t>> results(ahead.size());
-  std::vector<double> sums(block);
+  std::vector<double> sums;
   for (std::size_t a = 0; a < ahead.size(); ++a) {
     features[a].resize(block * ahead[a]->kernel->features());
     if (ahead[a]->kernel->summing == eval::EnsembleKernel::Summing::None)
       results[a].resize(block * ahead[a]->kernel->trees());
+    else
+      sums.resize(std::max(sums.size(), block * ahead[a]->kernel->sum_width));
   }
   std::vector<std::exception_ptr> fill_error(block);
   for (std::size_t start = first; start < last; start += block) {
@@ -444,8 +446,10 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
       const auto slot = std::size_t(ahead[a]->kernel_index);
       if (kernel.summing != eval::EnsembleKernel::Summing::None) {
         kernel.sum_block(features[a].data(), n, sums.data());
+        const std::size_t width = kernel.sum_width;
         for (std::size_t i = 0; i < n; ++i)
-          if (ok[i]) (**leases[i]).precomputed_sum[slot] = sums[i];
+          if (ok[i]) std::copy(sums.begin() + std::ptrdiff_t(i * width), sums.begin() + std::ptrdiff_t((i + 1) * width),
+                               (**leases[i]).precomputed_sums[slot].begin());
         continue;
       }
       kernel.walk_block(features[a].data(), n, results[a].data());

@@ -46,7 +46,14 @@ namespace {
 bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
   using Kind = EnsembleKernel::Kind;
   const std::size_t nf = k.features();
-  // Every node reachable from a root must be an `x <= t` test with a number for t, or a leaf.
+  // Every node reachable from a root must be an `x <= t` test with a number for t, or a leaf. A missing x
+  // goes to one of the two children, or (nullPrediction) to no prediction at all.
+  auto missing_to_null = [&](std::size_t i) {
+    if (k.kind[i] != Kind::Other) return false;
+    const auto& o = k.others[std::size_t(k.aux[i])];
+    const auto m = std::size_t(o.on_missing);
+    return o.op == EnsembleKernel::Op::LessEq && k.kind[m] == Kind::Leaf && k.aux[m] == k.null_result;
+  };
   std::vector<std::vector<double>> thresholds(nf);
   std::vector<std::uint8_t> seen(k.kind.size(), 0);
   std::vector<std::int32_t> todo;
@@ -58,7 +65,7 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
       if (seen[i]) continue;
       seen[i] = 1;
       if (k.kind[i] == Kind::Leaf) continue;
-      if (k.kind[i] == Kind::Other || k.threshold[i] != k.threshold[i]) return false;
+      if ((k.kind[i] == Kind::Other && !missing_to_null(i)) || k.threshold[i] != k.threshold[i]) return false;
       thresholds[std::size_t(k.feature[i])].push_back(k.threshold[i]);
       todo.push_back(k.yes[i]);
       todo.push_back(k.no[i]);
@@ -67,7 +74,7 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
   b.feature_bits = 1;
   while ((std::size_t(1) << b.feature_bits) < nf) ++b.feature_bits;
   if (b.feature_bits > 20) return false;
-  b.leaf_k = (std::int32_t(1) << (30 - b.feature_bits)) - 1;
+  b.leaf_k = (std::int32_t(1) << (29 - b.feature_bits)) - 1;
   b.missing_bin = b.leaf_k - 1;
   b.edge_begin.assign(1, 0);
   for (auto& t : thresholds) {
@@ -78,35 +85,44 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
     b.edge_begin.push_back(std::int32_t(b.edges.size()));
   }
   auto word = [&](std::size_t i) -> std::uint32_t {
-    if (k.kind[i] == Kind::Leaf) return std::uint32_t(b.leaf_k) << (b.feature_bits + 1);
+    if (k.kind[i] == Kind::Leaf) return std::uint32_t(b.leaf_k) << (b.feature_bits + 2);
     auto f = std::size_t(k.feature[i]);
     const double* first = b.edges.data() + b.edge_begin[f];
     const double* last = b.edges.data() + b.edge_begin[f + 1];
     auto kk = std::uint32_t(std::lower_bound(first, last, k.threshold[i]) - first);
     std::uint32_t missing_yes = k.kind[i] == Kind::LessEqMissingYes ? 1u : 0u;
-    return std::uint32_t(f) | missing_yes << b.feature_bits | kk << (b.feature_bits + 1);
+    std::uint32_t missing_null = missing_to_null(i) ? 1u : 0u;
+    return std::uint32_t(f) | missing_yes << b.feature_bits | missing_null << (b.feature_bits + 1) |
+           kk << (b.feature_bits + 2);
   };
   // Breadth first, tree by tree; the two children of a node side by side (yes, then no). Shared subtrees
   // (leaves mostly) are copied, within a bound.
   const std::size_t limit = 8 * k.kind.size() + 1024;
   struct Item { std::int32_t old, at, depth; };
   std::vector<Item> queue;
-  // A leaf's term of the sum, computed as the generic aggregation computes it.
-  auto leaf_term = [&](std::size_t t, std::int32_t r) {
+  // A leaf's term of sum c, computed as the generic aggregation computes it.
+  const std::size_t width = k.sum_width;
+  auto leaf_term = [&](std::size_t t, std::int32_t r, std::size_t c) {
     if (r == k.null_result) return std::numeric_limits<double>::quiet_NaN();
-    double v = k.values[std::size_t(r)], w = k.weights[t];
+    double w = k.weights[t];
+    if (k.class_average) return (k.weighted_sum ? w : 1.0) * k.probabilities[std::size_t(r) * k.classes + c];
+    double v = k.values[std::size_t(r)];
     switch (k.summing) {
       case EnsembleKernel::Summing::Float: return double(k.weighted_sum ? float(w) * float(v) : float(v));
       case EnsembleKernel::Summing::Double: return k.weighted_sum ? w * v : v;
       default: return 0.0;
     }
   };
+  // Node 0: the leaf of no prediction that nullPrediction tests send a missing value to.
+  b.nodes.push_back(std::uint64_t(std::uint32_t(b.leaf_k) << (b.feature_bits + 2)));
+  b.result.push_back(k.null_result);
+  b.leaf_value.insert(b.leaf_value.end(), width, std::numeric_limits<double>::quiet_NaN());
   for (std::size_t t_index = 0; t_index < k.roots.size(); ++t_index) {
     const std::int32_t root = k.roots[t_index];
     b.roots.push_back(std::int32_t(b.nodes.size()));
     b.nodes.push_back(0);
     b.result.push_back(-1);
-    b.leaf_value.push_back(0.0);
+    b.leaf_value.insert(b.leaf_value.end(), width, 0.0);
     queue.assign(1, {root, b.roots.back(), 0});
     std::int32_t depth = 0;
     for (std::size_t q = 0; q < queue.size(); ++q) {
@@ -116,13 +132,13 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
       if (k.kind[i] == Kind::Leaf) {
         first_child = std::uint64_t(it.at);
         b.result[std::size_t(it.at)] = k.aux[i];
-        b.leaf_value[std::size_t(it.at)] = leaf_term(t_index, k.aux[i]);
+        for (std::size_t c = 0; c < width; ++c) b.leaf_value[std::size_t(it.at) * width + c] = leaf_term(t_index, k.aux[i], c);
       } else {
         first_child = b.nodes.size();
         if (first_child + 2 > limit) return false;
         b.nodes.insert(b.nodes.end(), 2, 0);
         b.result.insert(b.result.end(), 2, -1);
-        b.leaf_value.insert(b.leaf_value.end(), 2, 0.0);
+        b.leaf_value.insert(b.leaf_value.end(), 2 * width, 0.0);
         queue.push_back({k.yes[i], std::int32_t(first_child), it.depth + 1});
         queue.push_back({k.no[i], std::int32_t(first_child + 1), it.depth + 1});
         depth = std::max(depth, it.depth + 1);
@@ -130,6 +146,14 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
       b.nodes[std::size_t(it.at)] = word(i) | first_child << 32;
     }
     b.depth.push_back(depth);
+  }
+  // Built node-major; the walks read one sum's terms at a time.
+  if (width > 1) {
+    std::vector<double> by_sum(b.leaf_value.size());
+    const std::size_t nodes = b.nodes.size();
+    for (std::size_t e = 0; e < nodes; ++e)
+      for (std::size_t c = 0; c < width; ++c) by_sum[c * nodes + e] = b.leaf_value[e * width + c];
+    b.leaf_value.swap(by_sum);
   }
   for (std::size_t t = 0; t < b.depth.size(); t += 8)
     b.group_depth.push_back(*std::max_element(b.depth.begin() + std::ptrdiff_t(t),
@@ -220,7 +244,26 @@ void EnsembleKernel::walk_row(const double* x, std::int32_t* out) const {
   for (std::size_t t = 0; t < trees(); ++t) out[t] = walk(t, x);
 }
 
-double EnsembleKernel::sum_results(const std::int32_t* results) const {
+bool EnsembleKernel::sum_results(const std::int32_t* results, double* sums) const {
+  const std::size_t nt = trees();
+  if (class_average) {
+    for (std::size_t c = 0; c < sum_width; ++c) sums[c] = 0.0;
+    for (std::size_t t = 0; t < nt; ++t) {
+      const std::int32_t r = results[t];
+      if (r == null_result) return false;
+      const double w = weighted_sum ? weights[t] : 1.0;
+      const double* d = probabilities.data() + std::size_t(r) * classes;
+      for (std::size_t c = 0; c < sum_width; ++c) sums[c] += w * d[c];
+    }
+    for (std::size_t c = 0; c < sum_width; ++c)
+      if (sums[c] != sums[c]) return false;
+    return true;
+  }
+  sums[0] = sum_one(results);
+  return sums[0] == sums[0];
+}
+
+double EnsembleKernel::sum_one(const std::int32_t* results) const {
   const std::size_t nt = trees();
   if (summing == Summing::Float) {
     float acc = float(sum_start);
@@ -249,9 +292,11 @@ void EnsembleKernel::sum_block(const double* x, std::size_t rows, double* sums) 
   bin_rows(x, rows, scratch.data());
   std::fill(scratch.begin() + std::ptrdiff_t(rows * features()), scratch.begin() + std::ptrdiff_t(padded * features()),
             bins.missing_bin);
-  acc.assign(padded, sum_start);
+  // Accumulated sum-major (padded rows per sum), handed out row-major.
+  acc.assign(padded * sum_width, sum_start);
   walk_binned_block_avx512(*this, scratch.data(), padded, nullptr, rows, acc.data());
-  std::copy(acc.begin(), acc.begin() + std::ptrdiff_t(rows), sums);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < sum_width; ++c) sums[r * sum_width + c] = acc[c * padded + r];
 }
 
 void EnsembleKernel::walk_block(const double* x, std::size_t rows, std::int32_t* out) const {
@@ -546,6 +591,30 @@ std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, co
     kernel->weighted_sum = mining.method == M::WeightedSum;
     if (mining.float_math && mining.float_start_at_constant && mining.method != M::Average)
       kernel->sum_start = double(float(mining.float_start));
+  }
+  // Classification averages: the generic aggregation ranks classes by first sight, which is the first tree's
+  // class order when that tree names every class (it always contributes when no tree lacks a prediction).
+  if (mining.function == MiningFunction::Classification &&
+      (mining.method == M::Average || mining.method == M::WeightedAverage) && !mining.segments.empty() &&
+      mining.segments[0].class_map.size() == mining.classes.size() && !mining.classes.empty()) {
+    const auto& first = mining.segments[0].class_map;
+    std::vector<std::int32_t> rank(mining.classes.size(), 0);
+    bool all = true;
+    for (std::size_t c = 0; c < first.size(); ++c) {
+      auto cls = std::size_t(first[c]);
+      if (rank[cls] != 0) all = false;
+      rank[cls] = std::int32_t(c + 1);
+    }
+    if (all) {
+      kernel->summing = EnsembleKernel::Summing::Double;
+      kernel->class_average = true;
+      kernel->weighted_sum = mining.method == M::WeightedAverage;
+      kernel->sum_width = mining.classes.size();
+      kernel->class_rank = rank;
+      double total = 0;
+      for (double w : kernel->weights) total += kernel->weighted_sum ? w : 1.0;
+      kernel->weight_total = total;
+    }
   }
   kernel->finish();
   return kernel;

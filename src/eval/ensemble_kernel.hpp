@@ -69,28 +69,35 @@ struct EnsembleKernel {
 
   /// The binned layout (see the top of this file); `binned` is false when some test cannot be binned.
   struct Binned {
-    int feature_bits = 0;             // test word: feature | missing_yes << feature_bits | k << (feature_bits + 1)
+    int feature_bits = 0;             // test word: feature | missing_yes << feature_bits
+                                      //   | missing_null << (feature_bits + 1) | k << (feature_bits + 2)
     std::int32_t missing_bin = 0;     // the bin of a missing value: above every threshold's bin
     std::int32_t leaf_k = 0;          // a leaf's k: above the missing bin, so that every row goes to `first child`
+    // Node 0 is the leaf of no prediction, where a missing value goes at a missing_null test.
     std::vector<double> edges;        // per feature, its sorted distinct thresholds
     std::vector<std::int32_t> edge_begin;  // features() + 1 offsets into `edges`
     std::vector<std::uint64_t> nodes;
     std::vector<std::int32_t> result;  // per node: the result index of a leaf
-    std::vector<double> leaf_value;    // per node: a leaf's term of the sum (Summing below); NaN for no prediction
+    std::vector<double> leaf_value;    // per sum (sum_width) then per node: a leaf's term; NaN for no prediction
     std::vector<std::int32_t> roots, depth;  // per tree
     std::vector<std::int32_t> group_depth;   // per eight consecutive trees: their largest depth
   };
   bool binned = false;
   Binned bins;
 
-  /// Regression ensembles whose combination is a plain sum of per-tree terms (sum, weighted sum, average):
-  /// the binned block walk adds the terms as it goes, row by row in tree order, as the generic aggregation
-  /// does (in float when the model computes in float). A row whose sum is NaN (a tree without a prediction,
-  /// or a NaN term) gets NaN and is left to the generic aggregation.
+  /// Ensembles whose combination is a plain sum of per-tree terms: regression sum, weighted sum and average
+  /// (one sum), classification average and weighted average of the trees' distributions (one sum per
+  /// class). The binned block walk adds the terms as it goes, row by row in tree order, as the generic
+  /// aggregation does (in float when the model computes in float). A row with a NaN sum (a tree without a
+  /// prediction, or a NaN term) is left to the generic aggregation.
   enum class Summing : std::uint8_t { None, Double, Float };
   Summing summing = Summing::None;
+  std::size_t sum_width = 1;  // sums per row: 1, or the class count with class_average
   double sum_start = 0.0;     // the first addend of every row's sum
   bool weighted_sum = false;  // terms are weight * value
+  bool class_average = false;          // the sums are per class: the trees' (weighted) probabilities
+  double weight_total = 0.0;           // class_average: the trees' weights added in tree order
+  std::vector<std::int32_t> class_rank;  // class_average: the reference's first-seen order of the classes
 
   std::size_t features() const { return feature_slots.size(); }
   std::size_t trees() const { return roots.size(); }
@@ -106,10 +113,12 @@ struct EnsembleKernel {
   /// Results of every tree for `rows` feature rows (`x` is rows x features()), into `out` (rows x trees()).
   /// Trees are the outer loop so that each tree stays in cache while the block of rows passes through it.
   void walk_block(const double* x, std::size_t rows, std::int32_t* out) const;
-  /// The sum of the trees' terms for one row's results (walk_row), as sum_block adds them; NaN when a tree
-  /// has no prediction or the sum is NaN.
-  double sum_results(const std::int32_t* results) const;
-  /// The sum of every tree's term for `rows` feature rows into `sums` (binned kernels with `summing` only).
+  /// The sums (sum_width of them) of the trees' terms for one row's results (walk_row), as sum_block adds
+  /// them; false when a tree has no prediction or a sum is NaN.
+  bool sum_results(const std::int32_t* results, double* sums) const;
+  double sum_one(const std::int32_t* results) const;
+  /// The sums of every tree's terms for `rows` feature rows into `sums` (rows x sum_width; binned kernels
+  /// with `summing` only). NaN marks a row left to the generic aggregation.
   void sum_block(const double* x, std::size_t rows, double* sums) const;
   /// Results of every tree for one feature row, into `out` (trees() values).
   void walk_row(const double* x, std::int32_t* out) const;

@@ -87,7 +87,9 @@ PMMLRT_AVX512 inline void walk_binned(const EnsembleKernel& k, __m256i* e, const
   const __m256i feature_mask = _mm256_set1_epi32((1 << fb) - 1);
   const __m256i missing_yes = _mm256_set1_epi32(1 << fb);
   const __m256i missing_bin = _mm256_set1_epi32(k.bins.missing_bin);
-  const __m128i k_shift = _mm_cvtsi32_si128(fb + 1);
+  const __m128i k_shift = _mm_cvtsi32_si128(fb + 2);
+  const __m256i missing_null = _mm256_set1_epi32(1 << (fb + 1));
+  const __m256i null_leaf = _mm256_setzero_si256();
   const __m256i one = _mm256_set1_epi32(1);
   // Even dwords (the test words) to the low half, odd ones (the first children) to the high half.
   const __m512i split = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
@@ -105,9 +107,11 @@ PMMLRT_AVX512 inline void walk_binned(const EnsembleKernel& k, __m256i* e, const
         b = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), 0xFF,
                                          _mm256_add_epi32(offset[kSameRow ? 0 : g], _mm256_and_si256(w, feature_mask)),
                                          bins, 4);
+      const __mmask8 missing = _mm256_cmpeq_epi32_mask(b, missing_bin);
       __mmask8 go = _mm256_cmple_epi32_mask(b, _mm256_srl_epi32(w, k_shift)) |
-                    (_mm256_test_epi32_mask(w, missing_yes) & _mm256_cmpeq_epi32_mask(b, missing_bin));
-      e[g] = _mm256_mask_add_epi32(child, __mmask8(~go), child, one);
+                    (_mm256_test_epi32_mask(w, missing_yes) & missing);
+      e[g] = _mm256_mask_mov_epi32(_mm256_mask_add_epi32(child, __mmask8(~go), child, one),
+                                   __mmask8(_mm256_test_epi32_mask(w, missing_null) & missing), null_leaf);
     }
   }
 }
@@ -142,6 +146,7 @@ PMMLRT_AVX512 void walk_binned_block_avx512(const EnsembleKernel& k, const std::
   if (vectors == 0) return;
   const double* terms = k.bins.leaf_value.data();
   const bool in_float = k.summing == EnsembleKernel::Summing::Float;
+  const std::size_t width = k.sum_width, nodes = k.bins.nodes.size();
   // Tree-major chains: every row vector of a tree, then the next tree. Small blocks put several trees in flight.
   const std::size_t total = nt * vectors;
   for (std::size_t c0 = 0; c0 < total; c0 += kChains) {
@@ -161,12 +166,14 @@ PMMLRT_AVX512 void walk_binned_block_avx512(const EnsembleKernel& k, const std::
       const std::size_t r0 = std::size_t(chain[g].vector) * 8;
       if (sums) {
         // Chains are in tree order, so each row adds its terms in tree order, as the generic aggregation does.
-        double* s = sums + r0;
-        __m512d term = _mm512_i32gather_pd(e[g], terms, 8);
-        if (in_float)
-          _mm512_storeu_pd(s, _mm512_cvtps_pd(_mm256_add_ps(_mm512_cvtpd_ps(_mm512_loadu_pd(s)), _mm512_cvtpd_ps(term))));
-        else
-          _mm512_storeu_pd(s, _mm512_add_pd(_mm512_loadu_pd(s), term));
+        for (std::size_t c = 0; c < width; ++c) {
+          double* s = sums + c * rows + r0;
+          __m512d term = _mm512_i32gather_pd(e[g], terms + c * nodes, 8);
+          if (in_float)
+            _mm512_storeu_pd(s, _mm512_cvtps_pd(_mm256_add_ps(_mm512_cvtpd_ps(_mm512_loadu_pd(s)), _mm512_cvtpd_ps(term))));
+          else
+            _mm512_storeu_pd(s, _mm512_add_pd(_mm512_loadu_pd(s), term));
+        }
       } else {
         store_binned(k, e[g], out + r0 * nt + std::size_t(chain[g].tree), nt,
                      std::min<std::size_t>(8, out_rows > r0 ? out_rows - r0 : 0));

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "eval/models.hpp"
 #include "eval/program.hpp"
 #include "pmml/numbers.hpp"
 
@@ -17,7 +18,11 @@ Frame::Frame(const Program& p) : program(p) {
   state.resize(p.slots.size());
   predictions.resize(p.models.size());
   precomputed.assign(p.kernel_models.size(), nullptr);
-  precomputed_sum.assign(p.kernel_models.size(), std::nan(""));
+  precomputed_sums.resize(p.kernel_models.size());
+  for (std::size_t i = 0; i < p.kernel_models.size(); ++i) {
+    const auto* kernel = static_cast<const MiningEval*>(p.models[std::size_t(p.kernel_models[i])].get())->kernel.get();
+    precomputed_sums[i].assign(kernel ? kernel->sum_width : 1, std::nan(""));
+  }
   for (auto& m : p.models) predictions[std::size_t(m->id)].reset(m->classes.size());
 }
 
@@ -26,7 +31,7 @@ void Frame::reset() {
   scratch.clear();
   call_stack.clear();
   std::fill(precomputed.begin(), precomputed.end(), nullptr);
-  std::fill(precomputed_sum.begin(), precomputed_sum.end(), std::nan(""));
+  for (auto& s : precomputed_sums) s[0] = std::nan("");
 }
 
 std::string_view Frame::text(const Val& v) const {

@@ -74,17 +74,40 @@ void MiningEval::predict(Frame& f, Prediction& out) const {
   };
 
   if (kernel && kernel->summing != EnsembleKernel::Summing::None) {
-    double sum = f.precomputed_sum[std::size_t(kernel_index)];
-    if (sum != sum && !f.precomputed[std::size_t(kernel_index)]) {
-      // One record: walk its trees here and add their terms (NaN again when a tree has no prediction).
+    double* sums = f.precomputed_sums[std::size_t(kernel_index)].data();
+    bool have = sums[0] == sums[0];
+    if (!have && !f.precomputed[std::size_t(kernel_index)]) {
+      // One record: walk its trees here and add their terms (false when a tree has no prediction).
       out.features.resize(kernel->features());
       kernel->gather(f, out.features.data());
       out.results.resize(kernel->trees());
       kernel->walk_row(out.features.data(), out.results.data());
       f.precomputed[std::size_t(kernel_index)] = out.results.data();
-      sum = kernel->sum_results(out.results.data());
+      have = kernel->sum_results(out.results.data(), sums);
     }
-    if (sum == sum) {
+    if (have && kernel->class_average) {
+      // Every tree gave a distribution; aggregate_classification's average, with the first tree's class order
+      // breaking ties, as the reference's first-seen order does then.
+      const double trees = double(kernel->trees());
+      if (skip && trees > 0 && 0.0 > missing_threshold) return;
+      if (kernel->weight_total != 0.0) {
+        const std::size_t k = classes.size();
+        const auto& rank = kernel->class_rank;
+        std::int32_t best = -1;
+        for (std::size_t c = 0; c < k; ++c) {
+          out.probabilities[c] = sums[c] / kernel->weight_total;
+          if (best < 0 || out.probabilities[c] > out.probabilities[std::size_t(best)] ||
+              (out.probabilities[c] == out.probabilities[std::size_t(best)] && rank[c] < rank[std::size_t(best)]))
+            best = std::int32_t(c);
+        }
+        out.label = best;
+        out.has_probabilities = true;
+        out.valid = best >= 0;
+        return;
+      }
+    }
+    double sum = sums[0];
+    if (have && !kernel->class_average) {
       // Every tree gave a prediction (else the sum is NaN), and the sum is the one aggregate_regression makes.
       const double trees = double(kernel->trees());
       if (skip && trees > 0 && 0.0 > missing_threshold) return;

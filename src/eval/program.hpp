@@ -244,8 +244,9 @@ struct Frame {
   std::size_t wide_depth = 0;
   /// Per kernel model: tree results computed ahead for this record by a block walk, or null.
   std::vector<const std::int32_t*> precomputed;
-  /// Per kernel model with a summing kernel: the sum of its trees computed ahead, or NaN.
-  std::vector<double> precomputed_sum;
+  /// Per kernel model with a summing kernel: the sums of its trees computed ahead (sum_width of them), or
+  /// NaN first.
+  std::vector<std::vector<double>> precomputed_sums;
   std::size_t row = 0;
 
   /// The text of a string value (or of any value, formatted).
