@@ -7,6 +7,8 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <type_traits>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -26,6 +28,22 @@ struct Model::Impl {
   std::unique_ptr<compile::Compiled> compiled;
   std::shared_ptr<const std::vector<std::string>> classes;
   std::vector<std::ptrdiff_t> field_of_spec;  // per program input spec: the input field that feeds it, or -1
+
+  /// The linear fast path of numeric batches: a top-level RegressionModel whose tables are sums of plain
+  /// numeric inputs times coefficients. Its table sums are computed for eight rows at a time, in each
+  /// table's own order (products, then the intercept), exactly as RegressionTableEval adds them; the
+  /// inputs are then prepared only if something else reads them.
+  struct LinearPlan {
+    struct Table {
+      double intercept = 0.0;
+      std::vector<std::int32_t> specs;
+      std::vector<double> coefficients;
+    };
+    std::vector<Table> tables;
+    std::vector<bool> float_spec;  // per spec: a float field (the cell is rounded to float first)
+    bool covers_inputs = false;    // every input is plain and in some table: usable sums vouch for all cells
+  };
+  std::unique_ptr<LinearPlan> linear;
 
   // Frames are reused across calls; a model is shared between threads, so the pool is locked briefly.
   mutable std::mutex pool_mutex;
@@ -48,7 +66,7 @@ struct Model::Impl {
   }
 
   template <class Fill>
-  static BatchResult score_rows(const Impl& impl, std::size_t rows, const BatchOptions& options, Fill&& fill);
+  static BatchResult score_rows(const Impl& impl, std::size_t rows, const BatchOptions& options, Fill& fill);
   /// Scores rows [first, last) into `out` (allocated for all rows) on the calling thread.
   template <class Fill>
   static void score_range(const Impl& impl, std::size_t first, std::size_t last, const BatchOptions& options,
@@ -115,6 +133,37 @@ void check_sha256(std::string_view bytes, const LoadOptions& options) {
                                            "truncated model", got, want));
 }
 
+std::unique_ptr<Model::Impl::LinearPlan> linear_plan(const eval::Program& prog) {
+  const auto* top = dynamic_cast<const eval::RegressionEval*>(&prog.top());
+  if (!top || top->float_math || top->tables.empty()) return nullptr;
+  auto plan = std::make_unique<Model::Impl::LinearPlan>();
+  plan->float_spec.resize(prog.inputs.size());
+  for (std::size_t s = 0; s < prog.inputs.size(); ++s) plan->float_spec[s] = prog.inputs[s].type == DataType::Float;
+  std::size_t products = 0;
+  for (const auto& t : top->tables) {
+    if (!t.categorical.empty() || !t.terms.empty()) return nullptr;
+    Model::Impl::LinearPlan::Table table;
+    table.intercept = t.intercept;
+    for (const auto& p : t.numeric) {
+      const auto slot = std::size_t(p.slot);
+      const std::int32_t spec = slot < prog.spec_of_slot.size() ? prog.spec_of_slot[slot] : -1;
+      if (p.exponent != 1 || spec < 0 || !prog.inputs[std::size_t(spec)].plain_number) return nullptr;
+      table.specs.push_back(spec);
+      table.coefficients.push_back(p.coefficient);
+    }
+    products += table.specs.size();
+    plan->tables.push_back(std::move(table));
+  }
+  if (products < 8) return nullptr;  // too small to be worth the block pass
+  std::vector<bool> used(prog.inputs.size(), false);
+  for (const auto& t : plan->tables)
+    for (auto s : t.specs) used[std::size_t(s)] = true;
+  plan->covers_inputs = true;
+  for (std::size_t s = 0; s < prog.inputs.size(); ++s)
+    plan->covers_inputs = plan->covers_inputs && used[s] && prog.inputs[s].plain_number;
+  return plan;
+}
+
 std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOptions& options) {
   auto impl = std::make_shared<Model::Impl>();
   impl->compiled = compile::compile_document(std::move(doc), options);
@@ -122,6 +171,7 @@ std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOpt
   impl->field_of_spec.assign(impl->compiled->program.inputs.size(), -1);
   for (std::size_t i = 0; i < impl->compiled->inputs.size(); ++i)
     impl->field_of_spec[std::size_t(impl->compiled->input_spec_of_field[i])] = std::ptrdiff_t(i);
+  impl->linear = linear_plan(impl->compiled->program);
   return impl;
 }
 
@@ -290,7 +340,7 @@ void Model::score_into(const double* inputs, std::size_t n_inputs, const RecordO
 }
 
 template <class Fill>
-BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, const BatchOptions& options, Fill&& fill) {
+BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, const BatchOptions& options, Fill& fill) {
   const auto& compiled = *impl.compiled;
   const std::size_t k = compiled.class_labels.size();
   BatchResult out;
@@ -378,9 +428,26 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
   if (ahead.empty() || rows < 2) {
     FrameLease lease(impl);
     eval::Frame& f = *lease;
+    // The linear fast path: the table sums of a block of rows at a time.
+    constexpr std::size_t kLinearBlock = 64;
+    std::vector<double> sums;
+    std::size_t sums_from = last, width = impl.linear ? impl.linear->tables.size() : 0;
     for (std::size_t row = first; row < last; ++row) {
       f.reset();
       f.row = row;
+      if (width && rows >= 2) {
+        if (row >= sums_from + kLinearBlock || row < sums_from) {
+          sums_from = row;
+          sums.resize(kLinearBlock * width);
+          if (!fill.linear(row, std::min(kLinearBlock, last - row), sums.data())) width = 0;
+        }
+        if (width) {
+          const double* s = sums.data() + (row - sums_from) * width;
+          bool usable = true;
+          for (std::size_t t = 0; t < width; ++t) usable = usable && s[t] == s[t];
+          if (usable) f.precomputed_linear = s;
+        }
+      }
       try {
         fill(f, row);
         evaluate_row(impl, f);
@@ -486,28 +553,111 @@ std::vector<std::ptrdiff_t> column_map(const compile::Compiled& c, std::size_t c
   }
   if (names.size() != cols)
     throw Error(ErrorKind::Usage, fmt::format("{} column names for a matrix of {} columns", names.size(), cols));
-  for (std::size_t s = 0; s < prog.inputs.size(); ++s)
-    for (std::size_t j = 0; j < names.size(); ++j)
-      if (names[j] == prog.inputs[s].name) map[s] = std::ptrdiff_t(j);
+  // The last column of a name wins, as before; a hash map keeps wide models (thousands of columns) linear.
+  std::unordered_map<std::string_view, std::ptrdiff_t> column_of;
+  column_of.reserve(names.size());
+  for (std::size_t j = 0; j < names.size(); ++j) column_of[names[j]] = std::ptrdiff_t(j);
+  for (std::size_t s = 0; s < prog.inputs.size(); ++s) {
+    auto it = column_of.find(prog.inputs[s].name);
+    if (it != column_of.end()) map[s] = it->second;
+  }
   return map;
 }
+
+/// Fills a frame from a numeric matrix. With the linear fast path, plain inputs that are not NaN are left
+/// to be prepared on first use (they cannot fail, so the order of the errors is unchanged), and the table
+/// sums come from linear() for a block of rows.
+template <class T>
+struct MatrixFill {
+  const Model::Impl& impl;
+  const T* data;
+  std::size_t rows, cols;
+  Layout layout;
+  std::vector<std::ptrdiff_t> map;  // per spec: its column, or -1
+
+  double cell(std::size_t row, std::size_t col) const {
+    return double(layout == Layout::RowMajor ? data[row * cols + col] : data[col * rows + row]);
+  }
+
+  void operator()(eval::Frame& f, std::size_t row) const {
+    const auto& prog = impl.compiled->program;
+    const bool lazy = impl.linear != nullptr;
+    if (lazy) {
+      f.lazy.data = data;
+      f.lazy.is_float = std::is_same_v<T, float>;
+      f.lazy.base = layout == Layout::RowMajor ? row * cols : row;
+      f.lazy.stride = layout == Layout::RowMajor ? 1 : rows;
+      f.lazy.column_of_spec = map.data();
+      // Sums that are not NaN saw every cell of every input, none of them NaN (a NaN cell makes its product
+      // NaN): nothing is left to prepare now.
+      if (f.precomputed_linear && impl.linear->covers_inputs) return;
+    }
+    for (std::size_t s = 0; s < prog.inputs.size(); ++s) {
+      double x = map[s] >= 0 ? cell(row, std::size_t(map[s])) : std::nan("");
+      if (lazy && prog.inputs[s].plain_number && !std::isnan(x)) continue;
+      eval::prepare_number(f, prog.inputs[s], x);
+    }
+  }
+
+  /// The top model's table sums for rows [first, first + n) into sums (n x tables), NaN where a row must take
+  /// the generic path (a missing cell); false without a linear plan.
+  bool linear(std::size_t first, std::size_t n, double* sums) const {
+    const auto* plan = impl.linear.get();
+    if (!plan) return false;
+    const std::size_t k = plan->tables.size();
+    constexpr std::size_t kLanes = 8;
+    for (std::size_t r0 = 0; r0 < n; r0 += kLanes) {
+      const std::size_t m = std::min(kLanes, n - r0);
+      for (std::size_t t = 0; t < k; ++t) {
+        const auto& table = plan->tables[t];
+        // Eight rows side by side, each added in the table's order: products first, then the intercept.
+        double acc[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (std::size_t i = 0; i < table.specs.size(); ++i) {
+          const auto spec = std::size_t(table.specs[i]);
+          const double c = table.coefficients[i];
+          const std::ptrdiff_t col = map[spec];
+          if (col < 0) {
+            for (std::size_t j = 0; j < m; ++j) acc[j] = std::nan("");
+            break;
+          }
+          const bool round = plan->float_spec[spec];
+          for (std::size_t j = 0; j < m; ++j) {
+            double x = cell(first + r0 + j, std::size_t(col));
+            if (round) x = double(float(x));
+            acc[j] += c * x;
+          }
+        }
+        for (std::size_t j = 0; j < m; ++j) {
+          double y = acc[j];
+          if (table.intercept != 0.0) y += table.intercept;
+          sums[(r0 + j) * k + t] = y;
+        }
+      }
+    }
+    return true;
+  }
+};
+
+/// Fills a frame from columns of Values.
+struct ValueFill {
+  const Model::Impl& impl;
+  const std::vector<std::vector<Value>>& cells;
+  std::vector<std::ptrdiff_t> map;
+  void operator()(eval::Frame& f, std::size_t row) const {
+    static const Value missing;
+    const auto& prog = impl.compiled->program;
+    for (std::size_t s = 0; s < prog.inputs.size(); ++s)
+      eval::prepare_input(f, prog.inputs[s], map[s] >= 0 ? cells[std::size_t(map[s])][row] : missing);
+  }
+  bool linear(std::size_t, std::size_t, double*) const { return false; }
+};
 
 template <class T>
 BatchResult score_matrix(const Model::Impl& impl, const T* data, std::size_t rows, std::size_t cols, Layout layout,
                          const std::vector<std::string>& columns, const BatchOptions& options) {
   if (!data && rows * cols != 0) throw Error(ErrorKind::Usage, "Model::score: null data");
-  auto map = column_map(*impl.compiled, cols, columns);
-  const auto& prog = impl.compiled->program;
-  return Model::Impl::score_rows(impl, rows, options, [&](eval::Frame& f, std::size_t row) {
-    for (std::size_t s = 0; s < prog.inputs.size(); ++s) {
-      double x = std::nan("");
-      if (map[s] >= 0) {
-        auto col = std::size_t(map[s]);
-        x = double(layout == Layout::RowMajor ? data[row * cols + col] : data[col * rows + row]);
-      }
-      eval::prepare_number(f, prog.inputs[s], x);
-    }
-  });
+  MatrixFill<T> fill{impl, data, rows, cols, layout, column_map(*impl.compiled, cols, columns)};
+  return Model::Impl::score_rows(impl, rows, options, fill);
 }
 
 }  // namespace
@@ -531,13 +681,8 @@ BatchResult Model::score(const std::vector<std::string>& columns, const std::vec
     if (cells[j].size() != rows)
       throw Error(ErrorKind::Usage, fmt::format("column \"{}\" has {} rows, column \"{}\" has {}", columns[j],
                                                 cells[j].size(), columns.front(), rows));
-  auto map = column_map(*impl_->compiled, columns.size(), columns);
-  const auto& prog = impl_->compiled->program;
-  const Value missing;
-  return Impl::score_rows(*impl_, rows, options, [&](eval::Frame& f, std::size_t row) {
-    for (std::size_t s = 0; s < prog.inputs.size(); ++s)
-      eval::prepare_input(f, prog.inputs[s], map[s] >= 0 ? cells[std::size_t(map[s])][row] : missing);
-  });
+  ValueFill fill{*impl_, cells, column_map(*impl_->compiled, columns.size(), columns)};
+  return Impl::score_rows(*impl_, rows, options, fill);
 }
 
 }  // namespace v0

@@ -979,6 +979,8 @@ void Compiler::build_inputs(const ir::Model& top, const Scope& top_scope) {
     s.plain_number = (s.type == DataType::Double || s.type == DataType::Float) && s.op == OpType::Continuous &&
                      s.intervals.empty() && s.invalid.empty() && s.outliers == InputSpec::Outliers::AsIs;
     input_of_slot_[s.slot] = std::int32_t(prog_.inputs.size());
+    if (prog_.spec_of_slot.size() <= std::size_t(s.slot)) prog_.spec_of_slot.resize(std::size_t(s.slot) + 1, -1);
+    prog_.spec_of_slot[std::size_t(s.slot)] = std::int32_t(prog_.inputs.size());
     prog_.inputs.push_back(std::move(s));
     if (i < top_count) {
       FieldInfo info;

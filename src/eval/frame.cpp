@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "eval/input.hpp"
 #include "eval/models.hpp"
 #include "eval/program.hpp"
 #include "pmml/numbers.hpp"
@@ -32,6 +33,8 @@ void Frame::reset() {
   call_stack.clear();
   std::fill(precomputed.begin(), precomputed.end(), nullptr);
   for (auto& s : precomputed_sums) s[0] = std::nan("");
+  precomputed_linear = nullptr;
+  lazy.data = nullptr;
 }
 
 std::string_view Frame::text(const Val& v) const {
@@ -51,6 +54,19 @@ const Val& Frame::get(std::int32_t slot) {
   auto i = std::size_t(slot);
   if (state[i] == 2) return slots[i];
   const Slot& s = program.slots[i];
+  if (s.kind == Slot::Kind::Input && lazy.data) {
+    const std::int32_t spec = i < program.spec_of_slot.size() ? program.spec_of_slot[i] : -1;
+    if (spec >= 0) {
+      const std::ptrdiff_t col = lazy.column_of_spec[spec];
+      double x = std::nan("");
+      if (col >= 0) {
+        const std::size_t at = lazy.base + std::size_t(col) * lazy.stride;
+        x = lazy.is_float ? double(static_cast<const float*>(lazy.data)[at]) : static_cast<const double*>(lazy.data)[at];
+      }
+      prepare_number(*this, program.inputs[std::size_t(spec)], x);
+      return slots[i];
+    }
+  }
   if (s.kind != Slot::Kind::Derived) {
     // An input not provided, or an output of a segment that did not run: missing.
     slots[i] = Val::missing();

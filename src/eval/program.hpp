@@ -213,6 +213,7 @@ struct Program {
   StringTable strings;
   std::vector<Slot> slots;
   std::vector<InputSpec> inputs;       // active inputs of the whole document (top-level first)
+  std::vector<std::int32_t> spec_of_slot;  // per slot: its index into `inputs`, or -1
   std::vector<Expr> expressions;
   std::vector<Function> functions;
   std::vector<Pred> predicates;
@@ -247,6 +248,17 @@ struct Frame {
   /// Per kernel model with a summing kernel: the sums of its trees computed ahead (sum_width of them), or
   /// NaN first.
   std::vector<std::vector<double>> precomputed_sums;
+  /// The top RegressionModel's table sums for this record, computed ahead for a block of rows; or null.
+  const double* precomputed_linear = nullptr;
+  /// A numeric batch's row whose plain inputs are prepared on first use (get), when the batch path left
+  /// them (they cannot fail: a plain number that is not NaN). Null data otherwise.
+  struct LazyRow {
+    const void* data = nullptr;
+    bool is_float = false;
+    std::size_t base = 0, stride = 1;           // cell of column c: base + c * stride
+    const std::ptrdiff_t* column_of_spec = nullptr;
+  };
+  LazyRow lazy;
   std::size_t row = 0;
 
   /// The text of a string value (or of any value, formatted).

@@ -104,9 +104,12 @@ double inverse_link(Normalization n, double y, bool float_math) {
 }
 
 void RegressionEval::predict(Frame& f, Prediction& out) const {
+  // The table sums of a batch's linear fast path (the top model only), else the tables here.
+  const double* ahead = id == 0 ? f.precomputed_linear : nullptr;
   if (function == MiningFunction::Regression) {
     double y;
-    if (!tables.front().evaluate(f, float_math, y)) return;
+    if (ahead) y = ahead[0];
+    else if (!tables.front().evaluate(f, float_math, y)) return;
     y = inverse_link(normalization, y, float_math);
     out.valid = true;
     out.value = Val::number(y, float_math ? DataType::Float : DataType::Double);
@@ -115,8 +118,10 @@ void RegressionEval::predict(Frame& f, Prediction& out) const {
   const std::size_t k = tables.size();
   thread_local std::vector<double> v;
   v.resize(k);
-  for (std::size_t i = 0; i < k; ++i)
-    if (!tables[i].evaluate(f, float_math, v[i])) return;
+  for (std::size_t i = 0; i < k; ++i) {
+    if (ahead) v[i] = ahead[i];
+    else if (!tables[i].evaluate(f, float_math, v[i])) return;
+  }
 
   auto binomial = [&](Normalization n) {
     if (n == Normalization::None) v[0] = std::min(1.0, std::max(0.0, v[0]));
