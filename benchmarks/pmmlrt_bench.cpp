@@ -24,6 +24,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <pmmlrt/pmmlrt.hpp>
@@ -346,6 +347,17 @@ int run(const Args& a) {
     rates.back().batch = batch;
     if (batch == 1000) rate_1000 = rates.back().median_rows_per_s;
   }
+  // The largest batch again on every hardware thread (BatchOptions::threads = 0): wall-clock rows/s.
+  RateStats all_threads;
+  const unsigned hw_threads = std::max(1u, std::thread::hardware_concurrency());
+  if (!rates.empty()) {
+    pmmlrt::BatchOptions every;
+    every.threads = 0;
+    all_threads = measure_rate(rates.back().batch, X.rows, a.repeats, a.min_time, [&](std::size_t start, std::size_t n) {
+      auto r = m.score(X.row(start), n, X.cols, pmmlrt::Layout::RowMajor, columns, every);
+      sink = sink + r.predicted()(0);
+    });
+  }
   // Latency.
   Latency rec_lat = measure_latency(nrec, [&](std::size_t i) {
     auto r = m.score(records[i]);
@@ -390,7 +402,9 @@ int run(const Args& a) {
       << ", \"rows_per_s_min\": " << num(r.min_rows_per_s) << ", \"rows_per_s_max\": " << num(r.max_rows_per_s)
       << ", \"calls\": " << r.calls << "}";
   }
-  o << "], \"latency\": {\"record\": {\"p50_us\": " << num(rec_lat.p50_us) << ", \"p99_us\": " << num(rec_lat.p99_us)
+  o << "], \"all_threads\": {\"threads\": " << hw_threads << ", \"batch\": " << all_threads.batch
+    << ", \"rows_per_s\": " << num(all_threads.median_rows_per_s) << "}";
+  o << ", \"latency\": {\"record\": {\"p50_us\": " << num(rec_lat.p50_us) << ", \"p99_us\": " << num(rec_lat.p99_us)
     << ", \"mean_us\": " << num(rec_lat.mean_us) << ", \"n\": " << rec_lat.n << "}, \"batch1\": {\"p50_us\": "
     << num(batch1_lat.p50_us) << ", \"p99_us\": " << num(batch1_lat.p99_us) << ", \"mean_us\": " << num(batch1_lat.mean_us)
     << ", \"n\": " << batch1_lat.n << "}, \"numeric\": {\"p50_us\": " << num(numeric_lat.p50_us)

@@ -293,6 +293,12 @@ def markdown(run) -> str:
             if name == "pmmlrt" and "batch1" in lat:
                 L.append(f"| {r['name']} | pmmlrt (numeric batch of 1) | | | | {fmt_us(lat['batch1']['p50_us'])} | "
                          f"{fmt_us(lat['batch1']['p99_us'])} | |")
+            if name == "pmmlrt" and e.get("all_threads", {}).get("rows_per_s"):
+                at = e["all_threads"]
+                one = next((t for t in e["throughput"] if t["batch"] == at["batch"]), None)
+                speedup = f" = {at['rows_per_s'] / one['rows_per_s']:.2f}× 1 thread (wall)" if one and one.get("rows_per_s") else ""
+                L.append(f"| {r['name']} | pmmlrt ({at['threads']} threads, wall clock) | | | "
+                         f"{fmt_rate(at['rows_per_s'])} ({at['batch']:,}){speedup} | | | |")
             if name == "pmmlrt" and "numeric" in lat:
                 L.append(f"| {r['name']} | pmmlrt (score_into) | | | | {fmt_us(lat['numeric']['p50_us'])} | "
                          f"{fmt_us(lat['numeric']['p99_us'])} | |")
