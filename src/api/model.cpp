@@ -28,6 +28,7 @@ struct Model::Impl {
   std::unique_ptr<compile::Compiled> compiled;
   std::shared_ptr<const std::vector<std::string>> classes;
   std::vector<std::ptrdiff_t> field_of_spec;  // per program input spec: the input field that feeds it, or -1
+  std::vector<std::size_t> specs_by_name;     // program input specs in name order (a Record's order)
 
   /// The linear fast path of numeric batches: a top-level RegressionModel whose tables are sums of plain
   /// numeric inputs times coefficients. Its table sums are computed for eight rows at a time, in each
@@ -172,6 +173,11 @@ std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOpt
   for (std::size_t i = 0; i < impl->compiled->inputs.size(); ++i)
     impl->field_of_spec[std::size_t(impl->compiled->input_spec_of_field[i])] = std::ptrdiff_t(i);
   impl->linear = linear_plan(impl->compiled->program);
+  const auto& specs = impl->compiled->program.inputs;
+  impl->specs_by_name.resize(specs.size());
+  for (std::size_t s = 0; s < specs.size(); ++s) impl->specs_by_name[s] = s;
+  std::sort(impl->specs_by_name.begin(), impl->specs_by_name.end(),
+            [&](std::size_t a, std::size_t b) { return specs[a].name < specs[b].name; });
   return impl;
 }
 
@@ -275,10 +281,19 @@ Result Model::score(const Record& record) const {
   f.reset();
   f.row = 0;
   const auto& prog = impl_->compiled->program;
-  for (const auto& spec : prog.inputs) {
-    auto it = record.find(spec.name);
-    eval::prepare_input(f, spec, it == record.end() ? Value() : it->second);
+  // One merge of the record (sorted by name) with the specs in name order finds every value; then the
+  // specs are prepared in program order (the reference's order, which decides the first error).
+  thread_local std::vector<const Value*> found;
+  found.assign(prog.inputs.size(), nullptr);
+  auto it = record.begin();
+  for (auto s : impl_->specs_by_name) {
+    const std::string& name = prog.inputs[s].name;
+    int c = -1;
+    while (it != record.end() && (c = it->first.compare(name)) < 0) ++it;
+    if (it != record.end() && c == 0) found[s] = &it->second;
   }
+  static const Value missing;
+  for (std::size_t s = 0; s < prog.inputs.size(); ++s) eval::prepare_input(f, prog.inputs[s], found[s] ? *found[s] : missing);
   evaluate_row(*impl_, f);
 
   Result r;
