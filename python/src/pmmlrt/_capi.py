@@ -101,6 +101,10 @@ _fn("pmmlrt_score_f32", status, P, c_void_p, c_size_t, c_size_t, c_int, c_void_p
 _fn("pmmlrt_score_values", status, P, c_void_p, c_void_p, c_size_t, c_size_t, c_int, c_void_p, P, PP)
 _fn("pmmlrt_score_one", status, P, POINTER(c_double), c_size_t, POINTER(c_double), POINTER(c_double), c_size_t,
     POINTER(c_double), c_size_t)
+# The same function with plain addresses: predict_one passes buffer addresses, the cheapest ctypes call.
+score_one_raw = lib["pmmlrt_score_one"]
+score_one_raw.restype = status
+score_one_raw.argtypes = [c_void_p, c_void_p, c_size_t, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t]
 
 _fn("pmmlrt_batch_result_release", None, P)
 _fn("pmmlrt_batch_result_rows", status, P, POINTER(c_size_t))

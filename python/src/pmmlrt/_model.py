@@ -1,6 +1,7 @@
 """The pmmlrt Python API over the C ABI."""
 import ctypes
 import math
+from array import array as _array
 import os
 from collections import namedtuple
 from ctypes import byref, c_char_p, c_double, c_int, c_size_t, c_uint64, c_void_p
@@ -61,6 +62,9 @@ class UsageError(PmmlrtError, ValueError):
 _ERRORS = {1: ParseError, 2: UnsupportedError, 3: ModelError, 4: InputError, 5: EvaluationError, 6: LimitError,
            7: IoError, 8: UsageError, 100: UsageError, 101: UsageError, 102: UsageError, 103: UsageError,
            104: UsageError, 105: MemoryError, 106: PmmlrtError}
+
+
+_NAN_ROW = [math.nan] * 64  # the initial results of predict_one's output buffer
 
 
 def _check(status):
@@ -300,12 +304,15 @@ class Model:
         n = self.n_features_in_
         if len(x) != n:
             raise UsageError(f"{len(x)} inputs for a model of {n} input fields", 8)
-        inputs = (c_double * n)(*x)
-        predicted = c_double()
+        # Buffers by address (array.array is the cheapest to fill from a sequence); results in a fresh array
+        # per call, so that threads never share one.
+        inputs = x if isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.c_contiguous else _array("d", x)
+        address = inputs.ctypes.data if isinstance(inputs, np.ndarray) else inputs.buffer_info()[0]
         k = len(self.classes_) if with_probabilities else 0
-        probabilities = (c_double * k)() if k else None
-        _check(lib.pmmlrt_score_one(self._handle, inputs, n, byref(predicted), probabilities, k, None, 0))
-        return predicted.value, (probabilities if k else ())
+        out = _array("d", _NAN_ROW[: 1 + k]) if k < len(_NAN_ROW) else _array("d", [math.nan] * (1 + k))
+        base = out.buffer_info()[0]
+        _check(_capi.score_one_raw(self._handle, address, n, base, base + 8 if k else None, k, None, 0))
+        return out[0], (out[1:] if k else ())
 
     def score_one(self, record):
         """Scores one record given as a dict; returns a dict of every result (as score() columns)."""
