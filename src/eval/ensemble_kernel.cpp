@@ -231,11 +231,11 @@ void EnsembleKernel::walk_row(const double* x, std::int32_t* out) const {
   if (binned) {
     constexpr std::size_t kOnStack = 256;
     std::int32_t on_stack[kOnStack];
-    std::vector<std::int32_t> on_heap;
+    thread_local std::vector<std::int32_t> wide;  // kept between records: no allocation per record
     std::int32_t* b = on_stack;
     if (features() > kOnStack) {
-      on_heap.resize(features());
-      b = on_heap.data();
+      if (wide.size() < features()) wide.resize(features());
+      b = wide.data();
     }
     bin_row_avx512(*this, x, b);
     return walk_binned_row_avx512(*this, b, out);
