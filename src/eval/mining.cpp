@@ -324,7 +324,10 @@ void MiningEval::aggregate_classification(Frame& f, Prediction& out, std::size_t
     }
     case Method::Max:
     case Method::Median: {
-      std::vector<double> best_value(k, 0.0), column(n);
+      // Kept per thread between records: no allocation per record.
+      thread_local std::vector<double> best_value, column;
+      best_value.assign(k, 0.0);
+      column.resize(n);
       for (std::size_t c = 0; c < k; ++c) {
         for (std::size_t i = 0; i < n; ++i) column[i] = out.work[i * k + c];
         if (method == Method::Max) {
