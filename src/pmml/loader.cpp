@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -727,13 +728,15 @@ class Loader {
         root = c;
       }
     if (!root) fail(n, "TreeModel lacks a Node");
-    // Iterative walk: a degenerate tree can be deeper than the stack allows recursion.
+    // Iterative walk: a degenerate tree can be deeper than the stack allows recursion. The nodes are
+    // visited in the order of the stack; each one's children get contiguous slots when it is read.
     struct Work {
       xml_node xml;
-      ir::Node* node;
+      std::uint32_t node;
       std::size_t depth;
     };
-    std::vector<Work> stack{{root, &t.root, 1}};
+    t.nodes.emplace_back();
+    std::vector<Work> stack{{root, 0, 1}};
     inside_tree_ = true;
     while (!stack.empty()) {
       Work w = stack.back();
@@ -743,24 +746,107 @@ class Loader {
                                      where(w.xml)));
       if (++node_count_ > options_.max_nodes)
         throw LimitError(fmt::format("more than {} tree nodes (limit max_nodes)", options_.max_nodes));
-      node(w.xml, *w.node);
+      node(w.xml, t, w.node);
       std::size_t children = 0;
       for (xml_node c : w.xml.children())
         if (is(c, "Node")) ++children;
-      w.node->children.resize(children);
-      std::size_t i = 0;
+      std::size_t first = t.nodes.size();
+      if (first + children >= ir::Node::none) throw LimitError("a tree of more than 2^32 nodes");
+      t.nodes[w.node].first_child = std::uint32_t(first);
+      t.nodes[w.node].child_count = std::uint32_t(children);
+      t.nodes.resize(first + children);
+      std::uint32_t i = 0;
       for (xml_node c : w.xml.children())
-        if (is(c, "Node")) stack.push_back({c, &w.node->children[i++], w.depth + 1});
+        if (is(c, "Node")) stack.push_back({c, std::uint32_t(first + i++), w.depth + 1});
     }
     inside_tree_ = false;
   }
 
-  void node(xml_node n, ir::Node& node) {
-    if (const char* id = attr(n, "id")) node.id = id;
-    if (const char* s = attr(n, "score")) node.score = s;
+  /// Copies `s` into the tree's text.
+  static ir::TextRef put(ir::TreeData& t, const char* s) {
+    std::size_t n = std::strlen(s);
+    if (t.text.size() + n >= std::size_t(std::numeric_limits<std::uint32_t>::max()))
+      throw LimitError("a tree holding more than 4 GiB of text");
+    ir::TextRef r{std::uint32_t(t.text.size()), std::uint32_t(n)};
+    t.text.append(s, n);
+    return r;
+  }
+  /// required(), without a copy.
+  const char* required_text(xml_node n, const char* name) const {
+    const char* v = attr(n, name);
+    if (!v) fail(n, fmt::format("<{}> lacks the required attribute {}", local_name(n.name()), name));
+    return v;
+  }
+
+  /// predicate(), inside a tree: into the tree's flat arrays. The same checks, in the same order.
+  std::uint32_t tree_predicate(ir::TreeData& t, xml_node n, std::size_t depth) {
+    using Op = ir::TreePredicate::Op;
+    if (depth > 256) throw LimitError(fmt::format("predicate nesting deeper than 256 at {}", where(n)));
+    ir::TreePredicate p;
+    std::string_view name = local_name(n.name());
+    if (name == "True") {
+      p.kind = ir::Predicate::Kind::True;
+    } else if (name == "False") {
+      p.kind = ir::Predicate::Kind::False;
+    } else if (name == "SimplePredicate") {
+      p.line = std::uint32_t(line_of(n));
+      p.kind = ir::Predicate::Kind::Simple;
+      p.field = put(t, required_text(n, "field"));
+      const char* op = required_text(n, "operator");
+      for (auto o = std::uint8_t(Op::Equal); o <= std::uint8_t(Op::IsNotMissing); ++o)
+        if (std::strcmp(op, ir::op_text(Op(o))) == 0) p.op = Op(o);
+      if (p.op == Op::None) fail(n, fmt::format("unknown SimplePredicate operator \"{}\"", op));
+      if (p.op != Op::IsMissing && p.op != Op::IsNotMissing) p.value = put(t, required_text(n, "value"));
+    } else if (name == "SimpleSetPredicate") {
+      p.line = std::uint32_t(line_of(n));
+      p.kind = ir::Predicate::Kind::SimpleSet;
+      p.field = put(t, required_text(n, "field"));
+      const char* op = required_text(n, "booleanOperator");
+      if (std::strcmp(op, "isIn") == 0) p.op = Op::IsIn;
+      else if (std::strcmp(op, "isNotIn") == 0) p.op = Op::IsNotIn;
+      else fail(n, fmt::format("unknown booleanOperator \"{}\"", op));
+      xml_node a = n.child("Array");
+      if (!a) {
+        for (xml_node c : n.children())
+          if (is(c, "Array")) a = c;
+      }
+      if (!a) fail(n, "SimpleSetPredicate lacks an Array");
+      p.begin = std::uint32_t(t.set_values.size());
+      for (const auto& v : array(a)) t.set_values.push_back(put(t, v.c_str()));
+      p.end = std::uint32_t(t.set_values.size());
+    } else if (name == "CompoundPredicate") {
+      p.line = std::uint32_t(line_of(n));
+      p.kind = ir::Predicate::Kind::Compound;
+      const char* op = required_text(n, "booleanOperator");
+      for (auto o = std::uint8_t(Op::And); o <= std::uint8_t(Op::Surrogate); ++o)
+        if (std::strcmp(op, ir::op_text(Op(o))) == 0) p.op = Op(o);
+      if (p.op == Op::None) fail(n, fmt::format("unknown booleanOperator \"{}\"", op));
+      std::vector<std::uint32_t> children;
+      for (xml_node c : n.children())
+        if (is_predicate(c)) children.push_back(tree_predicate(t, c, depth + 1));
+      if (children.size() < 2) fail(n, "CompoundPredicate needs at least two predicates");
+      p.begin = std::uint32_t(t.predicate_children.size());
+      t.predicate_children.insert(t.predicate_children.end(), children.begin(), children.end());
+      p.end = std::uint32_t(t.predicate_children.size());
+    } else {
+      fail(n, fmt::format("<{}> is not a predicate", name));
+    }
+    if (t.predicates.size() >= ir::Node::none) throw LimitError("a tree of more than 2^32 predicates");
+    t.predicates.push_back(p);
+    return std::uint32_t(t.predicates.size() - 1);
+  }
+
+  void node(xml_node n, ir::TreeData& t, std::uint32_t index) {
+    // `t.nodes` does not grow here: the reference stays valid.
+    ir::Node& node = t.nodes[index];
+    if (const char* id = attr(n, "id")) node.id = put(t, id);
+    if (const char* s = attr(n, "score")) {
+      node.score = put(t, s);
+      node.has_score = true;
+    }
     if (const char* r = attr(n, "recordCount")) node.record_count = finite(n, "recordCount", r);
-    node.default_child = text_or(n, "defaultChild", "");
-    if (!node.default_child.empty()) node.path = fmt::format("<Node> at line {}", line_of(n));
+    if (const char* d = attr(n, "defaultChild")) node.default_child = put(t, d);
+    if (node.default_child.size) node.line = std::uint32_t(line_of(n));
     // The schema's order: Extension*, predicate, Partition?, ScoreDistribution*, Node*, embedded model?
     // A document out of that order was not written by an exporter we know; refuse it rather than guess.
     enum Stage { Start, Predicate, Distributions, Children, Embedded } stage = Start;
@@ -771,23 +857,25 @@ class Loader {
                             what));
       stage = to;
     };
+    node.dist_begin = node.dist_end = std::uint32_t(t.distributions.size());
     for (xml_node c : n.children()) {
       if (c.type() != pugi::node_element || is(c, "Extension") || is(c, "Partition")) continue;
       if (is_predicate(c)) {
         advance(c, Predicate, "predicate");
-        node.predicate = predicate(c, 0);
+        node.predicate = tree_predicate(t, c, 0);
       } else if (is(c, "Node")) {
         advance(c, Children, "Node");
       } else if (is(c, "ScoreDistribution")) {
         advance(c, Distributions, "ScoreDistribution");
-        ir::ScoreDistribution d;
-        d.value = required(c, "value");
+        ir::TreeDistribution d;
+        d.value = put(t, required_text(c, "value"));
         d.record_count = number_or(c, "recordCount", 0.0);
         d.probability = optional_number(c, "probability");
         d.confidence = optional_number(c, "confidence");
         if (d.probability && (*d.probability < 0 || *d.probability > 1))
           fail(c, fmt::format("ScoreDistribution probability {} is outside [0, 1]", *d.probability));
-        node.distributions.push_back(std::move(d));
+        t.distributions.push_back(d);
+        node.dist_end = std::uint32_t(t.distributions.size());
       } else if (is(c, "Regression")) {
         advance(c, Embedded, "Regression");
         auto m = std::make_unique<ir::Model>();
@@ -796,7 +884,8 @@ class Loader {
         m->path = where(c);
         m->function = MiningFunction::Regression;
         regression(c, *m);
-        node.embedded = std::move(m);
+        node.embedded = std::uint32_t(t.embedded.size());
+        t.embedded.push_back(std::move(m));
       } else if (is(c, "DecisionTree")) {
         unsupported(c, "an embedded DecisionTree is not supported");
       } else {
@@ -805,7 +894,7 @@ class Loader {
                             local_name(c.name())));
       }
     }
-    if (!node.predicate) fail(n, "Node lacks a predicate");
+    if (node.predicate == ir::Node::none) fail(n, "Node lacks a predicate");
   }
 
   void mining(xml_node n, ir::Model& m) {
