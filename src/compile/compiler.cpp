@@ -896,7 +896,7 @@ std::int32_t Compiler::compile_model(ir::Model& m, const Scope& parent, const Ta
   TargetInfo t = target_of(m, inherited);
   for (const auto& f : m.mining_schema) {
     if (parent.find(f.name) < 0)
-      model_error(f.path, fmt::format("MiningField \"{}\" names no DataField or visible field", f.name));
+      model_error(f.path(), fmt::format("MiningField \"{}\" names no DataField or visible field", f.name));
   }
   std::unordered_set<std::string> schema;
   for (const auto& f : m.mining_schema) schema.insert(f.name);
@@ -983,16 +983,16 @@ void Compiler::build_inputs(const ir::Model& top, const Scope& top_scope) {
     else if (it == "asMissing") s.invalid_treatment = InputSpec::Treatment::AsMissing;
     else if (it == "asValue") s.invalid_treatment = InputSpec::Treatment::AsValue;
     if (mf.invalid_value_replacement) {
-      s.invalid_replacement = typed_value(*mf.invalid_value_replacement, df.data_type, mf.path);
+      s.invalid_replacement = typed_value(*mf.invalid_value_replacement, df.data_type, mf.path());
       if (s.invalid_treatment == InputSpec::Treatment::ReturnInvalid) s.invalid_treatment = InputSpec::Treatment::AsValue;
     }
     if (mf.missing_value_treatment == "returnInvalid") s.missing_is_error = true;
-    if (mf.missing_value_replacement) s.missing_replacement = typed_value(*mf.missing_value_replacement, df.data_type, mf.path);
+    if (mf.missing_value_replacement) s.missing_replacement = typed_value(*mf.missing_value_replacement, df.data_type, mf.path());
     if (mf.outliers == "asMissingValues") s.outliers = InputSpec::Outliers::AsMissing;
     else if (mf.outliers == "asExtremeValues") s.outliers = InputSpec::Outliers::AsExtreme;
     if (s.outliers != InputSpec::Outliers::AsIs) {
       if (!mf.low_value || !mf.high_value)
-        model_error(mf.path, "outlier treatment needs both lowValue and highValue");
+        model_error(mf.path(), "outlier treatment needs both lowValue and highValue");
       s.low = *mf.low_value;
       s.high = *mf.high_value;
     }

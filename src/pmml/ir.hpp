@@ -100,7 +100,16 @@ struct MiningField {
   std::optional<std::string> invalid_value_replacement;
   std::string outliers = "asIs";
   std::optional<double> low_value, high_value;
-  std::string path;
+  /// The element's path, built when a message needs it: its MiningSchema's path (shared by the schema's
+  /// fields) and its number among the schema's MiningField children (0: the only one).
+  std::shared_ptr<const std::string> schema_path;
+  std::uint32_t ordinal = 0;
+  std::string path() const {
+    std::string p = schema_path ? *schema_path : std::string();
+    p += "/MiningField";
+    if (ordinal) p += "[" + std::to_string(ordinal) + "]";
+    return p;
+  }
 };
 
 struct TargetValue {

@@ -532,10 +532,18 @@ class Loader {
     for (xml_node c : n.children()) {
       if (is(c, "MiningSchema")) {
         schema = true;
+        // The fields' paths, as path_of() would give them: numbered among the same-named siblings.
+        auto schema_path = std::make_shared<const std::string>(path_of(c));
+        std::unordered_map<std::string_view, std::pair<std::uint32_t, std::uint32_t>> names;  // name: count, seen
+        for (xml_node f : c.children())
+          if (f.type() == pugi::node_element) ++names[f.name()].first;
         for (xml_node f : c.children()) {
           if (!is(f, "MiningField")) continue;
           ir::MiningField mf;
-          mf.path = path_of(f);
+          auto& at = names[f.name()];
+          ++at.second;
+          mf.schema_path = schema_path;
+          mf.ordinal = at.first > 1 ? at.second : 0;
           mf.name = required(f, "name");
           std::string usage = text_or(f, "usageType", "active");
           if (usage == "active") mf.usage = FieldUsage::Active;
