@@ -72,7 +72,9 @@ class Loader {
   std::size_t segment_count_ = 0;
   std::size_t field_count_ = 0;
   std::size_t category_count_ = 0;
-  std::vector<std::size_t> newlines_;  // start offset of each line (build_line_table)
+  // Start offset of each line (build_line_table): 32 bits while the document allows, else the wide table.
+  std::vector<std::uint32_t> newlines_;
+  std::vector<std::size_t> wide_newlines_;
   mutable std::unordered_map<pugi::xml_node_struct*, std::unordered_map<pugi::xml_node_struct*, std::string>> sibling_index_;
   bool inside_tree_ = false;
   std::size_t xml_depth_ = 0;  // the document's deepest element nesting (check_depth)
@@ -120,14 +122,29 @@ class Loader {
   }
   /// Built before parsing: an in-place parse rewrites line ends.
   void build_line_table() {
-    newlines_.push_back(0);
+    bool narrow = bytes_.size() < std::size_t(std::numeric_limits<std::uint32_t>::max());
+    auto add = [&](std::size_t offset) {
+      if (narrow) newlines_.push_back(std::uint32_t(offset));
+      else wide_newlines_.push_back(offset);
+    };
+    // Counted first: the table is held through the whole load, so no growth slack.
+    std::size_t lines = 1;
+    const char* end = bytes_.data() + bytes_.size();
+    for (const char* p = bytes_.data(); p != end && (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(end - p)))); ++p)
+      ++lines;
+    if (narrow) newlines_.reserve(lines);
+    else wide_newlines_.reserve(lines);
+    add(0);
     if (bytes_.empty()) return;
     for (const char* p = bytes_.data(); (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(bytes_.data() + bytes_.size() - p))));)
-      newlines_.push_back(std::size_t(++p - bytes_.data()));
+      add(std::size_t(++p - bytes_.data()));
   }
   /// 1-based line of a byte offset.
   std::size_t line_at(std::size_t offset) const {
-    return std::size_t(std::upper_bound(newlines_.begin(), newlines_.end(), offset) - newlines_.begin());
+    if (!wide_newlines_.empty())
+      return std::size_t(std::upper_bound(wide_newlines_.begin(), wide_newlines_.end(), offset) - wide_newlines_.begin());
+    if (offset >= std::size_t(std::numeric_limits<std::uint32_t>::max())) return newlines_.size();
+    return std::size_t(std::upper_bound(newlines_.begin(), newlines_.end(), std::uint32_t(offset)) - newlines_.begin());
   }
   std::size_t line_of(xml_node n) const {
     auto offset = n.offset_debug();
