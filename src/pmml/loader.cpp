@@ -79,6 +79,7 @@ class Loader {
   bool inside_tree_ = false;
   std::size_t xml_depth_ = 0;  // the document's deepest element nesting (check_depth)
   char* in_place_ = nullptr;    // the buffer parsed in place (ours to discard), or null
+  std::vector<xml_node> kids_;  // node(): the child Nodes of the Node it read
 
   /// Gives the whole pages of in_place_[begin, end) back to the system: their text belongs to elements that
   /// were freed and is never read again. What is left there afterwards is unspecified (zeros on Linux).
@@ -505,6 +506,9 @@ class Loader {
     return p;
   }
 
+  static bool is_predicate_name(std::string_view n) {
+    return n == "True" || n == "False" || n == "SimplePredicate" || n == "SimpleSetPredicate" || n == "CompoundPredicate";
+  }
   static bool is_predicate(xml_node c) {
     return is(c, "True") || is(c, "False") || is(c, "SimplePredicate") || is(c, "SimpleSetPredicate") ||
            is(c, "CompoundPredicate");
@@ -771,18 +775,15 @@ class Loader {
                                      where(w.xml)));
       if (++node_count_ > options_.max_nodes)
         throw LimitError(fmt::format("more than {} tree nodes (limit max_nodes)", options_.max_nodes));
+      kids_.clear();
       node(w.xml, t, w.node);
-      std::size_t children = 0;
-      for (xml_node c : w.xml.children())
-        if (is(c, "Node")) ++children;
+      std::size_t children = kids_.size();
       std::size_t first = t.nodes.size();
       if (first + children >= ir::Node::none) throw LimitError("a tree of more than 2^32 nodes");
       t.nodes[w.node].first_child = std::uint32_t(first);
       t.nodes[w.node].child_count = std::uint32_t(children);
       t.nodes.resize(first + children);
-      std::uint32_t i = 0;
-      for (xml_node c : w.xml.children())
-        if (is(c, "Node")) stack.push_back({c, std::uint32_t(first + i++), w.depth + 1});
+      for (std::size_t i = 0; i < children; ++i) stack.push_back({kids_[i], std::uint32_t(first + i), w.depth + 1});
     }
     inside_tree_ = false;
   }
@@ -848,7 +849,8 @@ class Loader {
       if (p.op == Op::None) fail(n, fmt::format("unknown booleanOperator \"{}\"", op));
       std::vector<std::uint32_t> children;
       for (xml_node c : n.children())
-        if (is_predicate(c)) children.push_back(tree_predicate(t, c, depth + 1));
+        if (c.type() == pugi::node_element && is_predicate_name(local_name(c.name())))
+          children.push_back(tree_predicate(t, c, depth + 1));
       if (children.size() < 2) fail(n, "CompoundPredicate needs at least two predicates");
       p.begin = std::uint32_t(t.predicate_children.size());
       t.predicate_children.insert(t.predicate_children.end(), children.begin(), children.end());
@@ -884,13 +886,16 @@ class Loader {
     };
     node.dist_begin = node.dist_end = std::uint32_t(t.distributions.size());
     for (xml_node c : n.children()) {
-      if (c.type() != pugi::node_element || is(c, "Extension") || is(c, "Partition")) continue;
-      if (is_predicate(c)) {
+      if (c.type() != pugi::node_element) continue;
+      std::string_view name = local_name(c.name());
+      if (name == "Extension" || name == "Partition") continue;
+      if (is_predicate_name(name)) {
         advance(c, Predicate, "predicate");
         node.predicate = tree_predicate(t, c, 0);
-      } else if (is(c, "Node")) {
+      } else if (name == "Node") {
         advance(c, Children, "Node");
-      } else if (is(c, "ScoreDistribution")) {
+        kids_.push_back(c);
+      } else if (name == "ScoreDistribution") {
         advance(c, Distributions, "ScoreDistribution");
         ir::TreeDistribution d;
         d.value = put(t, required_text(c, "value"));
@@ -901,7 +906,7 @@ class Loader {
           fail(c, fmt::format("ScoreDistribution probability {} is outside [0, 1]", *d.probability));
         t.distributions.push_back(d);
         node.dist_end = std::uint32_t(t.distributions.size());
-      } else if (is(c, "Regression")) {
+      } else if (name == "Regression") {
         advance(c, Embedded, "Regression");
         auto m = std::make_unique<ir::Model>();
         m->kind = ir::Model::Kind::Regression;
@@ -911,12 +916,12 @@ class Loader {
         regression(c, *m);
         node.embedded = std::uint32_t(t.embedded.size());
         t.embedded.push_back(std::move(m));
-      } else if (is(c, "DecisionTree")) {
+      } else if (name == "DecisionTree") {
         unsupported(c, "an embedded DecisionTree is not supported");
       } else {
         fail(c, fmt::format("<{}> is not allowed in <Node> (expected a predicate, ScoreDistribution, Node or an "
                             "embedded Regression)",
-                            local_name(c.name())));
+                            name));
       }
     }
     if (node.predicate == ir::Node::none) fail(n, "Node lacks a predicate");
