@@ -66,10 +66,13 @@ class Compiler {
       : doc_(doc), options_(options), out_(out), prog_(out.program) {}
 
   void run();
+  /// Tree nodes compiled and released from the IR, in all.
+  std::size_t released_nodes() const { return total_released_nodes_; }
 
  private:
   ir::Document& doc_;  // its trees are released as they are compiled
   std::size_t released_nodes_ = 0;  // tree nodes released since the heap was last trimmed
+  std::size_t total_released_nodes_ = 0;
   const LoadOptions& options_;
   Compiled& out_;
   Program& prog_;
@@ -911,6 +914,7 @@ std::int32_t Compiler::compile_model(ir::Model& m, const Scope& parent, const Ta
       compile_tree(static_cast<TreeEval&>(e), m, scope, t);
       // Flattened: nothing reads the nodes again (a parent reads its trees' classes before compiling them).
       released_nodes_ += static_cast<TreeEval&>(e).nodes.size();
+      total_released_nodes_ += static_cast<TreeEval&>(e).nodes.size();
       m.tree->release_nodes();
       break;
     case ir::Model::Kind::Mining: compile_mining(static_cast<MiningEval&>(e), m, scope, t); break;
@@ -1438,8 +1442,21 @@ void Compiler::run() {
 
 std::unique_ptr<Compiled> compile_document(ir::Document doc, const LoadOptions& options) {
   auto out = std::make_unique<Compiled>();
-  Compiler(doc, options, *out).run();
+  std::size_t released = 0;
+  {
+    Compiler compiler(doc, options, *out);
+    compiler.run();
+    released = compiler.released_nodes();
+  }
   out->verification = std::move(doc.model->verification);
+  // Nothing reads the IR again: free it now, and hand back the heap pages that it and the released trees
+  // leave free, so that a big model does not keep them after loading (glibc only).
+  { ir::Document done = std::move(doc); }
+#if defined(__GLIBC__)
+  if (released >= 10000) malloc_trim(0);
+#else
+  (void)released;
+#endif
   return out;
 }
 
