@@ -786,6 +786,13 @@ class Loader {
       for (std::size_t i = 0; i < children; ++i) stack.push_back({kids_[i], std::uint32_t(first + i), w.depth + 1});
     }
     inside_tree_ = false;
+    // The tree is held until it is compiled, after the whole document is read: no growth slack.
+    t.nodes.shrink_to_fit();
+    t.predicates.shrink_to_fit();
+    t.predicate_children.shrink_to_fit();
+    t.set_values.shrink_to_fit();
+    t.distributions.shrink_to_fit();
+    t.text.shrink_to_fit();
   }
 
   /// Copies `s` into the tree's text.
