@@ -75,6 +75,7 @@ class Loader {
   // Start offset of each line (build_line_table): 32 bits while the document allows, else the wide table.
   std::vector<std::uint32_t> newlines_;
   std::vector<std::size_t> wide_newlines_;
+  mutable std::size_t line_hint_ = 1;  // line_at(): its last answer
   mutable std::unordered_map<pugi::xml_node_struct*, std::unordered_map<pugi::xml_node_struct*, std::string>> sibling_index_;
   bool inside_tree_ = false;
   std::size_t xml_depth_ = 0;  // the document's deepest element nesting (check_depth)
@@ -145,7 +146,33 @@ class Loader {
     if (!wide_newlines_.empty())
       return std::size_t(std::upper_bound(wide_newlines_.begin(), wide_newlines_.end(), offset) - wide_newlines_.begin());
     if (offset >= std::size_t(std::numeric_limits<std::uint32_t>::max())) return newlines_.size();
-    return std::size_t(std::upper_bound(newlines_.begin(), newlines_.end(), std::uint32_t(offset)) - newlines_.begin());
+    // Elements are looked up near the one before (a tree's nodes lie together): search outwards from the
+    // last answer, which touches a few entries of the table instead of a binary search over all of it.
+    const auto at = std::uint32_t(offset);
+    const auto& v = newlines_;
+    std::size_t h = std::min(line_hint_, v.size()), r;
+    if (v[h - 1] <= at) {  // the answer is h or more
+      std::size_t lo = h, hi = h, step = 1;
+      while (hi < v.size() && v[hi] <= at) {
+        lo = hi + 1;
+        hi = std::min(v.size(), hi + step);
+        step <<= 1;
+      }
+      r = std::size_t(std::upper_bound(v.begin() + std::ptrdiff_t(lo), v.begin() + std::ptrdiff_t(hi), at) - v.begin());
+    } else {  // below h: v[hi] > at; v[0] = 0 <= at ends the search
+      std::size_t hi = h - 1, step = 1;
+      for (;;) {
+        std::size_t lo = hi >= step ? hi - step : 0;
+        if (v[lo] <= at) {
+          r = std::size_t(std::upper_bound(v.begin() + std::ptrdiff_t(lo + 1), v.begin() + std::ptrdiff_t(hi), at) - v.begin());
+          break;
+        }
+        hi = lo;
+        step <<= 1;
+      }
+    }
+    line_hint_ = r;
+    return r;
   }
   std::size_t line_of(xml_node n) const {
     auto offset = n.offset_debug();
