@@ -66,10 +66,13 @@ class Compiler {
       : doc_(doc), options_(options), out_(out), prog_(out.program) {}
 
   void run();
+  /// Tree nodes compiled and released from the IR, in all.
+  std::size_t released_nodes() const { return total_released_nodes_; }
 
  private:
   ir::Document& doc_;  // its trees are released as they are compiled
   std::size_t released_nodes_ = 0;  // tree nodes released since the heap was last trimmed
+  std::size_t total_released_nodes_ = 0;
   const LoadOptions& options_;
   Compiled& out_;
   Program& prog_;
@@ -346,6 +349,25 @@ class Compiler {
     }
   }
 
+  /// A tree's predicate `index` as the ir::Predicate that predicate() compiles: no path, its line.
+  void tree_predicate(const ir::TreeData& tr, std::uint32_t index, ir::Predicate& p) {
+    const ir::TreePredicate& f = tr.predicates[index];
+    p.kind = f.kind;
+    p.line = f.line;
+    p.field.assign(tr.view(f.field));
+    p.op.assign(ir::op_text(f.op));
+    p.value.assign(tr.view(f.value));
+    p.values.clear();
+    p.children.clear();
+    if (f.kind == ir::Predicate::Kind::SimpleSet)
+      for (std::uint32_t i = f.begin; i < f.end; ++i) p.values.push_back(tr.str(tr.set_values[i]));
+    if (f.kind == ir::Predicate::Kind::Compound)
+      for (std::uint32_t i = f.begin; i < f.end; ++i) {
+        p.children.push_back(std::make_unique<ir::Predicate>());
+        tree_predicate(tr, tr.predicate_children[i], *p.children.back());
+      }
+  }
+
   std::int32_t predicate(const ir::Predicate& p, const Scope& scope) {
     Pred x;
     switch (p.kind) {
@@ -451,13 +473,14 @@ class Compiler {
           if (table.target_category) add(*table.target_category);
         break;
       case ir::Model::Kind::Tree: {
-        std::vector<const ir::Node*> stack{&m.tree->root};
+        const auto& tr = *m.tree;
+        std::vector<std::uint32_t> stack{0};
         while (!stack.empty()) {
-          const ir::Node* n = stack.back();
+          const ir::Node& n = tr.nodes[stack.back()];
           stack.pop_back();
-          if (n->score) add(*n->score);
-          for (const auto& d : n->distributions) add(d.value);
-          for (auto it = n->children.rbegin(); it != n->children.rend(); ++it) stack.push_back(&*it);
+          if (n.has_score) add(tr.str(n.score));
+          for (std::uint32_t d = n.dist_begin; d < n.dist_end; ++d) add(tr.str(tr.distributions[d].value));
+          for (std::uint32_t c = n.child_count; c-- > 0;) stack.push_back(n.first_child + c);
         }
         break;
       }
@@ -715,58 +738,58 @@ void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope,
     unsupported(m.path, fmt::format("missingValueStrategy {} is defined for classification only", tr.missing_value_strategy));
 
   // Breadth-first layout: the children of a node are contiguous.
-  std::size_t count = 0;
-  for (std::vector<const ir::Node*> stack{&tr.root}; !stack.empty();) {
-    const ir::Node* n = stack.back();
-    stack.pop_back();
-    ++count;
-    for (const auto& c : n->children) stack.push_back(&c);
-  }
-  std::vector<const ir::Node*> order{&tr.root};
-  order.reserve(count);
-  e.nodes.reserve(count);
+  std::vector<std::uint32_t> order{0};
+  order.reserve(tr.nodes.size());
+  e.nodes.reserve(tr.nodes.size());
   e.nodes.emplace_back();
+  ir::Predicate scratch;  // each node's predicate, as predicate() takes it
   for (std::size_t i = 0; i < order.size(); ++i) {
-    const ir::Node& n = *order[i];
-    std::int32_t pred = predicate(*n.predicate, scope);
+    const ir::Node& n = tr.nodes[order[i]];
+    tree_predicate(tr, n.predicate, scratch);
+    std::int32_t pred = predicate(scratch, scope);
     auto first_child = std::int32_t(order.size());
     std::int32_t default_child = -1;
-    for (std::size_t c = 0; c < n.children.size(); ++c) {
-      if (!n.default_child.empty() && n.children[c].id == n.default_child) default_child = first_child + std::int32_t(c);
-      order.push_back(&n.children[c]);
+    std::string_view default_id = tr.view(n.default_child);
+    for (std::uint32_t c = 0; c < n.child_count; ++c) {
+      if (!default_id.empty() && tr.view(tr.nodes[n.first_child + c].id) == default_id)
+        default_child = first_child + std::int32_t(c);
+      order.push_back(n.first_child + c);
       e.nodes.emplace_back();
     }
     TreeNode& node = e.nodes[i];  // only now: emplace_back moves the nodes
     node.predicate = pred;
     node.first_child = first_child;
-    node.child_count = std::int32_t(n.children.size());
+    node.child_count = std::int32_t(n.child_count);
     node.default_child = default_child;
-    if (!n.default_child.empty() && node.default_child < 0 && !n.children.empty())
-      model_error(n.path.empty() ? m.path : n.path, fmt::format("defaultChild \"{}\" names no child Node", n.default_child));
-    if (!n.id.empty()) node.id = prog_.strings.intern(n.id);
+    if (!default_id.empty() && node.default_child < 0 && n.child_count != 0)
+      model_error(fmt::format("<Node> at line {}", n.line), fmt::format("defaultChild \"{}\" names no child Node", default_id));
+    if (n.id.size) node.id = prog_.strings.intern(tr.view(n.id));
     node.record_count = std::isnan(n.record_count) ? 0.0 : n.record_count;
-    if (n.score) {
+    if (n.has_score) {
       node.has_score = true;
+      std::string score = tr.str(n.score);
       if (m.function == MiningFunction::Classification) {
-        Val v = typed_value(*n.score, t.type, m.path);
+        Val v = typed_value(score, t.type, m.path);
         node.label = find_class(e.classes, v);
-        if (node.label < 0) model_error(m.path, fmt::format("Node score \"{}\" is not a class of the target", *n.score));
+        if (node.label < 0) model_error(m.path, fmt::format("Node score \"{}\" is not a class of the target", score));
         node.score = e.classes[std::size_t(node.label)];
       } else {
         DataType st = m.float_math ? DataType::Float : DataType::Double;
-        Val v = typed_value(*n.score, st, m.path);
+        Val v = typed_value(score, st, m.path);
         node.value = v.num;
         node.score = v;
       }
     }
-    if (!n.distributions.empty() && m.function == MiningFunction::Classification) {
+    if (n.dist_end > n.dist_begin && m.function == MiningFunction::Classification) {
       node.dist_begin = std::int32_t(e.dists.size());
-      node.dist_probability = n.distributions.front().probability.has_value();
-      for (const auto& d : n.distributions) {
+      node.dist_probability = tr.distributions[n.dist_begin].probability.has_value();
+      for (std::uint32_t k = n.dist_begin; k < n.dist_end; ++k) {
+        const auto& d = tr.distributions[k];
         TreeDist td;
-        Val v = typed_value(d.value, t.type, m.path);
+        std::string value = tr.str(d.value);
+        Val v = typed_value(value, t.type, m.path);
         td.label = find_class(e.classes, v);
-        if (td.label < 0) model_error(m.path, fmt::format("ScoreDistribution value \"{}\" is not a class of the target", d.value));
+        if (td.label < 0) model_error(m.path, fmt::format("ScoreDistribution value \"{}\" is not a class of the target", value));
         if (node.dist_probability && !d.probability)
           model_error(m.path, "a ScoreDistribution lacks the probability its siblings give");
         td.weight = node.dist_probability ? *d.probability : d.record_count;
@@ -776,11 +799,11 @@ void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope,
       }
       node.dist_end = std::int32_t(e.dists.size());
     }
-    if (n.embedded) {
+    if (n.embedded != ir::Node::none) {
       node.embedded = std::int32_t(e.embedded.size());
       RegressionEval dummy;
       dummy.function = MiningFunction::Regression;
-      e.embedded.push_back(table(n.embedded->regression->tables.front(), scope, dummy));
+      e.embedded.push_back(table(tr.embedded[n.embedded]->regression->tables.front(), scope, dummy));
     }
   }
 }
@@ -876,7 +899,7 @@ std::int32_t Compiler::compile_model(ir::Model& m, const Scope& parent, const Ta
   TargetInfo t = target_of(m, inherited);
   for (const auto& f : m.mining_schema) {
     if (parent.find(f.name) < 0)
-      model_error(f.path, fmt::format("MiningField \"{}\" names no DataField or visible field", f.name));
+      model_error(f.path(), fmt::format("MiningField \"{}\" names no DataField or visible field", f.name));
   }
   std::unordered_set<std::string> schema;
   for (const auto& f : m.mining_schema) schema.insert(f.name);
@@ -891,6 +914,7 @@ std::int32_t Compiler::compile_model(ir::Model& m, const Scope& parent, const Ta
       compile_tree(static_cast<TreeEval&>(e), m, scope, t);
       // Flattened: nothing reads the nodes again (a parent reads its trees' classes before compiling them).
       released_nodes_ += static_cast<TreeEval&>(e).nodes.size();
+      total_released_nodes_ += static_cast<TreeEval&>(e).nodes.size();
       m.tree->release_nodes();
       break;
     case ir::Model::Kind::Mining: compile_mining(static_cast<MiningEval&>(e), m, scope, t); break;
@@ -963,16 +987,16 @@ void Compiler::build_inputs(const ir::Model& top, const Scope& top_scope) {
     else if (it == "asMissing") s.invalid_treatment = InputSpec::Treatment::AsMissing;
     else if (it == "asValue") s.invalid_treatment = InputSpec::Treatment::AsValue;
     if (mf.invalid_value_replacement) {
-      s.invalid_replacement = typed_value(*mf.invalid_value_replacement, df.data_type, mf.path);
+      s.invalid_replacement = typed_value(*mf.invalid_value_replacement, df.data_type, mf.path());
       if (s.invalid_treatment == InputSpec::Treatment::ReturnInvalid) s.invalid_treatment = InputSpec::Treatment::AsValue;
     }
     if (mf.missing_value_treatment == "returnInvalid") s.missing_is_error = true;
-    if (mf.missing_value_replacement) s.missing_replacement = typed_value(*mf.missing_value_replacement, df.data_type, mf.path);
+    if (mf.missing_value_replacement) s.missing_replacement = typed_value(*mf.missing_value_replacement, df.data_type, mf.path());
     if (mf.outliers == "asMissingValues") s.outliers = InputSpec::Outliers::AsMissing;
     else if (mf.outliers == "asExtremeValues") s.outliers = InputSpec::Outliers::AsExtreme;
     if (s.outliers != InputSpec::Outliers::AsIs) {
       if (!mf.low_value || !mf.high_value)
-        model_error(mf.path, "outlier treatment needs both lowValue and highValue");
+        model_error(mf.path(), "outlier treatment needs both lowValue and highValue");
       s.low = *mf.low_value;
       s.high = *mf.high_value;
     }
@@ -1420,8 +1444,21 @@ void Compiler::run() {
 
 std::unique_ptr<Compiled> compile_document(ir::Document doc, const LoadOptions& options) {
   auto out = std::make_unique<Compiled>();
-  Compiler(doc, options, *out).run();
+  std::size_t released = 0;
+  {
+    Compiler compiler(doc, options, *out);
+    compiler.run();
+    released = compiler.released_nodes();
+  }
   out->verification = std::move(doc.model->verification);
+  // Nothing reads the IR again: free it now, and hand back the heap pages that it and the released trees
+  // leave free, so that a big model does not keep them after loading (glibc only).
+  { ir::Document done = std::move(doc); }
+#if defined(__GLIBC__)
+  if (released >= 10000) malloc_trim(0);
+#else
+  (void)released;
+#endif
   return out;
 }
 

@@ -4,10 +4,12 @@
 // path it came from, so later errors can point at the document.
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pmmlrt/model.hpp"
@@ -98,7 +100,16 @@ struct MiningField {
   std::optional<std::string> invalid_value_replacement;
   std::string outliers = "asIs";
   std::optional<double> low_value, high_value;
-  std::string path;
+  /// The element's path, built when a message needs it: its MiningSchema's path (shared by the schema's
+  /// fields) and its number among the schema's MiningField children (0: the only one).
+  std::shared_ptr<const std::string> schema_path;
+  std::uint32_t ordinal = 0;
+  std::string path() const {
+    std::string p = schema_path ? *schema_path : std::string();
+    p += "/MiningField";
+    if (ordinal) p += "[" + std::to_string(ordinal) + "]";
+    return p;
+  }
 };
 
 struct TargetValue {
@@ -186,31 +197,75 @@ struct ScoreDistribution {
   std::optional<double> probability;
   std::optional<double> confidence;
 };
-struct Node {
-  std::string id;
-  std::optional<std::string> score;
-  double record_count = std::numeric_limits<double>::quiet_NaN();
-  std::string default_child;
-  PredicatePtr predicate;
-  std::vector<Node> children;
-  std::vector<ScoreDistribution> distributions;
-  ModelPtr embedded;  // a Regression inside the node (LightGBM linear trees)
-  std::string path;
+/// A piece of a tree's text (TreeData::text): [offset, offset + size).
+struct TextRef {
+  std::uint32_t offset = 0, size = 0;
 };
+
+/// A predicate of a tree, in TreeData::predicates. Inside trees no element path is kept (a path per node
+/// would cost too much): messages name the element's line.
+struct TreePredicate {
+  /// Simple: equal..isNotMissing (in this order); SimpleSet: IsIn, IsNotIn; Compound: And..Surrogate.
+  enum class Op : std::uint8_t {
+    None, Equal, NotEqual, LessThan, LessOrEqual, GreaterThan, GreaterOrEqual, IsMissing, IsNotMissing,
+    IsIn, IsNotIn, And, Or, Xor, Surrogate
+  };
+  Predicate::Kind kind = Predicate::Kind::True;
+  Op op = Op::None;
+  std::uint32_t line = 0;  // the element's line (0: unknown)
+  TextRef field, value;
+  /// SimpleSet: its values, TreeData::set_values[begin, end); Compound: its children,
+  /// TreeData::predicate_children[begin, end).
+  std::uint32_t begin = 0, end = 0;
+};
+/// The attribute text of an Op ("" for None).
+inline const char* op_text(TreePredicate::Op op) {
+  static const char* const texts[] = {"",          "equal",     "notEqual",  "lessThan", "lessOrEqual",
+                                      "greaterThan", "greaterOrEqual", "isMissing", "isNotMissing", "isIn",
+                                      "isNotIn",   "and",       "or",        "xor",      "surrogate"};
+  return texts[static_cast<std::size_t>(op)];
+}
+
+struct TreeDistribution {
+  TextRef value;
+  double record_count = 0.0;
+  std::optional<double> probability;
+  std::optional<double> confidence;
+};
+
+/// A <Node> of a tree, in TreeData::nodes; its children are contiguous there.
+struct Node {
+  static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
+  TextRef id;
+  TextRef score;
+  TextRef default_child;
+  bool has_score = false;
+  std::uint32_t line = 0;  // the element's line, for messages (0: unknown)
+  double record_count = std::numeric_limits<double>::quiet_NaN();
+  std::uint32_t predicate = none;  // in TreeData::predicates
+  std::uint32_t first_child = 0, child_count = 0;
+  std::uint32_t dist_begin = 0, dist_end = 0;  // TreeData::distributions[dist_begin, dist_end)
+  std::uint32_t embedded = none;  // in TreeData::embedded: a Regression inside the node (LightGBM linear trees)
+};
+
+/// A tree, flat: nodes, predicates and their strings in a few arrays. nodes[0] is the root.
 struct TreeData {
-  TreeData() = default;
-  TreeData(const TreeData&) = delete;
-  TreeData& operator=(const TreeData&) = delete;
-  /// Iterative: destroying a degenerate deep tree recursively would overflow the stack.
-  ~TreeData() { release_nodes(); }
-  /// Frees every node (the root becomes an empty Node), iteratively; for the compiler, once it has
-  /// flattened the tree and will not read it again.
-  void release_nodes();
   std::string missing_value_strategy = "none";
   double missing_value_penalty = 1.0;
   std::string no_true_child_strategy = "returnNullPrediction";
   std::string split_characteristic = "multiSplit";
-  Node root;
+  std::vector<Node> nodes;
+  std::vector<TreePredicate> predicates;
+  std::vector<std::uint32_t> predicate_children;
+  std::vector<TextRef> set_values;
+  std::vector<TreeDistribution> distributions;
+  std::vector<ModelPtr> embedded;
+  std::string text;  // every string of the nodes and predicates
+
+  std::string_view view(TextRef r) const { return std::string_view(text).substr(r.offset, r.size); }
+  std::string str(TextRef r) const { return std::string(view(r)); }
+  /// Frees every node; for the compiler, once it has flattened the tree and will not read it again.
+  void release_nodes();
 };
 
 // MiningModel
@@ -308,15 +363,13 @@ struct Model {
 };
 
 inline void TreeData::release_nodes() {
-  std::vector<Node> pending;
-  pending.swap(root.children);
-  while (!pending.empty()) {
-    Node n = std::move(pending.back());
-    pending.pop_back();
-    for (auto& c : n.children) pending.push_back(std::move(c));
-    n.children.clear();
-  }
-  root = Node();
+  std::vector<Node>().swap(nodes);
+  std::vector<TreePredicate>().swap(predicates);
+  std::vector<std::uint32_t>().swap(predicate_children);
+  std::vector<TextRef>().swap(set_values);
+  std::vector<TreeDistribution>().swap(distributions);
+  std::vector<ModelPtr>().swap(embedded);
+  std::string().swap(text);
 }
 
 struct Document {

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -71,11 +72,15 @@ class Loader {
   std::size_t segment_count_ = 0;
   std::size_t field_count_ = 0;
   std::size_t category_count_ = 0;
-  std::vector<std::size_t> newlines_;  // start offset of each line (build_line_table)
+  // Start offset of each line (build_line_table): 32 bits while the document allows, else the wide table.
+  std::vector<std::uint32_t> newlines_;
+  std::vector<std::size_t> wide_newlines_;
+  mutable std::size_t line_hint_ = 1;  // line_at(): its last answer
   mutable std::unordered_map<pugi::xml_node_struct*, std::unordered_map<pugi::xml_node_struct*, std::string>> sibling_index_;
   bool inside_tree_ = false;
   std::size_t xml_depth_ = 0;  // the document's deepest element nesting (check_depth)
   char* in_place_ = nullptr;    // the buffer parsed in place (ours to discard), or null
+  std::vector<xml_node> kids_;  // node(): the child Nodes of the Node it read
 
   /// Gives the whole pages of in_place_[begin, end) back to the system: their text belongs to elements that
   /// were freed and is never read again. What is left there afterwards is unspecified (zeros on Linux).
@@ -119,14 +124,55 @@ class Loader {
   }
   /// Built before parsing: an in-place parse rewrites line ends.
   void build_line_table() {
-    newlines_.push_back(0);
+    bool narrow = bytes_.size() < std::size_t(std::numeric_limits<std::uint32_t>::max());
+    auto add = [&](std::size_t offset) {
+      if (narrow) newlines_.push_back(std::uint32_t(offset));
+      else wide_newlines_.push_back(offset);
+    };
+    // Counted first: the table is held through the whole load, so no growth slack.
+    std::size_t lines = 1;
+    const char* end = bytes_.data() + bytes_.size();
+    for (const char* p = bytes_.data(); p != end && (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(end - p)))); ++p)
+      ++lines;
+    if (narrow) newlines_.reserve(lines);
+    else wide_newlines_.reserve(lines);
+    add(0);
     if (bytes_.empty()) return;
     for (const char* p = bytes_.data(); (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(bytes_.data() + bytes_.size() - p))));)
-      newlines_.push_back(std::size_t(++p - bytes_.data()));
+      add(std::size_t(++p - bytes_.data()));
   }
   /// 1-based line of a byte offset.
   std::size_t line_at(std::size_t offset) const {
-    return std::size_t(std::upper_bound(newlines_.begin(), newlines_.end(), offset) - newlines_.begin());
+    if (!wide_newlines_.empty())
+      return std::size_t(std::upper_bound(wide_newlines_.begin(), wide_newlines_.end(), offset) - wide_newlines_.begin());
+    if (offset >= std::size_t(std::numeric_limits<std::uint32_t>::max())) return newlines_.size();
+    // Elements are looked up near the one before (a tree's nodes lie together): search outwards from the
+    // last answer, which touches a few entries of the table instead of a binary search over all of it.
+    const auto at = std::uint32_t(offset);
+    const auto& v = newlines_;
+    std::size_t h = std::min(line_hint_, v.size()), r;
+    if (v[h - 1] <= at) {  // the answer is h or more
+      std::size_t lo = h, hi = h, step = 1;
+      while (hi < v.size() && v[hi] <= at) {
+        lo = hi + 1;
+        hi = std::min(v.size(), hi + step);
+        step <<= 1;
+      }
+      r = std::size_t(std::upper_bound(v.begin() + std::ptrdiff_t(lo), v.begin() + std::ptrdiff_t(hi), at) - v.begin());
+    } else {  // below h: v[hi] > at; v[0] = 0 <= at ends the search
+      std::size_t hi = h - 1, step = 1;
+      for (;;) {
+        std::size_t lo = hi >= step ? hi - step : 0;
+        if (v[lo] <= at) {
+          r = std::size_t(std::upper_bound(v.begin() + std::ptrdiff_t(lo + 1), v.begin() + std::ptrdiff_t(hi), at) - v.begin());
+          break;
+        }
+        hi = lo;
+        step <<= 1;
+      }
+    }
+    line_hint_ = r;
+    return r;
   }
   std::size_t line_of(xml_node n) const {
     auto offset = n.offset_debug();
@@ -487,6 +533,9 @@ class Loader {
     return p;
   }
 
+  static bool is_predicate_name(std::string_view n) {
+    return n == "True" || n == "False" || n == "SimplePredicate" || n == "SimpleSetPredicate" || n == "CompoundPredicate";
+  }
   static bool is_predicate(xml_node c) {
     return is(c, "True") || is(c, "False") || is(c, "SimplePredicate") || is(c, "SimpleSetPredicate") ||
            is(c, "CompoundPredicate");
@@ -531,10 +580,18 @@ class Loader {
     for (xml_node c : n.children()) {
       if (is(c, "MiningSchema")) {
         schema = true;
+        // The fields' paths, as path_of() would give them: numbered among the same-named siblings.
+        auto schema_path = std::make_shared<const std::string>(path_of(c));
+        std::unordered_map<std::string_view, std::pair<std::uint32_t, std::uint32_t>> names;  // name: count, seen
+        for (xml_node f : c.children())
+          if (f.type() == pugi::node_element) ++names[f.name()].first;
         for (xml_node f : c.children()) {
           if (!is(f, "MiningField")) continue;
           ir::MiningField mf;
-          mf.path = path_of(f);
+          auto& at = names[f.name()];
+          ++at.second;
+          mf.schema_path = schema_path;
+          mf.ordinal = at.first > 1 ? at.second : 0;
           mf.name = required(f, "name");
           std::string usage = text_or(f, "usageType", "active");
           if (usage == "active") mf.usage = FieldUsage::Active;
@@ -727,13 +784,15 @@ class Loader {
         root = c;
       }
     if (!root) fail(n, "TreeModel lacks a Node");
-    // Iterative walk: a degenerate tree can be deeper than the stack allows recursion.
+    // Iterative walk: a degenerate tree can be deeper than the stack allows recursion. The nodes are
+    // visited in the order of the stack; each one's children get contiguous slots when it is read.
     struct Work {
       xml_node xml;
-      ir::Node* node;
+      std::uint32_t node;
       std::size_t depth;
     };
-    std::vector<Work> stack{{root, &t.root, 1}};
+    t.nodes.emplace_back();
+    std::vector<Work> stack{{root, 0, 1}};
     inside_tree_ = true;
     while (!stack.empty()) {
       Work w = stack.back();
@@ -743,24 +802,112 @@ class Loader {
                                      where(w.xml)));
       if (++node_count_ > options_.max_nodes)
         throw LimitError(fmt::format("more than {} tree nodes (limit max_nodes)", options_.max_nodes));
-      node(w.xml, *w.node);
-      std::size_t children = 0;
-      for (xml_node c : w.xml.children())
-        if (is(c, "Node")) ++children;
-      w.node->children.resize(children);
-      std::size_t i = 0;
-      for (xml_node c : w.xml.children())
-        if (is(c, "Node")) stack.push_back({c, &w.node->children[i++], w.depth + 1});
+      kids_.clear();
+      node(w.xml, t, w.node);
+      std::size_t children = kids_.size();
+      std::size_t first = t.nodes.size();
+      if (first + children >= ir::Node::none) throw LimitError("a tree of more than 2^32 nodes");
+      t.nodes[w.node].first_child = std::uint32_t(first);
+      t.nodes[w.node].child_count = std::uint32_t(children);
+      t.nodes.resize(first + children);
+      for (std::size_t i = 0; i < children; ++i) stack.push_back({kids_[i], std::uint32_t(first + i), w.depth + 1});
     }
     inside_tree_ = false;
+    // The tree is held until it is compiled, after the whole document is read: no growth slack.
+    t.nodes.shrink_to_fit();
+    t.predicates.shrink_to_fit();
+    t.predicate_children.shrink_to_fit();
+    t.set_values.shrink_to_fit();
+    t.distributions.shrink_to_fit();
+    t.text.shrink_to_fit();
   }
 
-  void node(xml_node n, ir::Node& node) {
-    if (const char* id = attr(n, "id")) node.id = id;
-    if (const char* s = attr(n, "score")) node.score = s;
+  /// Copies `s` into the tree's text.
+  static ir::TextRef put(ir::TreeData& t, const char* s) {
+    std::size_t n = std::strlen(s);
+    if (t.text.size() + n >= std::size_t(std::numeric_limits<std::uint32_t>::max()))
+      throw LimitError("a tree holding more than 4 GiB of text");
+    ir::TextRef r{std::uint32_t(t.text.size()), std::uint32_t(n)};
+    t.text.append(s, n);
+    return r;
+  }
+  /// required(), without a copy.
+  const char* required_text(xml_node n, const char* name) const {
+    const char* v = attr(n, name);
+    if (!v) fail(n, fmt::format("<{}> lacks the required attribute {}", local_name(n.name()), name));
+    return v;
+  }
+
+  /// predicate(), inside a tree: into the tree's flat arrays. The same checks, in the same order.
+  std::uint32_t tree_predicate(ir::TreeData& t, xml_node n, std::size_t depth) {
+    using Op = ir::TreePredicate::Op;
+    if (depth > 256) throw LimitError(fmt::format("predicate nesting deeper than 256 at {}", where(n)));
+    ir::TreePredicate p;
+    std::string_view name = local_name(n.name());
+    if (name == "True") {
+      p.kind = ir::Predicate::Kind::True;
+    } else if (name == "False") {
+      p.kind = ir::Predicate::Kind::False;
+    } else if (name == "SimplePredicate") {
+      p.line = std::uint32_t(line_of(n));
+      p.kind = ir::Predicate::Kind::Simple;
+      p.field = put(t, required_text(n, "field"));
+      const char* op = required_text(n, "operator");
+      for (auto o = std::uint8_t(Op::Equal); o <= std::uint8_t(Op::IsNotMissing); ++o)
+        if (std::strcmp(op, ir::op_text(Op(o))) == 0) p.op = Op(o);
+      if (p.op == Op::None) fail(n, fmt::format("unknown SimplePredicate operator \"{}\"", op));
+      if (p.op != Op::IsMissing && p.op != Op::IsNotMissing) p.value = put(t, required_text(n, "value"));
+    } else if (name == "SimpleSetPredicate") {
+      p.line = std::uint32_t(line_of(n));
+      p.kind = ir::Predicate::Kind::SimpleSet;
+      p.field = put(t, required_text(n, "field"));
+      const char* op = required_text(n, "booleanOperator");
+      if (std::strcmp(op, "isIn") == 0) p.op = Op::IsIn;
+      else if (std::strcmp(op, "isNotIn") == 0) p.op = Op::IsNotIn;
+      else fail(n, fmt::format("unknown booleanOperator \"{}\"", op));
+      xml_node a = n.child("Array");
+      if (!a) {
+        for (xml_node c : n.children())
+          if (is(c, "Array")) a = c;
+      }
+      if (!a) fail(n, "SimpleSetPredicate lacks an Array");
+      p.begin = std::uint32_t(t.set_values.size());
+      for (const auto& v : array(a)) t.set_values.push_back(put(t, v.c_str()));
+      p.end = std::uint32_t(t.set_values.size());
+    } else if (name == "CompoundPredicate") {
+      p.line = std::uint32_t(line_of(n));
+      p.kind = ir::Predicate::Kind::Compound;
+      const char* op = required_text(n, "booleanOperator");
+      for (auto o = std::uint8_t(Op::And); o <= std::uint8_t(Op::Surrogate); ++o)
+        if (std::strcmp(op, ir::op_text(Op(o))) == 0) p.op = Op(o);
+      if (p.op == Op::None) fail(n, fmt::format("unknown booleanOperator \"{}\"", op));
+      std::vector<std::uint32_t> children;
+      for (xml_node c : n.children())
+        if (c.type() == pugi::node_element && is_predicate_name(local_name(c.name())))
+          children.push_back(tree_predicate(t, c, depth + 1));
+      if (children.size() < 2) fail(n, "CompoundPredicate needs at least two predicates");
+      p.begin = std::uint32_t(t.predicate_children.size());
+      t.predicate_children.insert(t.predicate_children.end(), children.begin(), children.end());
+      p.end = std::uint32_t(t.predicate_children.size());
+    } else {
+      fail(n, fmt::format("<{}> is not a predicate", name));
+    }
+    if (t.predicates.size() >= ir::Node::none) throw LimitError("a tree of more than 2^32 predicates");
+    t.predicates.push_back(p);
+    return std::uint32_t(t.predicates.size() - 1);
+  }
+
+  void node(xml_node n, ir::TreeData& t, std::uint32_t index) {
+    // `t.nodes` does not grow here: the reference stays valid.
+    ir::Node& node = t.nodes[index];
+    if (const char* id = attr(n, "id")) node.id = put(t, id);
+    if (const char* s = attr(n, "score")) {
+      node.score = put(t, s);
+      node.has_score = true;
+    }
     if (const char* r = attr(n, "recordCount")) node.record_count = finite(n, "recordCount", r);
-    node.default_child = text_or(n, "defaultChild", "");
-    if (!node.default_child.empty()) node.path = fmt::format("<Node> at line {}", line_of(n));
+    if (const char* d = attr(n, "defaultChild")) node.default_child = put(t, d);
+    if (node.default_child.size) node.line = std::uint32_t(line_of(n));
     // The schema's order: Extension*, predicate, Partition?, ScoreDistribution*, Node*, embedded model?
     // A document out of that order was not written by an exporter we know; refuse it rather than guess.
     enum Stage { Start, Predicate, Distributions, Children, Embedded } stage = Start;
@@ -771,24 +918,29 @@ class Loader {
                             what));
       stage = to;
     };
+    node.dist_begin = node.dist_end = std::uint32_t(t.distributions.size());
     for (xml_node c : n.children()) {
-      if (c.type() != pugi::node_element || is(c, "Extension") || is(c, "Partition")) continue;
-      if (is_predicate(c)) {
+      if (c.type() != pugi::node_element) continue;
+      std::string_view name = local_name(c.name());
+      if (name == "Extension" || name == "Partition") continue;
+      if (is_predicate_name(name)) {
         advance(c, Predicate, "predicate");
-        node.predicate = predicate(c, 0);
-      } else if (is(c, "Node")) {
+        node.predicate = tree_predicate(t, c, 0);
+      } else if (name == "Node") {
         advance(c, Children, "Node");
-      } else if (is(c, "ScoreDistribution")) {
+        kids_.push_back(c);
+      } else if (name == "ScoreDistribution") {
         advance(c, Distributions, "ScoreDistribution");
-        ir::ScoreDistribution d;
-        d.value = required(c, "value");
+        ir::TreeDistribution d;
+        d.value = put(t, required_text(c, "value"));
         d.record_count = number_or(c, "recordCount", 0.0);
         d.probability = optional_number(c, "probability");
         d.confidence = optional_number(c, "confidence");
         if (d.probability && (*d.probability < 0 || *d.probability > 1))
           fail(c, fmt::format("ScoreDistribution probability {} is outside [0, 1]", *d.probability));
-        node.distributions.push_back(std::move(d));
-      } else if (is(c, "Regression")) {
+        t.distributions.push_back(d);
+        node.dist_end = std::uint32_t(t.distributions.size());
+      } else if (name == "Regression") {
         advance(c, Embedded, "Regression");
         auto m = std::make_unique<ir::Model>();
         m->kind = ir::Model::Kind::Regression;
@@ -796,16 +948,17 @@ class Loader {
         m->path = where(c);
         m->function = MiningFunction::Regression;
         regression(c, *m);
-        node.embedded = std::move(m);
-      } else if (is(c, "DecisionTree")) {
+        node.embedded = std::uint32_t(t.embedded.size());
+        t.embedded.push_back(std::move(m));
+      } else if (name == "DecisionTree") {
         unsupported(c, "an embedded DecisionTree is not supported");
       } else {
         fail(c, fmt::format("<{}> is not allowed in <Node> (expected a predicate, ScoreDistribution, Node or an "
                             "embedded Regression)",
-                            local_name(c.name())));
+                            name));
       }
     }
-    if (!node.predicate) fail(n, "Node lacks a predicate");
+    if (node.predicate == ir::Node::none) fail(n, "Node lacks a predicate");
   }
 
   void mining(xml_node n, ir::Model& m) {
