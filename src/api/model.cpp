@@ -443,25 +443,19 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
   if (ahead.empty() || rows < 2) {
     FrameLease lease(impl);
     eval::Frame& f = *lease;
-    // The linear fast path: the table sums of a block of rows at a time.
+    // The linear fast path: the table sums of a block of rows at a time (when the fill can compute them).
     constexpr std::size_t kLinearBlock = 64;
-    std::vector<double> sums;
-    std::size_t sums_from = last, width = impl.linear ? impl.linear->tables.size() : 0;
+    const std::size_t width = impl.linear && rows >= 2 ? impl.linear->tables.size() : 0;
+    std::vector<double> sums(width * kLinearBlock);
+    bool have_sums = false;
     for (std::size_t row = first; row < last; ++row) {
       f.reset();
       f.row = row;
-      if (width && rows >= 2) {
-        if (row >= sums_from + kLinearBlock || row < sums_from) {
-          sums_from = row;
-          sums.resize(kLinearBlock * width);
-          if (!fill.linear(row, std::min(kLinearBlock, last - row), sums.data())) width = 0;
-        }
-        if (width) {
-          const double* s = sums.data() + (row - sums_from) * width;
-          bool usable = true;
-          for (std::size_t t = 0; t < width; ++t) usable = usable && s[t] == s[t];
-          if (usable) f.precomputed_linear = s;
-        }
+      const std::size_t at = (row - first) % kLinearBlock;
+      if (width && at == 0) have_sums = fill.linear(row, std::min(kLinearBlock, last - row), sums.data());
+      if (have_sums) {
+        const double* s = sums.data() + at * width;
+        if (std::none_of(s, s + width, [](double v) { return v != v; })) f.precomputed_linear = s;
       }
       try {
         fill(f, row);

@@ -80,7 +80,6 @@ class Compiler {
   Scope* global_ = nullptr;
   std::unordered_map<std::string, const ir::DataField*> data_fields_;
   std::unordered_map<std::string, std::int32_t> functions_;
-  std::unordered_map<std::int32_t, std::int32_t> input_of_slot_;  // slot -> index into prog_.inputs
   // Per-slot dependencies of derived fields, for the cycle check.
   std::vector<std::vector<std::int32_t>> depends_;
   std::int32_t current_slot_ = -1;  // the derived field whose expression is being compiled
@@ -1002,7 +1001,6 @@ void Compiler::build_inputs(const ir::Model& top, const Scope& top_scope) {
     }
     s.plain_number = (s.type == DataType::Double || s.type == DataType::Float) && s.op == OpType::Continuous &&
                      s.intervals.empty() && s.invalid.empty() && s.outliers == InputSpec::Outliers::AsIs;
-    input_of_slot_[s.slot] = std::int32_t(prog_.inputs.size());
     if (prog_.spec_of_slot.size() <= std::size_t(s.slot)) prog_.spec_of_slot.resize(std::size_t(s.slot) + 1, -1);
     prog_.spec_of_slot[std::size_t(s.slot)] = std::int32_t(prog_.inputs.size());
     prog_.inputs.push_back(std::move(s));

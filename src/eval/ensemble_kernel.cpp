@@ -284,31 +284,31 @@ double EnsembleKernel::sum_one(const std::int32_t* results) const {
   return acc;
 }
 
-void EnsembleKernel::sum_block(const double* x, std::size_t rows, double* sums) const {
-  const std::size_t padded = (rows + 7) / 8 * 8;
+const std::int32_t* EnsembleKernel::bin_block(const double* x, std::size_t rows, std::size_t padded) const {
+  // Padded to whole vectors with missing rows, whose results are never stored. Kept per thread.
   thread_local std::vector<std::int32_t> scratch;
-  thread_local std::vector<double> acc;
   if (scratch.size() < padded * features()) scratch.resize(padded * features());
   bin_rows(x, rows, scratch.data());
   std::fill(scratch.begin() + std::ptrdiff_t(rows * features()), scratch.begin() + std::ptrdiff_t(padded * features()),
             bins.missing_bin);
+  return scratch.data();
+}
+
+void EnsembleKernel::sum_block(const double* x, std::size_t rows, double* sums) const {
+  const std::size_t padded = (rows + 7) / 8 * 8;
+  const std::int32_t* binned_rows = bin_block(x, rows, padded);
   // Accumulated sum-major (padded rows per sum), handed out row-major.
+  thread_local std::vector<double> acc;
   acc.assign(padded * sum_width, sum_start);
-  walk_binned_block_avx512(*this, scratch.data(), padded, nullptr, rows, acc.data());
+  walk_binned_block_avx512(*this, binned_rows, padded, nullptr, rows, acc.data());
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t c = 0; c < sum_width; ++c) sums[r * sum_width + c] = acc[c * padded + r];
 }
 
 void EnsembleKernel::walk_block(const double* x, std::size_t rows, std::int32_t* out) const {
   if (binned && rows * features() < (std::size_t(1) << 30)) {
-    // Padded to whole vectors with missing rows, whose results are not stored.
     const std::size_t padded = (rows + 7) / 8 * 8;
-    thread_local std::vector<std::int32_t> scratch;
-    if (scratch.size() < padded * features()) scratch.resize(padded * features());
-    bin_rows(x, rows, scratch.data());
-    std::fill(scratch.begin() + std::ptrdiff_t(rows * features()), scratch.begin() + std::ptrdiff_t(padded * features()),
-              bins.missing_bin);
-    return walk_binned_block_avx512(*this, scratch.data(), padded, out, rows, nullptr);
+    return walk_binned_block_avx512(*this, bin_block(x, rows, padded), padded, out, rows, nullptr);
   }
   if (use_avx512 && rows * features() < (std::size_t(1) << 30)) return walk_block_avx512(*this, x, rows, out);
   const std::size_t nf = features(), nt = trees();

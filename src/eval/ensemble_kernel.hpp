@@ -116,7 +116,6 @@ struct EnsembleKernel {
   /// The sums (sum_width of them) of the trees' terms for one row's results (walk_row), as sum_block adds
   /// them; false when a tree has no prediction or a sum is NaN.
   bool sum_results(const std::int32_t* results, double* sums) const;
-  double sum_one(const std::int32_t* results) const;
   /// The sums of every tree's terms for `rows` feature rows into `sums` (rows x sum_width; binned kernels
   /// with `summing` only). NaN marks a row left to the generic aggregation.
   void sum_block(const double* x, std::size_t rows, double* sums) const;
@@ -132,6 +131,9 @@ struct EnsembleKernel {
   }
 
  private:
+  double sum_one(const std::int32_t* results) const;  // sum_results for one sum
+  /// bin_rows into this thread's buffer, padded with missing rows to `padded` rows.
+  const std::int32_t* bin_block(const double* x, std::size_t rows, std::size_t padded) const;
   std::int32_t step(std::int32_t e, const double* x) const {
     auto i = std::size_t(e);
     double v = x[feature[i]];

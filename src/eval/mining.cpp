@@ -44,6 +44,18 @@ void MiningEval::predict_selected(Frame& f, Prediction& out) const {
   if (method == Method::SelectFirst) out.entity = chosen->id;
 }
 
+const std::int32_t* MiningEval::kernel_results(Frame& f, Prediction& out) const {
+  const std::int32_t*& ahead = f.precomputed[std::size_t(kernel_index)];
+  if (!ahead) {
+    out.features.resize(kernel->features());
+    kernel->gather(f, out.features.data());
+    out.results.resize(kernel->trees());
+    kernel->walk_row(out.features.data(), out.results.data());
+    ahead = out.results.data();
+  }
+  return ahead;
+}
+
 void MiningEval::predict(Frame& f, Prediction& out) const {
   if (method == Method::SelectFirst || method == Method::ModelChain) return predict_selected(f, out);
   const bool skip = missing_treatment == MissingTreatment::SkipSegment;
@@ -76,15 +88,8 @@ void MiningEval::predict(Frame& f, Prediction& out) const {
   if (kernel && kernel->summing != EnsembleKernel::Summing::None) {
     double* sums = f.precomputed_sums[std::size_t(kernel_index)].data();
     bool have = sums[0] == sums[0];
-    if (!have && !f.precomputed[std::size_t(kernel_index)]) {
-      // One record: walk its trees here and add their terms (false when a tree has no prediction).
-      out.features.resize(kernel->features());
-      kernel->gather(f, out.features.data());
-      out.results.resize(kernel->trees());
-      kernel->walk_row(out.features.data(), out.results.data());
-      f.precomputed[std::size_t(kernel_index)] = out.results.data();
-      have = kernel->sum_results(out.results.data(), sums);
-    }
+    // One record: walk its trees here and add their terms (false when a tree has no prediction).
+    if (!have) have = kernel->sum_results(kernel_results(f, out), sums);
     if (have && kernel->class_average) {
       // Every tree gave a distribution; aggregate_classification's average, with the first tree's class order
       // breaking ties, as the reference's first-seen order does then.
@@ -119,14 +124,7 @@ void MiningEval::predict(Frame& f, Prediction& out) const {
     }
   }
   if (kernel) {
-    const std::int32_t* ahead = f.precomputed[std::size_t(kernel_index)];
-    if (!ahead) {
-      out.features.resize(kernel->features());
-      kernel->gather(f, out.features.data());
-      out.results.resize(kernel->trees());
-      kernel->walk_row(out.features.data(), out.results.data());
-      ahead = out.results.data();
-    }
+    const std::int32_t* ahead = kernel_results(f, out);
     for (std::size_t t = 0; t < kernel->roots.size(); ++t) {
       std::int32_t r = ahead[t];
       ++considered;

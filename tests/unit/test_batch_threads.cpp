@@ -8,10 +8,11 @@
 #include <random>
 
 #include "pmmlrt/pmmlrt.hpp"
+#include "support.hpp"
 
 namespace {
 
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0 || (std::isnan(a) && std::isnan(b)); }
+using pmmlrt_test::same_bits;
 
 std::string first_error(const pmmlrt::Model& m, const std::vector<double>& x, std::size_t rows, std::size_t threads) {
   pmmlrt::BatchOptions o;

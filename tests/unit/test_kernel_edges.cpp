@@ -15,19 +15,15 @@
 #include <sstream>
 
 #include "pmmlrt/pmmlrt.hpp"
+#include "support.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using pmmlrt_test::slurp;
 
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0 || (std::isnan(a) && std::isnan(b)); }
+using pmmlrt_test::same_bits;
 
 /// Every number in a `value="..."` attribute of the document: the split thresholds, among others.
 std::vector<double> numbers_in_values(const std::string& text) {

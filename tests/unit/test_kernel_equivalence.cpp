@@ -11,6 +11,7 @@
 
 #include "cli/csv.hpp"
 #include "pmmlrt/pmmlrt.hpp"
+#include "support.hpp"
 
 namespace fs = std::filesystem;
 
@@ -19,8 +20,7 @@ namespace {
 bool identical(const pmmlrt::Value& a, const pmmlrt::Value& b) {
   if (a.kind() != b.kind()) return false;
   if (a.is_number()) {
-    double x = a.number(), y = b.number();
-    return std::memcmp(&x, &y, sizeof x) == 0 || (std::isnan(x) && std::isnan(y));
+    return pmmlrt_test::same_bits(a.number(), b.number());
   }
   return a == b;
 }
@@ -37,12 +37,7 @@ std::vector<fs::path> case_dirs() {
   return out;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using pmmlrt_test::slurp;
 
 }  // namespace
 

@@ -10,10 +10,11 @@
 #include <random>
 
 #include "pmmlrt/pmmlrt.hpp"
+#include "support.hpp"
 
 namespace {
 
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0 || (std::isnan(a) && std::isnan(b)); }
+using pmmlrt_test::same_bits;
 
 }  // namespace
 

@@ -1,7 +1,7 @@
 """ctypes bindings of the pmmlrt C ABI (capi/pmmlrt.h). Internal: use the pmmlrt package API instead."""
 import ctypes
 import os
-from ctypes import POINTER, c_char_p, c_double, c_float, c_int, c_size_t, c_uint64, c_void_p
+from ctypes import POINTER, c_char_p, c_float, c_int, c_size_t, c_uint64, c_void_p
 from pathlib import Path
 
 ABI_VERSION = 1
@@ -99,12 +99,8 @@ _fn("pmmlrt_model_output_is_final", status, P, c_size_t, POINTER(c_int))
 _fn("pmmlrt_score_f64", status, P, c_void_p, c_size_t, c_size_t, c_int, c_void_p, P, PP)
 _fn("pmmlrt_score_f32", status, P, c_void_p, c_size_t, c_size_t, c_int, c_void_p, P, PP)
 _fn("pmmlrt_score_values", status, P, c_void_p, c_void_p, c_size_t, c_size_t, c_int, c_void_p, P, PP)
-_fn("pmmlrt_score_one", status, P, POINTER(c_double), c_size_t, POINTER(c_double), POINTER(c_double), c_size_t,
-    POINTER(c_double), c_size_t)
-# The same function with plain addresses: predict_one passes buffer addresses, the cheapest ctypes call.
-score_one_raw = lib["pmmlrt_score_one"]
-score_one_raw.restype = status
-score_one_raw.argtypes = [c_void_p, c_void_p, c_size_t, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t]
+# Buffers by address: predict_one passes array addresses, the cheapest ctypes call.
+_fn("pmmlrt_score_one", status, P, c_void_p, c_size_t, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t)
 
 _fn("pmmlrt_batch_result_release", None, P)
 _fn("pmmlrt_batch_result_rows", status, P, POINTER(c_size_t))

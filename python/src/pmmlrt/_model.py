@@ -4,7 +4,7 @@ import math
 from array import array as _array
 import os
 from collections import namedtuple
-from ctypes import byref, c_char_p, c_double, c_int, c_size_t, c_uint64, c_void_p
+from ctypes import byref, c_char_p, c_int, c_size_t, c_uint64, c_void_p
 
 import numpy as np
 
@@ -62,9 +62,6 @@ class UsageError(PmmlrtError, ValueError):
 _ERRORS = {1: ParseError, 2: UnsupportedError, 3: ModelError, 4: InputError, 5: EvaluationError, 6: LimitError,
            7: IoError, 8: UsageError, 100: UsageError, 101: UsageError, 102: UsageError, 103: UsageError,
            104: UsageError, 105: MemoryError, 106: PmmlrtError}
-
-
-_NAN_ROW = [math.nan] * 64  # the initial results of predict_one's output buffer
 
 
 def _check(status):
@@ -309,9 +306,9 @@ class Model:
         inputs = x if isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.c_contiguous else _array("d", x)
         address = inputs.ctypes.data if isinstance(inputs, np.ndarray) else inputs.buffer_info()[0]
         k = len(self.classes_) if with_probabilities else 0
-        out = _array("d", _NAN_ROW[: 1 + k]) if k < len(_NAN_ROW) else _array("d", [math.nan] * (1 + k))
+        out = _array("d", [math.nan]) * (1 + k)
         base = out.buffer_info()[0]
-        _check(_capi.score_one_raw(self._handle, address, n, base, base + 8 if k else None, k, None, 0))
+        _check(lib.pmmlrt_score_one(self._handle, address, n, base, base + 8 if k else None, k, None, 0))
         return out[0], (out[1:] if k else ())
 
     def score_one(self, record):
