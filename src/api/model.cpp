@@ -76,6 +76,12 @@ struct Model::Impl {
 
 namespace {
 
+/// Where a block walk reads a kernel's features straight from the batch (MatrixFill::direct_features).
+struct DirectFeatures {
+  std::vector<std::ptrdiff_t> column;
+  std::vector<bool> to_float;
+};
+
 Value to_value(const eval::Frame& f, const eval::Val& v) {
   switch (v.kind) {
     case eval::Kind::Missing: return Value();
@@ -483,6 +489,10 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
     else
       sums.resize(std::max(sums.size(), block * ahead[a]->kernel->sum_width));
   }
+  // Kernels whose features are plain matrix cells read them from the batch, not through the frames.
+  std::vector<DirectFeatures> direct(ahead.size());
+  std::vector<bool> is_direct(ahead.size());
+  for (std::size_t a = 0; a < ahead.size(); ++a) is_direct[a] = fill.direct_features(*ahead[a]->kernel, direct[a]);
   std::vector<std::exception_ptr> fill_error(block);
   for (std::size_t start = first; start < last; start += block) {
     const std::size_t n = std::min(block, last - start);
@@ -505,6 +515,11 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
         double* x = features[a].data() + i * nf;
         if (fill_error[i]) {
           std::fill(x, x + nf, nan);
+          continue;
+        }
+        if (is_direct[a]) {
+          fill.features(direct[a], start + i, x);
+          ok[i] = true;
           continue;
         }
         eval::Frame& f = **leases[i];
@@ -573,9 +588,9 @@ std::vector<std::ptrdiff_t> column_map(const compile::Compiled& c, std::size_t c
   return map;
 }
 
-/// Fills a frame from a numeric matrix. With the linear fast path, plain inputs that are not NaN are left
-/// to be prepared on first use (they cannot fail, so the order of the errors is unchanged), and the table
-/// sums come from linear() for a block of rows.
+/// Fills a frame from a numeric matrix. Plain inputs that are not NaN are left to be prepared on first use
+/// (they cannot fail, so the order of the errors is unchanged); with the linear fast path the table sums
+/// come from linear() for a block of rows, and ensemble kernels may read their features from the matrix.
 template <class T>
 struct MatrixFill {
   const Model::Impl& impl;
@@ -590,21 +605,45 @@ struct MatrixFill {
 
   void operator()(eval::Frame& f, std::size_t row) const {
     const auto& prog = impl.compiled->program;
-    const bool lazy = impl.linear != nullptr;
-    if (lazy) {
-      f.lazy.data = data;
-      f.lazy.is_float = std::is_same_v<T, float>;
-      f.lazy.base = layout == Layout::RowMajor ? row * cols : row;
-      f.lazy.stride = layout == Layout::RowMajor ? 1 : rows;
-      f.lazy.column_of_spec = map.data();
-      // Sums that are not NaN saw every cell of every input, none of them NaN (a NaN cell makes its product
-      // NaN): nothing is left to prepare now.
-      if (f.precomputed_linear && impl.linear->covers_inputs) return;
-    }
+    f.lazy.data = data;
+    f.lazy.is_float = std::is_same_v<T, float>;
+    f.lazy.base = layout == Layout::RowMajor ? row * cols : row;
+    f.lazy.stride = layout == Layout::RowMajor ? 1 : rows;
+    f.lazy.column_of_spec = map.data();
+    // Sums that are not NaN saw every cell of every input, none of them NaN (a NaN cell makes its product
+    // NaN): nothing is left to prepare now.
+    if (f.precomputed_linear && impl.linear->covers_inputs) return;
     for (std::size_t s = 0; s < prog.inputs.size(); ++s) {
       double x = map[s] >= 0 ? cell(row, std::size_t(map[s])) : std::nan("");
-      if (lazy && prog.inputs[s].plain_number && !std::isnan(x)) continue;
+      if (prog.inputs[s].plain_number && !std::isnan(x)) continue;
       eval::prepare_number(f, prog.inputs[s], x);
+    }
+  }
+
+  /// The matrix column of each of the kernel's features (-1: no column, always missing), when every feature
+  /// is a plain input that no missing-value treatment changes: the kernel then reads the cell itself
+  /// (rounded to float for a float field; NaN is missing), exactly what gather() would read from the frame.
+  bool direct_features(const eval::EnsembleKernel& kernel, DirectFeatures& out) const {
+    const auto& prog = impl.compiled->program;
+    out.column.clear();
+    out.to_float.clear();
+    for (auto slot : kernel.feature_slots) {
+      const std::int32_t spec = std::size_t(slot) < prog.spec_of_slot.size() ? prog.spec_of_slot[std::size_t(slot)] : -1;
+      if (spec < 0) return false;
+      const eval::InputSpec& s = prog.inputs[std::size_t(spec)];
+      if (!s.plain_number || s.missing_replacement || s.missing_is_error) return false;
+      out.column.push_back(map[std::size_t(spec)]);
+      out.to_float.push_back(s.type == DataType::Float);
+    }
+    return true;
+  }
+
+  /// The kernel's features of `row` (see direct_features) into x.
+  void features(const DirectFeatures& d, std::size_t row, double* x) const {
+    for (std::size_t i = 0; i < d.column.size(); ++i) {
+      const std::ptrdiff_t col = d.column[i];
+      double v = col >= 0 ? cell(row, std::size_t(col)) : std::nan("");
+      x[i] = d.to_float[i] ? double(static_cast<float>(v)) : v;
     }
   }
 
@@ -659,6 +698,8 @@ struct ValueFill {
       eval::prepare_input(f, prog.inputs[s], map[s] >= 0 ? cells[std::size_t(map[s])][row] : missing);
   }
   bool linear(std::size_t, std::size_t, double*) const { return false; }
+  bool direct_features(const eval::EnsembleKernel&, DirectFeatures&) const { return false; }
+  void features(const DirectFeatures&, std::size_t, double*) const {}
 };
 
 template <class T>
