@@ -76,12 +76,6 @@ struct Model::Impl {
 
 namespace {
 
-/// Where a block walk reads a kernel's features straight from the batch (MatrixFill::direct_features).
-struct DirectFeatures {
-  std::vector<std::ptrdiff_t> column;
-  std::vector<bool> to_float;
-};
-
 Value to_value(const eval::Frame& f, const eval::Val& v) {
   switch (v.kind) {
     case eval::Kind::Missing: return Value();
@@ -330,10 +324,18 @@ void Model::score_into(const double* inputs, std::size_t n_inputs, const RecordO
   eval::Frame& f = *lease;
   f.reset();
   f.row = 0;
-  // Specs in program order (the reference's preparation order), each fed by its field's number.
+  // Specs in program order (the reference's preparation order), each fed by its field's number; plain
+  // numbers are left to be prepared on first use (they cannot fail), as in a batch row.
+  f.lazy.data = inputs;
+  f.lazy.is_float = false;
+  f.lazy.base = 0;
+  f.lazy.stride = 1;
+  f.lazy.column_of_spec = impl_->field_of_spec.data();
   for (std::size_t s = 0; s < prog.inputs.size(); ++s) {
     const auto field = impl_->field_of_spec[s];
-    eval::prepare_number(f, prog.inputs[s], field >= 0 ? inputs[field] : std::nan(""));
+    const double x = field >= 0 ? inputs[field] : std::nan("");
+    if (prog.inputs[s].plain_number && !std::isnan(x)) continue;
+    eval::prepare_number(f, prog.inputs[s], x);
   }
   evaluate_row(*impl_, f);
   const eval::Prediction& p = f.predictions[0];
@@ -489,10 +491,6 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
     else
       sums.resize(std::max(sums.size(), block * ahead[a]->kernel->sum_width));
   }
-  // Kernels whose features are plain matrix cells read them from the batch, not through the frames.
-  std::vector<DirectFeatures> direct(ahead.size());
-  std::vector<bool> is_direct(ahead.size());
-  for (std::size_t a = 0; a < ahead.size(); ++a) is_direct[a] = fill.direct_features(*ahead[a]->kernel, direct[a]);
   std::vector<std::exception_ptr> fill_error(block);
   for (std::size_t start = first; start < last; start += block) {
     const std::size_t n = std::min(block, last - start);
@@ -515,11 +513,6 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
         double* x = features[a].data() + i * nf;
         if (fill_error[i]) {
           std::fill(x, x + nf, nan);
-          continue;
-        }
-        if (is_direct[a]) {
-          fill.features(direct[a], start + i, x);
-          ok[i] = true;
           continue;
         }
         eval::Frame& f = **leases[i];
@@ -589,8 +582,8 @@ std::vector<std::ptrdiff_t> column_map(const compile::Compiled& c, std::size_t c
 }
 
 /// Fills a frame from a numeric matrix. Plain inputs that are not NaN are left to be prepared on first use
-/// (they cannot fail, so the order of the errors is unchanged); with the linear fast path the table sums
-/// come from linear() for a block of rows, and ensemble kernels may read their features from the matrix.
+/// (they cannot fail, so the order of the errors is unchanged; ensemble kernels may read them from the
+/// matrix as they are), and with the linear fast path the table sums come from linear() for a block of rows.
 template <class T>
 struct MatrixFill {
   const Model::Impl& impl;
@@ -617,33 +610,6 @@ struct MatrixFill {
       double x = map[s] >= 0 ? cell(row, std::size_t(map[s])) : std::nan("");
       if (prog.inputs[s].plain_number && !std::isnan(x)) continue;
       eval::prepare_number(f, prog.inputs[s], x);
-    }
-  }
-
-  /// The matrix column of each of the kernel's features (-1: no column, always missing), when every feature
-  /// is a plain input that no missing-value treatment changes: the kernel then reads the cell itself
-  /// (rounded to float for a float field; NaN is missing), exactly what gather() would read from the frame.
-  bool direct_features(const eval::EnsembleKernel& kernel, DirectFeatures& out) const {
-    const auto& prog = impl.compiled->program;
-    out.column.clear();
-    out.to_float.clear();
-    for (auto slot : kernel.feature_slots) {
-      const std::int32_t spec = std::size_t(slot) < prog.spec_of_slot.size() ? prog.spec_of_slot[std::size_t(slot)] : -1;
-      if (spec < 0) return false;
-      const eval::InputSpec& s = prog.inputs[std::size_t(spec)];
-      if (!s.plain_number || s.missing_replacement || s.missing_is_error) return false;
-      out.column.push_back(map[std::size_t(spec)]);
-      out.to_float.push_back(s.type == DataType::Float);
-    }
-    return true;
-  }
-
-  /// The kernel's features of `row` (see direct_features) into x.
-  void features(const DirectFeatures& d, std::size_t row, double* x) const {
-    for (std::size_t i = 0; i < d.column.size(); ++i) {
-      const std::ptrdiff_t col = d.column[i];
-      double v = col >= 0 ? cell(row, std::size_t(col)) : std::nan("");
-      x[i] = d.to_float[i] ? double(static_cast<float>(v)) : v;
     }
   }
 
@@ -698,8 +664,6 @@ struct ValueFill {
       eval::prepare_input(f, prog.inputs[s], map[s] >= 0 ? cells[std::size_t(map[s])][row] : missing);
   }
   bool linear(std::size_t, std::size_t, double*) const { return false; }
-  bool direct_features(const eval::EnsembleKernel&, DirectFeatures&) const { return false; }
-  void features(const DirectFeatures&, std::size_t, double*) const {}
 };
 
 template <class T>

@@ -232,6 +232,20 @@ PMMLRT_AVX512 std::size_t bin_rows_avx512(const EnsembleKernel& k, const double*
   return r0;
 }
 
+namespace {
+
+/// walk_binned for exactly `chains` (1 to 16) vectors of one record's trees: no padding chain is walked.
+template <bool kInRegisters, int G = 16>
+PMMLRT_AVX512 inline void walk_row_chains(const EnsembleKernel& k, std::size_t chains, __m256i* e, const __m256i* offset,
+                                          const std::int32_t* bins, std::int32_t depth) {
+  if constexpr (G > 1) {
+    if (chains < std::size_t(G)) return walk_row_chains<kInRegisters, G - 1>(k, chains, e, offset, bins, depth);
+  }
+  walk_binned<G, true, kInRegisters>(k, e, offset, bins, depth);
+}
+
+}  // namespace
+
 PMMLRT_AVX512 void walk_binned_row_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out) {
   // Eight trees per vector, all reading the same row; up to sixteen vectors in flight, since one record has
   // no other rows to hide the gathers' latency behind.
@@ -252,13 +266,8 @@ PMMLRT_AVX512 void walk_binned_row_avx512(const EnsembleKernel& k, const std::in
       e[g] = _mm256_mask_loadu_epi32(_mm256_set1_epi32(roots[t]), lanes, roots + t);
       depth = std::max(depth, k.bins.group_depth[t / 8]);
     }
-    if (k.features() <= 32) {
-      if (here > 8) walk_binned<kRowChains, true, true>(k, e, &same_row, bins, depth);
-      else walk_binned<8, true, true>(k, e, &same_row, bins, depth);
-    } else {
-      if (here > 8) walk_binned<kRowChains, true>(k, e, &same_row, bins, depth);
-      else walk_binned<8, true>(k, e, &same_row, bins, depth);
-    }
+    if (k.features() <= 32) walk_row_chains<true>(k, here, e, &same_row, bins, depth);
+    else walk_row_chains<false>(k, here, e, &same_row, bins, depth);
     for (std::size_t g = 0; g < here; ++g) {
       const std::size_t t = (g0 + g) * 8;
       const auto lanes = __mmask8(nt - t >= 8 ? 0xFF : (1u << (nt - t)) - 1);
