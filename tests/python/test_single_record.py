@@ -109,6 +109,10 @@ def test_results_identical_to_ctypes_and_batch(path, monkeypatch):
         assert calls == [], "every record above is one the extension scores itself"
 
 
+class FloatSubclass(float):
+    pass
+
+
 def test_record_kinds(monkeypatch):
     """Every kind of record gives the ctypes path's result; the extension takes the common ones itself."""
     fast, slow = load_pair(IRIS, monkeypatch)
@@ -118,7 +122,8 @@ def test_record_kinds(monkeypatch):
     unaligned[:] = row
     handled = {
         "list": row, "tuple": tuple(row), "ints": [6, 3, 5, 2], "bools": [True, False, True, True],
-        "numpy floats": list(np.array(row)), "float subclass": [type("F", (float,), {})(v) for v in row],
+        "numpy floats": list(np.array(row)), "float subclass": [FloatSubclass(v) for v in row],
+        "mixed floats": [np.float64(5.9), FloatSubclass(3.0), 5.1, np.float64(1.8)],
         "ndarray": np.array(row), "strided row": matrix[0], "unaligned": unaligned,
         "array('d')": array.array("d", row), "memoryview": memoryview(array.array("d", row)),
         "nan": [math.nan] * 4, "inf": [math.inf, -math.inf, 0.0, -0.0],

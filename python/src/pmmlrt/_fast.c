@@ -73,9 +73,14 @@ enum read_result { READ_OK, READ_UNHANDLED, READ_ERROR };
  * under us) and gives what array('d', x) gives; others are left to the ctypes path. */
 static enum read_result read_sequence(PyObject* seq, double* out, Py_ssize_t n) {
     PyObject** items = PySequence_Fast_ITEMS(seq);
+    /* The float subclass met last (numpy.float64, from list(row)): its PyFloat_Check walks the MRO. */
+    PyTypeObject* float_subtype = &PyFloat_Type;
     for (Py_ssize_t i = 0; i < n; ++i) {
         PyObject* v = items[i];
-        if (PyFloat_Check(v)) {
+        if (PyFloat_CheckExact(v) || Py_TYPE(v) == float_subtype) {
+            out[i] = PyFloat_AS_DOUBLE(v);
+        } else if (PyFloat_Check(v)) {
+            float_subtype = Py_TYPE(v);
             out[i] = PyFloat_AS_DOUBLE(v);
         } else if (PyLong_CheckExact(v) || PyBool_Check(v)) {
             out[i] = PyLong_AsDouble(v);
