@@ -184,11 +184,11 @@ static PyObject* Scorer_predict_one(Scorer* self, PyObject* x) {
     if (scored <= 0) return scored < 0 ? NULL : Py_NewRef(Py_NotImplemented);
     if (isnan(predicted)) Py_RETURN_NONE;
     if (!self->labels) return PyFloat_FromDouble(predicted);
-    Py_ssize_t index = (Py_ssize_t)predicted;
-    if ((double)index != predicted || index < 0 || index >= PyTuple_GET_SIZE(self->labels)) {
+    /* Range first: converting an out-of-range double to an integer is undefined. */
+    if (!(predicted >= 0 && predicted < (double)PyTuple_GET_SIZE(self->labels)) || predicted != floor(predicted)) {
         return Py_NewRef(Py_NotImplemented); /* not a class index: let the ctypes path decide */
     }
-    return Py_NewRef(PyTuple_GET_ITEM(self->labels, index));
+    return Py_NewRef(PyTuple_GET_ITEM(self->labels, (Py_ssize_t)predicted));
 }
 
 static PyObject* Scorer_predict_proba_one(Scorer* self, PyObject* x) {
