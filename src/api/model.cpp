@@ -448,9 +448,9 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
   };
 
   // Ensembles whose trees can be walked ahead: a block of rows passes through each tree in turn.
-  std::vector<const eval::MiningEval*> ahead;
+  std::vector<const eval::ModelEval*> ahead;
   for (auto id : prog.kernel_models) {
-    const auto* me = static_cast<const eval::MiningEval*>(prog.models[std::size_t(id)].get());
+    const auto* me = prog.models[std::size_t(id)].get();
     if (me->kernel_ahead) ahead.push_back(me);
   }
   if (ahead.empty() || rows < 2) {

@@ -531,6 +531,7 @@ class Compiler {
     return calls;
   }
   void mark_kernels_ahead();
+  void build_tree_kernels();
   void build_inputs(const ir::Model& top, const Scope& top_scope);
   void collect_active(const ir::Model& m, std::vector<const ir::MiningField*>& out, std::unordered_set<std::string>& seen);
 
@@ -1091,9 +1092,27 @@ void Compiler::check_derivation_depth() {
       });
 }
 
+void Compiler::build_tree_kernels() {
+  if (!options_.ensemble_kernel) return;
+  // Trees already flattened into their ensemble's kernel are left alone, and so are small ones, which the
+  // generic walk serves as fast as the kernel's binning of every feature would.
+  constexpr std::size_t kMinNodes = 16;
+  std::unordered_set<std::int32_t> in_ensemble;
+  for (auto id : prog_.kernel_models)
+    for (const auto& s : static_cast<const MiningEval&>(*prog_.models[std::size_t(id)]).segments) in_ensemble.insert(s.model);
+  for (auto& m : prog_.models) {
+    auto* tree = dynamic_cast<TreeEval*>(m.get());
+    if (!tree || in_ensemble.count(tree->id) || tree->nodes.size() < kMinNodes) continue;
+    tree->kernel = build_tree_kernel(prog_, *tree);
+    if (!tree->kernel) continue;
+    tree->kernel_index = std::int32_t(prog_.kernel_models.size());
+    prog_.kernel_models.push_back(tree->id);
+  }
+}
+
 void Compiler::mark_kernels_ahead() {
   for (auto id : prog_.kernel_models) {
-    auto& me = static_cast<MiningEval&>(*prog_.models[std::size_t(id)]);
+    auto& me = *prog_.models[std::size_t(id)];
     bool inputs_only = true;
     std::vector<std::int32_t> todo(me.kernel->feature_slots.begin(), me.kernel->feature_slots.end());
     std::unordered_set<std::int32_t> seen;
@@ -1398,14 +1417,14 @@ void Compiler::run() {
   derived_fields(doc_.transformations, global);
   ir::Model& top = *doc_.model;
   compile_model(top, global, nullptr);
+  build_tree_kernels();
   check_cycles();
   check_derivation_depth();
   mark_kernels_ahead();
   if (prog_.slots.size() > options_.max_fields)
     throw LimitError(fmt::format("{} fields exceed the limit of {} (max_fields)", prog_.slots.size(), options_.max_fields));
   build_inputs(top, global);
-  for (auto id : prog_.kernel_models)
-    link_direct_inputs(prog_, *static_cast<MiningEval&>(*prog_.models[std::size_t(id)]).kernel);
+  for (auto id : prog_.kernel_models) link_direct_inputs(prog_, *prog_.models[std::size_t(id)]->kernel);
 
   const ModelEval& te = *prog_.models.front();
   out_.function = te.function;

@@ -358,15 +358,31 @@ namespace {
 
 class Builder {
  public:
-  Builder(const Program& p, const MiningEval& m, EnsembleKernel& k) : prog_(p), mining_(m), k_(k) {}
+  Builder(const Program& p, const MiningEval* m, EnsembleKernel& k) : prog_(p), mining_(m), k_(k) {}
+
+  /// One TreeModel whose result r > 0 is its node r - 1, the node the generic walk selects (result 0: none).
+  bool build_tree(const TreeEval& tree) {
+    k_.null_result = add_null();
+    for (std::size_t i = 0; i < tree.nodes.size(); ++i) {
+      k_.values.push_back(0.0);
+      k_.labels.push_back(-1);
+    }
+    MiningEval::Segment whole{};
+    std::int32_t root;
+    if (!add_tree(tree, whole, root)) return false;
+    k_.roots.push_back(root);
+    k_.weights.push_back(1.0);
+    return true;
+  }
 
   bool build() {
-    k_.classes = mining_.function == MiningFunction::Classification ? mining_.classes.size() : 0;
+    const MiningEval& mining = *mining_;
+    k_.classes = mining.function == MiningFunction::Classification ? mining.classes.size() : 0;
     k_.null_result = add_null();
-    for (const auto& seg : mining_.segments) {
+    for (const auto& seg : mining.segments) {
       if (prog_.predicates[std::size_t(seg.predicate)].op != Pred::Op::True) return false;
       const auto* tree = dynamic_cast<const TreeEval*>(prog_.models[std::size_t(seg.model)].get());
-      if (!tree || !tree->outputs.empty() || tree->function != mining_.function) return false;
+      if (!tree || !tree->outputs.empty() || tree->function != mining.function) return false;
       if (tree->missing == TreeEval::Missing::WeightedConfidence || tree->missing == TreeEval::Missing::AggregateNodes)
         return false;
       if (tree->target.default_value || !tree->target.priors.empty()) return false;
@@ -381,7 +397,7 @@ class Builder {
 
  private:
   const Program& prog_;
-  const MiningEval& mining_;
+  const MiningEval* mining_;  // null for a single tree, whose results are its nodes (see build_tree)
   EnsembleKernel& k_;
   std::unordered_map<std::int32_t, std::int32_t> feature_of_slot_;
   std::unordered_map<std::int32_t, std::int32_t> leaf_of_result_;
@@ -396,6 +412,10 @@ class Builder {
 
   /// The result a tree gives when it selects node `n`, as TreeEval::fill and ModelEval::evaluate compute it.
   bool result_of(const TreeEval& t, const MiningEval::Segment& seg, const TreeNode& n, std::int32_t& out) {
+    if (!mining_) {
+      out = std::int32_t(&n - t.nodes.data()) + 1;
+      return true;
+    }
     if (t.function == MiningFunction::Regression) {
       if (!n.has_score || n.score.kind != Kind::Number || n.embedded >= 0) {
         if (n.embedded >= 0) return false;
@@ -594,7 +614,7 @@ std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, co
       return nullptr;
   }
   auto kernel = std::make_unique<EnsembleKernel>();
-  Builder b(program, mining, *kernel);
+  Builder b(program, &mining, *kernel);
   if (!b.build()) return nullptr;
   if (mining.function == MiningFunction::Regression &&
       (mining.method == M::Sum || mining.method == M::WeightedSum || mining.method == M::Average)) {
@@ -627,6 +647,23 @@ std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, co
       kernel->weight_total = total;
     }
   }
+  kernel->finish();
+  return kernel;
+}
+
+std::unique_ptr<EnsembleKernel> build_tree_kernel(const Program& program, const TreeEval& tree) {
+  // The weighted strategies follow several children at once; a missing-value penalty counts the missing
+  // levels on the way, which the kernel does not.
+  if (tree.missing == TreeEval::Missing::WeightedConfidence || tree.missing == TreeEval::Missing::AggregateNodes ||
+      tree.missing_penalty != 1.0 || tree.nodes.empty() ||
+      program.predicates[std::size_t(tree.nodes[0].predicate)].op != Pred::Op::True)
+    return nullptr;
+  auto kernel = std::make_unique<EnsembleKernel>();
+  Builder b(program, nullptr, *kernel);
+  if (!b.build_tree(tree)) return nullptr;
+  // Inputs only: preparing them cannot fail during the walk (a derived field could, off the generic path).
+  for (auto slot : kernel->feature_slots)
+    if (program.slots[std::size_t(slot)].kind != Slot::Kind::Input) return nullptr;
   kernel->finish();
   return kernel;
 }

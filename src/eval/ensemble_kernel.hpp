@@ -27,6 +27,7 @@ namespace pmmlrt::eval {
 struct Frame;
 struct Program;
 class MiningEval;
+class TreeEval;
 
 struct EnsembleKernel {
   enum class Kind : std::uint8_t {
@@ -169,6 +170,10 @@ std::size_t bin_rows_avx512(const EnsembleKernel& k, const double* x, std::size_
 void walk_block_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out);
 void walk_row_avx512(const EnsembleKernel& k, const double* x, std::int32_t* out);
 bool cpu_has_avx512();
+
+/// Builds the kernel of a single TreeModel: its result r > 0 is the tree's node r - 1 (0: no prediction);
+/// nullptr when the tree cannot be expressed.
+std::unique_ptr<EnsembleKernel> build_tree_kernel(const Program& program, const TreeEval& tree);
 
 /// Fills the kernel's direct_specs once the program's input specs exist (after the models are compiled).
 void link_direct_inputs(const Program& program, EnsembleKernel& kernel);

@@ -21,7 +21,7 @@ Frame::Frame(const Program& p) : program(p) {
   precomputed.assign(p.kernel_models.size(), nullptr);
   precomputed_sums.resize(p.kernel_models.size());
   for (std::size_t i = 0; i < p.kernel_models.size(); ++i) {
-    const auto* kernel = static_cast<const MiningEval*>(p.models[std::size_t(p.kernel_models[i])].get())->kernel.get();
+    const auto* kernel = p.models[std::size_t(p.kernel_models[i])]->kernel.get();
     precomputed_sums[i].assign(kernel ? kernel->sum_width : 1, std::nan(""));
   }
   for (auto& m : p.models) predictions[std::size_t(m->id)].reset(m->classes.size());

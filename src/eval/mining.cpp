@@ -44,7 +44,7 @@ void MiningEval::predict_selected(Frame& f, Prediction& out) const {
   if (method == Method::SelectFirst) out.entity = chosen->id;
 }
 
-const std::int32_t* MiningEval::kernel_results(Frame& f, Prediction& out) const {
+const std::int32_t* ModelEval::kernel_results(Frame& f, Prediction& out) const {
   const std::int32_t*& ahead = f.precomputed[std::size_t(kernel_index)];
   if (!ahead) {
     out.features.resize(kernel->features());

@@ -113,17 +113,9 @@ class MiningEval final : public ModelEval {
   bool float_start_at_constant = false;  // XGBoost: the float sum starts at the Target's rescaleConstant
   double float_start = 0.0;
   std::vector<Segment> segments;
-  /// The flattened trees, when every segment is a plain tree (see ensemble_kernel.hpp).
-  std::unique_ptr<EnsembleKernel> kernel;
-  std::int32_t kernel_index = -1;  // index into Program::kernel_models and Frame::precomputed
-  /// The kernel's features depend on inputs only (no model output), so a batch may walk its trees ahead of
-  /// evaluating the rest of the record.
-  bool kernel_ahead = false;
 
  private:
   void predict_selected(Frame& f, Prediction& out) const;
-  /// The kernel's tree results for this record: walked ahead by a batch, or here (and kept for the record).
-  const std::int32_t* kernel_results(Frame& f, Prediction& out) const;
   void aggregate_regression(Frame& f, Prediction& out, std::size_t considered, std::size_t missing) const;
   void aggregate_classification(Frame& f, Prediction& out, std::size_t considered, std::size_t missing,
                                 double missing_votes) const;

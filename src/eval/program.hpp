@@ -18,6 +18,7 @@ namespace pmmlrt::eval {
 
 struct Program;
 struct Frame;
+struct EnsembleKernel;
 
 // ----- fields -------------------------------------------------------------------------------------------
 
@@ -205,8 +206,18 @@ class ModelEval {
   std::vector<OutputSpec> outputs;
   std::string element, path;
 
+  /// The flattened trees of a MiningModel whose segments are all plain trees, or of a single TreeModel
+  /// (see ensemble_kernel.hpp); null otherwise.
+  std::shared_ptr<EnsembleKernel> kernel;
+  std::int32_t kernel_index = -1;  // index into Program::kernel_models and Frame::precomputed
+  /// The kernel's features depend on inputs only (no model output), so a batch may walk its trees ahead of
+  /// evaluating the rest of the record.
+  bool kernel_ahead = false;
+
   /// predict(), then Targets defaults, then this model's OutputFields into their slots.
   void evaluate(Frame& frame) const;
+  /// The kernel's tree results for this record: walked ahead by a batch, or here (and kept for the record).
+  const std::int32_t* kernel_results(Frame& f, Prediction& out) const;
   std::int32_t class_of(const Val& v, const Frame& frame) const;
 };
 
