@@ -15,6 +15,14 @@
 // `x <= threshold_k`. A node is one 64-bit word (test | first child << 32) with its two children side by
 // side, so a step costs two loads per row (the node and the row's bin) and no kind dispatch; every tree is
 // walked for exactly its depth, leaves looping to themselves.
+//
+// Set tests (In, NotIn, Equal, NotEqual: categorical splits) are binned too. A feature with set tests is
+// `exact`: its edges are its thresholds and every value its sets name, and its bins tell a value equal to
+// edge i (bin 2i + 1) from the values between edges (bin 2i), so `x <= edge_i` is `bin <= 2i + 1` and a set
+// is the set of its members' odd bins. A set node has kSetTest in its test word and k is the offset of its
+// membership bits in `set_words` (bin b is bit b % 64 of word k + b / 64); a missing value is in no set and
+// follows the node's missing flags like any other test. The walks look at the membership bits only when some
+// lane meets a set node, so numeric models pay one test per step.
 
 #include <cstdint>
 #include <memory>
@@ -71,11 +79,16 @@ struct EnsembleKernel {
   struct Binned {
     int feature_bits = 0;             // test word: feature | missing_yes << feature_bits
                                       //   | missing_null << (feature_bits + 1) | k << (feature_bits + 2)
+                                      //   | kSetTest for a set test
+    static constexpr std::uint32_t kSetTest = 1u << 31;
     std::int32_t missing_bin = 0;     // the bin of a missing value: above every threshold's bin
     std::int32_t leaf_k = 0;          // a leaf's k: above the missing bin, so that every row goes to `first child`
     // Node 0 is the leaf of no prediction, where a missing value goes at a missing_null test.
-    std::vector<double> edges;        // per feature, its sorted distinct thresholds
+    std::vector<double> edges;        // per feature, its sorted distinct thresholds (and set members if exact)
     std::vector<std::int32_t> edge_begin;  // features() + 1 offsets into `edges`
+    std::vector<std::int32_t> exact;  // per feature: 1 if it has set tests (bins 2i + 1 = edge i, 2i = between)
+    bool any_exact = false;
+    std::vector<std::uint64_t> set_words;  // the set tests' membership bits, one run of words per distinct set
     std::vector<std::uint64_t> nodes;
     std::vector<std::int32_t> result;  // per node: the result index of a leaf
     std::vector<double> leaf_value;    // per sum (sum_width) then per node: a leaf's term; NaN for no prediction
