@@ -11,13 +11,16 @@
 
 namespace pmmlrt::eval {
 
-void EnsembleKernel::gather(Frame& f, double* x) const {
+bool EnsembleKernel::gather(Frame& f, double* x) const {
+  bool plain = true;
   for (std::size_t i = 0; i < feature_slots.size(); ++i) {
     const Val& v = f.get(feature_slots[i]);
     if (v.is_missing()) x[i] = std::numeric_limits<double>::quiet_NaN();
     else if (v.kind == eval::Kind::String) x[i] = v.sym >= 0 ? double(v.sym) : -1.0;  // a text the model never names
     else x[i] = v.num;
+    plain = plain && (v.is_missing() || x[i] == x[i]);
   }
+  return plain;
 }
 
 std::int32_t EnsembleKernel::step_other(std::size_t i, double v) const {
@@ -48,14 +51,18 @@ namespace {
 enum class MissingExit { No, Yes, Null, Unsupported };
 
 /// Tests that the binned walks take as set tests: membership of values (their members are edges of an exact
-/// feature), and isMissing / isNotMissing (no value / every value is a member, over any feature's bins).
+/// feature); isMissing / isNotMissing (no value / every value is a member, over any feature's bins); and
+/// `x < t` for the t that no value is below (-inf, NaN: the builder's only Less nodes), a set of no value.
 bool is_set_op(EnsembleKernel::Op op) {
   using Op = EnsembleKernel::Op;
   return op == Op::In || op == Op::NotIn || op == Op::Equal || op == Op::NotEqual || op == Op::IsMissing ||
-         op == Op::IsNotMissing;
+         op == Op::IsNotMissing || op == Op::Less;
 }
 
-bool has_members(EnsembleKernel::Op op) { return op != EnsembleKernel::Op::IsMissing && op != EnsembleKernel::Op::IsNotMissing; }
+bool has_members(EnsembleKernel::Op op) {
+  using Op = EnsembleKernel::Op;
+  return op == Op::In || op == Op::NotIn || op == Op::Equal || op == Op::NotEqual;
+}
 
 /// The membership bits of the set test `o` over the bins of its feature, whose sorted edges are
 /// [first, first + count) and, for an exact feature, include every member (see ensemble_kernel.hpp).
@@ -64,7 +71,7 @@ std::vector<std::uint64_t> membership_words(const EnsembleKernel& k, const Ensem
   using Op = EnsembleKernel::Op;
   const std::size_t bins = exact ? 2 * count + 1 : count + 1;
   std::vector<std::uint64_t> words((bins + 63) / 64, 0);
-  if (o.op == Op::In || o.op == Op::NotIn || o.op == Op::Equal || o.op == Op::NotEqual) {
+  if (has_members(o.op)) {
     const bool is_set = o.op == Op::In || o.op == Op::NotIn;
     const double* begin = is_set ? k.sets.data() + o.set_begin : &o.threshold;
     const double* end = is_set ? k.sets.data() + o.set_end : &o.threshold + 1;
@@ -116,6 +123,8 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
       const auto f = std::size_t(k.feature[i]);
       if (set_test(i)) {
         const auto& o = k.others[std::size_t(k.aux[i])];
+        if (o.op == Op::Less && !(o.threshold != o.threshold || o.threshold == -std::numeric_limits<double>::infinity()))
+          return false;
         if (o.op == Op::In || o.op == Op::NotIn)
           edges_of[f].insert(edges_of[f].end(), k.sets.begin() + o.set_begin, k.sets.begin() + o.set_end);
         else if (has_members(o.op))

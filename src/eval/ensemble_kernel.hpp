@@ -115,8 +115,10 @@ struct EnsembleKernel {
   std::size_t features() const { return feature_slots.size(); }
   std::size_t trees() const { return roots.size(); }
 
-  /// Fills the dense features of the current record. `x` must hold features() values.
-  void gather(Frame& f, double* x) const;
+  /// Fills the dense features of the current record. `x` must hold features() values. False when some
+  /// feature holds a NaN that is not missing (an invalid value kept asIs): the kernel's NaN means missing, so
+  /// such a record takes the generic walk.
+  bool gather(Frame& f, double* x) const;
   /// The result index of tree `t` for features `x`.
   std::int32_t walk(std::size_t t, const double* x) const {
     std::int32_t e = roots[t];

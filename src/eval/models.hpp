@@ -122,7 +122,8 @@ class MiningEval final : public ModelEval {
 
  private:
   void predict_selected(Frame& f, Prediction& out) const;
-  /// The kernel's tree results for this record: walked ahead by a batch, or here (and kept for the record).
+  /// The kernel's tree results for this record: walked ahead by a batch, or here (and kept for the record);
+  /// nullptr when the record needs the generic walk (EnsembleKernel::gather).
   const std::int32_t* kernel_results(Frame& f, Prediction& out) const;
   void aggregate_regression(Frame& f, Prediction& out, std::size_t considered, std::size_t missing) const;
   void aggregate_classification(Frame& f, Prediction& out, std::size_t considered, std::size_t missing,
