@@ -16,13 +16,15 @@
 // side, so a step costs two loads per row (the node and the row's bin) and no kind dispatch; every tree is
 // walked for exactly its depth, leaves looping to themselves.
 //
-// Set tests (In, NotIn, Equal, NotEqual: categorical splits) are binned too. A feature with set tests is
+// Set tests (In, NotIn, Equal, NotEqual: categorical splits; also IsMissing, IsNotMissing and the builder's
+// `x < -inf`, sets of no value or every value) are binned too. A feature with membership tests is
 // `exact`: its edges are its thresholds and every value its sets name, and its bins tell a value equal to
 // edge i (bin 2i + 1) from the values between edges (bin 2i), so `x <= edge_i` is `bin <= 2i + 1` and a set
 // is the set of its members' odd bins. A set node has kSetTest in its test word and k is the offset of its
 // membership bits in `set_words` (bin b is bit b % 64 of word k + b / 64); a missing value is in no set and
-// follows the node's missing flags like any other test. The walks look at the membership bits only when some
-// lane meets a set node, so numeric models pay one test per step.
+// follows the node's missing flags like any other test. Kernels without set tests use walks compiled
+// without them; the block walk reads membership bits every step, the single-record walk only when some lane
+// meets a set node.
 
 #include <cstdint>
 #include <memory>
