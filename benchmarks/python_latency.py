@@ -4,8 +4,9 @@
     $PYTHON benchmarks/python_latency.py build/bench-models/xgb_binary_dense_100x8/model.pmml [...]
 
 Per model: wall-clock p50/p99 of predict_one (a list of numbers in input order, through pmmlrt_score_one),
-predict_proba_one, and predict() on a one-row NumPy array (the batch path), over 5,000 calls each after a
-warm-up, with rows drawn from a fixed-seed normal distribution.
+predict_proba_one, predict_one on a 1-D float64 row, and predict() on a one-row NumPy array (the batch path),
+over 5,000 calls each after a warm-up, with rows drawn from a fixed-seed normal distribution. Whether the
+compiled single-record path (pmmlrt._fast) is in use is printed first (PMMLRT_NO_EXTENSION=1 turns it off).
 """
 import sys
 import time
@@ -28,6 +29,8 @@ def percentiles(fn, rows):
 
 
 def main(paths):
+    fast = getattr(pmmlrt._model, "_fast", None)
+    print(f"pmmlrt {pmmlrt.__version__}, single-record path: {'pmmlrt._fast' if fast else 'ctypes'}\n")
     print("| model | call | p50 µs | p99 µs |")
     print("|---|---|---:|---:|")
     for path in paths:
@@ -37,6 +40,7 @@ def main(paths):
         calls = [("predict_one(list)", m.predict_one, lists)]
         if m.function == "classification":
             calls.append(("predict_proba_one(list)", m.predict_proba_one, lists))
+        calls.append(("predict_one(1-D array)", m.predict_one, list(X)))
         calls.append(("predict(1-row array)", m.predict, [X[i:i + 1] for i in range(len(X))]))
         name = path.rstrip("/").split("/")[-2] if path.endswith("model.pmml") else path
         for label, fn, rows in calls:

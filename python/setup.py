@@ -7,6 +7,10 @@ Environment:
   PMMLRT_LIBRARY      an already built libpmmlrt_c.so to bundle instead of building one
   PMMLRT_BUILD_DIR    the CMake build folder to use (kept between builds; default: a temporary folder)
   CMAKE               the cmake executable (default: cmake)
+
+It also compiles pmmlrt._fast (src/pmmlrt/_fast.c, Python.h only), the single-record path of predict_one
+without ctypes. The extension is optional: without a C compiler or the Python headers the build goes on and
+the package uses ctypes alone (a py3-none wheel then; with the extension, the wheel is for this interpreter).
 """
 import os
 import re
@@ -16,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from setuptools import Distribution, setup
+from setuptools import Distribution, Extension, setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
@@ -88,12 +92,22 @@ try:
             self.root_is_pure = False
 
         def get_tag(self):
-            _, _, plat = super().get_tag()
+            impl, abi, plat = super().get_tag()
+            if _extension_built(self):  # compiled for this interpreter's ABI
+                return impl, abi, plat
             return "py3", "none", plat
 
     extra = {"bdist_wheel": PlatformWheel}
 except ImportError:  # pragma: no cover
     extra = {}
+
+FAST_EXTENSION = Extension("pmmlrt._fast", sources=["src/pmmlrt/_fast.c"], optional=True)
+
+
+def _extension_built(command):
+    build_ext = command.get_finalized_command("build_ext")
+    return any(os.path.exists(path) for path in build_ext.get_outputs())
+
 
 def _version():
     """PMMLRT_VERSION_STRING from include/pmmlrt/version.hpp: the project's one version number."""
@@ -105,4 +119,5 @@ def _version():
     return match.group(1)
 
 
-setup(version=_version(), cmdclass={"build_py": BuildWithLibrary, **extra}, distclass=BinaryDistribution)
+setup(version=_version(), cmdclass={"build_py": BuildWithLibrary, **extra}, distclass=BinaryDistribution,
+      ext_modules=[FAST_EXTENSION])

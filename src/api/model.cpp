@@ -15,6 +15,7 @@
 #include "api/sha256.hpp"
 #include "compile/compiler.hpp"
 #include "eval/input.hpp"
+#include "eval/linear_kernel.hpp"
 #include "eval/models.hpp"
 #include "eval/program.hpp"
 #include "pmml/loader.hpp"
@@ -42,6 +43,7 @@ struct Model::Impl {
     };
     std::vector<Table> tables;
     std::vector<bool> float_spec;  // per spec: a float field (the cell is rounded to float first)
+    std::vector<std::vector<std::uint8_t>> float_term;  // per table, per term: float_spec of its input
     bool covers_inputs = false;    // every input is plain and in some table: usable sums vouch for all cells
   };
   std::unique_ptr<LinearPlan> linear;
@@ -153,7 +155,10 @@ std::unique_ptr<Model::Impl::LinearPlan> linear_plan(const eval::Program& prog) 
       table.coefficients.push_back(p.coefficient);
     }
     products += table.specs.size();
+    std::vector<std::uint8_t> float_term;
+    for (auto spec : table.specs) float_term.push_back(plan->float_spec[std::size_t(spec)]);
     plan->tables.push_back(std::move(table));
+    plan->float_term.push_back(std::move(float_term));
   }
   if (products < 8) return nullptr;  // too small to be worth the block pass
   std::vector<bool> used(prog.inputs.size(), false);
@@ -324,10 +329,18 @@ void Model::score_into(const double* inputs, std::size_t n_inputs, const RecordO
   eval::Frame& f = *lease;
   f.reset();
   f.row = 0;
-  // Specs in program order (the reference's preparation order), each fed by its field's number.
+  // Specs in program order (the reference's preparation order), each fed by its field's number; plain
+  // numbers are left to be prepared on first use (they cannot fail), as in a batch row.
+  f.lazy.data = inputs;
+  f.lazy.is_float = false;
+  f.lazy.base = 0;
+  f.lazy.stride = 1;
+  f.lazy.column_of_spec = impl_->field_of_spec.data();
   for (std::size_t s = 0; s < prog.inputs.size(); ++s) {
     const auto field = impl_->field_of_spec[s];
-    eval::prepare_number(f, prog.inputs[s], field >= 0 ? inputs[field] : std::nan(""));
+    const double x = field >= 0 ? inputs[field] : std::nan("");
+    if (prog.inputs[s].plain_number && !std::isnan(x)) continue;
+    eval::prepare_number(f, prog.inputs[s], x);
   }
   evaluate_row(*impl_, f);
   const eval::Prediction& p = f.predictions[0];
@@ -572,9 +585,9 @@ std::vector<std::ptrdiff_t> column_map(const compile::Compiled& c, std::size_t c
   return map;
 }
 
-/// Fills a frame from a numeric matrix. With the linear fast path, plain inputs that are not NaN are left
-/// to be prepared on first use (they cannot fail, so the order of the errors is unchanged), and the table
-/// sums come from linear() for a block of rows.
+/// Fills a frame from a numeric matrix. Plain inputs that are not NaN are left to be prepared on first use
+/// (they cannot fail, so the order of the errors is unchanged; ensemble kernels may read them from the
+/// matrix as they are), and with the linear fast path the table sums come from linear() for a block of rows.
 template <class T>
 struct MatrixFill {
   const Model::Impl& impl;
@@ -589,21 +602,33 @@ struct MatrixFill {
 
   void operator()(eval::Frame& f, std::size_t row) const {
     const auto& prog = impl.compiled->program;
-    const bool lazy = impl.linear != nullptr;
-    if (lazy) {
-      f.lazy.data = data;
-      f.lazy.is_float = std::is_same_v<T, float>;
-      f.lazy.base = layout == Layout::RowMajor ? row * cols : row;
-      f.lazy.stride = layout == Layout::RowMajor ? 1 : rows;
-      f.lazy.column_of_spec = map.data();
-      // Sums that are not NaN saw every cell of every input, none of them NaN (a NaN cell makes its product
-      // NaN): nothing is left to prepare now.
-      if (f.precomputed_linear && impl.linear->covers_inputs) return;
-    }
+    f.lazy.data = data;
+    f.lazy.is_float = std::is_same_v<T, float>;
+    f.lazy.base = layout == Layout::RowMajor ? row * cols : row;
+    f.lazy.stride = layout == Layout::RowMajor ? 1 : rows;
+    f.lazy.column_of_spec = map.data();
+    // Sums that are not NaN saw every cell of every input, none of them NaN (a NaN cell makes its product
+    // NaN): nothing is left to prepare now.
+    if (f.precomputed_linear && impl.linear->covers_inputs) return;
     for (std::size_t s = 0; s < prog.inputs.size(); ++s) {
       double x = map[s] >= 0 ? cell(row, std::size_t(map[s])) : std::nan("");
-      if (lazy && prog.inputs[s].plain_number && !std::isnan(x)) continue;
+      if (prog.inputs[s].plain_number && !std::isnan(x)) continue;
       eval::prepare_number(f, prog.inputs[s], x);
+    }
+  }
+
+  /// One table's sums of `m` rows from `row` with the vector kernel (double matrices only).
+  bool vector_sums(std::size_t row, std::size_t m, const std::vector<std::ptrdiff_t>& columns,
+                   const std::vector<std::uint8_t>& to_float, const std::vector<double>& coefficients, double* acc) const {
+    if constexpr (!std::is_same_v<T, double>) {
+      return false;
+    } else {
+      eval::LinearRows rows;
+      rows.lanes = m;
+      rows.column_stride = layout == Layout::RowMajor ? 1 : this->rows;
+      for (std::size_t j = 0; j < 8; ++j)
+        rows.base[j] = layout == Layout::RowMajor ? data + (row + std::min(j, m - 1)) * cols : data + row;
+      return eval::linear_sums8(rows, columns.data(), coefficients.data(), to_float.data(), columns.size(), acc);
     }
   }
 
@@ -614,12 +639,31 @@ struct MatrixFill {
     if (!plan) return false;
     const std::size_t k = plan->tables.size();
     constexpr std::size_t kLanes = 8;
+    // Per table: the column of each term, when every term has one (else the table's sums are NaN).
+    thread_local std::vector<std::vector<std::ptrdiff_t>> columns;
+    columns.resize(k);
+    std::vector<bool> all_columns(k, true);
+    for (std::size_t t = 0; t < k; ++t) {
+      columns[t].clear();
+      for (auto spec : plan->tables[t].specs) {
+        columns[t].push_back(map[std::size_t(spec)]);
+        if (columns[t].back() < 0) all_columns[t] = false;
+      }
+    }
     for (std::size_t r0 = 0; r0 < n; r0 += kLanes) {
       const std::size_t m = std::min(kLanes, n - r0);
       for (std::size_t t = 0; t < k; ++t) {
         const auto& table = plan->tables[t];
         // Eight rows side by side, each added in the table's order: products first, then the intercept.
         double acc[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
+        if (all_columns[t] && vector_sums(first + r0, m, columns[t], plan->float_term[t], table.coefficients, acc)) {
+          for (std::size_t j = 0; j < m; ++j) {
+            double y = acc[j];
+            if (table.intercept != 0.0) y += table.intercept;
+            sums[(r0 + j) * k + t] = y;
+          }
+          continue;
+        }
         for (std::size_t i = 0; i < table.specs.size(); ++i) {
           const auto spec = std::size_t(table.specs[i]);
           const double c = table.coefficients[i];

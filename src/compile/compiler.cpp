@@ -1404,6 +1404,8 @@ void Compiler::run() {
   if (prog_.slots.size() > options_.max_fields)
     throw LimitError(fmt::format("{} fields exceed the limit of {} (max_fields)", prog_.slots.size(), options_.max_fields));
   build_inputs(top, global);
+  for (auto id : prog_.kernel_models)
+    link_direct_inputs(prog_, *static_cast<MiningEval&>(*prog_.models[std::size_t(id)]).kernel);
 
   const ModelEval& te = *prog_.models.front();
   out_.function = te.function;

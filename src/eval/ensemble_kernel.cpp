@@ -11,7 +11,19 @@
 
 namespace pmmlrt::eval {
 
+bool EnsembleKernel::gathers_directly(const Frame& f) const {
+  return f.lazy.data && !feature_slots.empty() && direct_specs.size() == feature_slots.size();
+}
+
 bool EnsembleKernel::gather(Frame& f, double* x) const {
+  if (gathers_directly(f)) {
+    // A batch's NaN cell is a missing value to the generic walk too.
+    for (std::size_t i = 0; i < direct_specs.size(); ++i) {
+      double v = f.lazy.cell(direct_specs[i]);
+      x[i] = direct_float[i] ? double(static_cast<float>(v)) : v;
+    }
+    return true;
+  }
   bool plain = true;
   for (std::size_t i = 0; i < feature_slots.size(); ++i) {
     const Val& v = f.get(feature_slots[i]);
@@ -712,6 +724,24 @@ std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, co
   }
   kernel->finish();
   return kernel;
+}
+
+void link_direct_inputs(const Program& program, EnsembleKernel& k) {
+  k.direct_specs.clear();
+  k.direct_float.clear();
+  for (auto slot : k.feature_slots) {
+    const auto i = std::size_t(slot);
+    const std::int32_t spec = i < program.spec_of_slot.size() ? program.spec_of_slot[i] : -1;
+    if (spec < 0) break;
+    const InputSpec& s = program.inputs[std::size_t(spec)];
+    if (!s.plain_number || s.missing_replacement || s.missing_is_error) break;
+    k.direct_specs.push_back(spec);
+    k.direct_float.push_back(s.type == DataType::Float);
+  }
+  if (k.direct_specs.size() != k.feature_slots.size()) {
+    k.direct_specs.clear();
+    k.direct_float.clear();
+  }
 }
 
 }  // namespace pmmlrt::eval

@@ -53,6 +53,11 @@ struct EnsembleKernel {
     std::int32_t on_missing;          // the exit for a missing value
   };
   std::vector<std::int32_t> feature_slots;  // slot of each dense feature
+  /// Per feature: the input spec whose prepared value is the raw number itself (a plain number without a
+  /// missing-value treatment), rounded to float when `direct_float`; empty unless every feature is one.
+  /// gather() then reads a batch row (Frame::lazy) directly instead of preparing those inputs.
+  std::vector<std::int32_t> direct_specs;
+  std::vector<std::uint8_t> direct_float;
 
   // Nodes (structure of arrays).
   std::vector<double> threshold;
@@ -117,10 +122,13 @@ struct EnsembleKernel {
   std::size_t features() const { return feature_slots.size(); }
   std::size_t trees() const { return roots.size(); }
 
-  /// Fills the dense features of the current record. `x` must hold features() values. False when some
-  /// feature holds a NaN that is not missing (an invalid value kept asIs): the kernel's NaN means missing, so
-  /// such a record takes the generic walk.
+  /// Fills the dense features of the current record. `x` must hold features() values. Never throws when the
+  /// record is a lazy batch row and the kernel has direct_specs. False when some feature holds a NaN that is
+  /// not missing (an invalid value kept asIs): the kernel's NaN means missing, so such a record takes the
+  /// generic walk.
   bool gather(Frame& f, double* x) const;
+  /// True when gather() reads `f`'s lazy row as it is (and so cannot fail).
+  bool gathers_directly(const Frame& f) const;
   /// The result index of tree `t` for features `x`.
   std::int32_t walk(std::size_t t, const double* x) const {
     std::int32_t e = roots[t];
@@ -178,6 +186,9 @@ std::size_t bin_rows_avx512(const EnsembleKernel& k, const double* x, std::size_
 void walk_block_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out);
 void walk_row_avx512(const EnsembleKernel& k, const double* x, std::int32_t* out);
 bool cpu_has_avx512();
+
+/// Fills the kernel's direct_specs once the program's input specs exist (after the models are compiled).
+void link_direct_inputs(const Program& program, EnsembleKernel& kernel);
 
 /// Builds the kernel for a MiningModel whose segments are all plain trees the kernel can express; nullptr otherwise.
 std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, const MiningEval& mining);

@@ -239,37 +239,53 @@ PMMLRT_AVX512 inline __m256i exact_bins(__m256i below, __m256i first, __m256i co
 }  // namespace
 
 PMMLRT_AVX512 std::size_t bin_rows_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out) {
+  // A lane per row, eight features at a time: the same branch-free lower bound as bin_rows. Each search is a
+  // chain of dependent gathers, so the eight features' searches step side by side to overlap their latency.
+  constexpr std::size_t kFeatures = 8;
   const std::size_t nf = k.features();
   const double* edges = k.bins.edges.data();
+  const std::int32_t* edge_begin = k.bins.edge_begin.data();
   const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(nf)));
   const __m256i missing_bin = _mm256_set1_epi32(k.bins.missing_bin);
   std::size_t r0 = 0;
   for (; r0 + 8 <= rows; r0 += 8) {
     const double* block = x + r0 * nf;
     std::int32_t* o = out + r0 * nf;
-    // One feature at a time for eight rows: the same branch-free lower bound as bin_rows, a lane per row.
-    // The searches of different features are independent, so the out-of-order core overlaps them.
-    for (std::size_t f = 0; f < nf; ++f) {
-      const __m256i at = _mm256_add_epi32(lanes, _mm256_set1_epi32(int(f)));
-      const __m512d v = _mm512_i32gather_pd(at, block, 8);
-      const double* first = edges + k.bins.edge_begin[f];
-      std::int32_t len = k.bins.edge_begin[f + 1] - k.bins.edge_begin[f];
-      __m256i base = _mm256_setzero_si256();
-      while (len > 1) {
-        const std::int32_t half = len / 2;
-        __m512d probe = _mm512_i32gather_pd(base, first + (half - 1), 8);
-        base = _mm256_mask_add_epi32(base, _mm512_cmp_pd_mask(probe, v, _CMP_LT_OQ), base, _mm256_set1_epi32(half));
-        len -= half;
+    for (std::size_t f0 = 0; f0 < nf; f0 += kFeatures) {
+      const std::size_t here = std::min(kFeatures, nf - f0);
+      __m512d v[kFeatures];
+      __m256i base[kFeatures];
+      std::int32_t len[kFeatures];
+      for (std::size_t g = 0; g < kFeatures; ++g) {
+        const std::size_t f = f0 + std::min(g, here - 1);
+        v[g] = _mm512_i32gather_pd(_mm256_add_epi32(lanes, _mm256_set1_epi32(int(f))), block, 8);
+        base[g] = _mm256_setzero_si256();
+        len[g] = g < here ? edge_begin[f + 1] - edge_begin[f] : 0;
       }
-      if (len == 1) {
-        __m512d probe = _mm512_i32gather_pd(base, first, 8);
-        base = _mm256_mask_add_epi32(base, _mm512_cmp_pd_mask(probe, v, _CMP_LT_OQ), base, _mm256_set1_epi32(1));
+      for (bool more = true; more;) {
+        more = false;
+        for (std::size_t g = 0; g < kFeatures; ++g) {
+          if (len[g] <= 1) continue;
+          more = true;
+          const std::int32_t half = len[g] / 2;
+          const __m512d probe = _mm512_i32gather_pd(base[g], edges + edge_begin[f0 + g] + (half - 1), 8);
+          base[g] = _mm256_mask_add_epi32(base[g], _mm512_cmp_pd_mask(probe, v[g], _CMP_LT_OQ), base[g],
+                                          _mm256_set1_epi32(half));
+          len[g] -= half;
+        }
       }
-      if (k.bins.exact[f])
-        base = exact_bins(base, _mm256_set1_epi32(k.bins.edge_begin[f]),
-                          _mm256_set1_epi32(k.bins.edge_begin[f + 1] - k.bins.edge_begin[f]), v, edges, 0xFF);
-      base = _mm256_mask_mov_epi32(base, _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q), missing_bin);
-      _mm256_i32scatter_epi32(o, at, base, 4);
+      for (std::size_t g = 0; g < here; ++g) {
+        if (len[g] == 1) {
+          const __m512d probe = _mm512_i32gather_pd(base[g], edges + edge_begin[f0 + g], 8);
+          base[g] = _mm256_mask_add_epi32(base[g], _mm512_cmp_pd_mask(probe, v[g], _CMP_LT_OQ), base[g],
+                                          _mm256_set1_epi32(1));
+        }
+        if (k.bins.exact[f0 + g])
+          base[g] = exact_bins(base[g], _mm256_set1_epi32(edge_begin[f0 + g]),
+                               _mm256_set1_epi32(edge_begin[f0 + g + 1] - edge_begin[f0 + g]), v[g], edges, 0xFF);
+        base[g] = _mm256_mask_mov_epi32(base[g], _mm512_cmp_pd_mask(v[g], v[g], _CMP_UNORD_Q), missing_bin);
+        _mm256_i32scatter_epi32(o, _mm256_add_epi32(lanes, _mm256_set1_epi32(int(f0 + g))), base[g], 4);
+      }
     }
   }
   return r0;
@@ -277,29 +293,33 @@ PMMLRT_AVX512 std::size_t bin_rows_avx512(const EnsembleKernel& k, const double*
 
 namespace {
 
-/// One record has no other rows to hide the gathers' latency behind: up to sixteen vectors of trees in flight.
-constexpr int kRowChains = 16;
-
-/// One record's walk of eight or sixteen vectors of trees `e` (walk_binned_row_avx512).
-template <SetTests kSets>
-PMMLRT_AVX512 inline void walk_row_groups(const EnsembleKernel& k, __m256i* e, const std::int32_t* bins,
-                                          std::int32_t depth, bool sixteen) {
-  const __m256i same_row = _mm256_setzero_si256();
-  if (k.features() <= 32) {
-    if (sixteen) walk_binned<kRowChains, kSets, true, true>(k, e, &same_row, bins, depth);
-    else walk_binned<8, kSets, true, true>(k, e, &same_row, bins, depth);
-  } else {
-    if (sixteen) walk_binned<kRowChains, kSets, true>(k, e, &same_row, bins, depth);
-    else walk_binned<8, kSets, true>(k, e, &same_row, bins, depth);
+/// walk_binned for exactly `chains` (1 to 16) vectors of one record's trees: no padding chain is walked.
+template <SetTests kSets, bool kInRegisters, int G = 16>
+PMMLRT_AVX512 inline void walk_row_chains(const EnsembleKernel& k, std::size_t chains, __m256i* e, const __m256i* offset,
+                                          const std::int32_t* bins, std::int32_t depth) {
+  if constexpr (G > 1) {
+    if (chains < std::size_t(G)) return walk_row_chains<kSets, kInRegisters, G - 1>(k, chains, e, offset, bins, depth);
   }
+  walk_binned<G, kSets, true, kInRegisters>(k, e, offset, bins, depth);
+}
+
+/// One record's walk of `chains` vectors of trees: its bins from registers when they fit in two.
+template <SetTests kSets>
+PMMLRT_AVX512 inline void walk_record(const EnsembleKernel& k, std::size_t chains, __m256i* e, const __m256i* offset,
+                                      const std::int32_t* bins, std::int32_t depth) {
+  if (k.features() <= 32) walk_row_chains<kSets, true>(k, chains, e, offset, bins, depth);
+  else walk_row_chains<kSets, false>(k, chains, e, offset, bins, depth);
 }
 
 }  // namespace
 
 PMMLRT_AVX512 void walk_binned_row_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out) {
-  // Eight trees per vector, all reading the same row; kRowChains vectors in flight.
+  // Eight trees per vector, all reading the same row; up to sixteen vectors in flight, since one record has
+  // no other rows to hide the gathers' latency behind.
+  constexpr int kRowChains = 16;
   const std::size_t nt = k.trees();
   const std::size_t groups = (nt + 7) / 8;
+  const __m256i same_row = _mm256_setzero_si256();
   const std::int32_t* roots = k.bins.roots.data();
   const std::int32_t* result = k.bins.result.data();
   for (std::size_t g0 = 0; g0 < groups; g0 += kRowChains) {
@@ -313,8 +333,8 @@ PMMLRT_AVX512 void walk_binned_row_avx512(const EnsembleKernel& k, const std::in
       e[g] = _mm256_mask_loadu_epi32(_mm256_set1_epi32(roots[t]), lanes, roots + t);
       depth = std::max(depth, k.bins.group_depth[t / 8]);
     }
-    if (k.bins.set_words.empty()) walk_row_groups<SetTests::None>(k, e, bins, depth, here > 8);
-    else walk_row_groups<SetTests::WhenMet>(k, e, bins, depth, here > 8);
+    if (k.bins.set_words.empty()) walk_record<SetTests::None>(k, here, e, &same_row, bins, depth);
+    else walk_record<SetTests::WhenMet>(k, here, e, &same_row, bins, depth);
     for (std::size_t g = 0; g < here; ++g) {
       const std::size_t t = (g0 + g) * 8;
       const auto lanes = __mmask8(nt - t >= 8 ? 0xFF : (1u << (nt - t)) - 1);

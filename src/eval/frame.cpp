@@ -57,13 +57,7 @@ const Val& Frame::get(std::int32_t slot) {
   if (s.kind == Slot::Kind::Input && lazy.data) {
     const std::int32_t spec = i < program.spec_of_slot.size() ? program.spec_of_slot[i] : -1;
     if (spec >= 0) {
-      const std::ptrdiff_t col = lazy.column_of_spec[spec];
-      double x = std::nan("");
-      if (col >= 0) {
-        const std::size_t at = lazy.base + std::size_t(col) * lazy.stride;
-        x = lazy.is_float ? double(static_cast<const float*>(lazy.data)[at]) : static_cast<const double*>(lazy.data)[at];
-      }
-      prepare_number(*this, program.inputs[std::size_t(spec)], x);
+      prepare_number(*this, program.inputs[std::size_t(spec)], lazy.cell(spec));
       return slots[i];
     }
   }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -257,6 +258,13 @@ struct Frame {
     bool is_float = false;
     std::size_t base = 0, stride = 1;           // cell of column c: base + c * stride
     const std::ptrdiff_t* column_of_spec = nullptr;
+    /// The raw number of input spec `spec` in this row (NaN without a column).
+    double cell(std::int32_t spec) const {
+      const std::ptrdiff_t col = column_of_spec[spec];
+      if (col < 0) return std::numeric_limits<double>::quiet_NaN();
+      const std::size_t at = base + std::size_t(col) * stride;
+      return is_float ? double(static_cast<const float*>(data)[at]) : static_cast<const double*>(data)[at];
+    }
   };
   LazyRow lazy;
   std::size_t row = 0;

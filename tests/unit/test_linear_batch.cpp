@@ -19,9 +19,20 @@ using pmmlrt_test::same_bits;
 }  // namespace
 
 TEST_CASE("linear models: the batch fast path equals record-by-record scoring") {
-  for (const char* name : {"LogisticRegressionBreastCancer", "LogisticRegressionIris", "LinearRegressionDiabetes"}) {
+  // Each model also with float inputs (the cells are rounded to float before their products).
+  for (std::string name : {"LogisticRegressionBreastCancer", "LogisticRegressionIris", "LinearRegressionDiabetes",
+                           "LogisticRegressionBreastCancer:float", "LinearRegressionDiabetes:float"}) {
     CAPTURE(name);
-    auto m = pmmlrt::Model::load_file(std::string(PMMLRT_SOURCE_DIR "/tests/generated/cases/") + name + "/model.pmml");
+    const bool as_float = name.size() > 6 && name.compare(name.size() - 6, 6, ":float") == 0;
+    if (as_float) name.resize(name.size() - 6);
+    std::string text = pmmlrt_test::slurp(std::string(PMMLRT_SOURCE_DIR "/tests/generated/cases/") + name + "/model.pmml");
+    if (as_float) {
+      const auto dd = text.find("</DataDictionary>");
+      REQUIRE(dd != std::string::npos);
+      for (auto at = text.find("dataType=\"double\""); at < dd; at = text.find("dataType=\"double\"", at))
+        text.replace(at, 17, "dataType=\"float\"");
+    }
+    auto m = pmmlrt::Model::load_string(text);
     const std::size_t cols = m.input_fields().size(), rows = 203;
     const std::size_t k = m.class_labels().size(), no = m.output_fields().size();
     std::mt19937_64 rng(11);
@@ -47,6 +58,13 @@ TEST_CASE("linear models: the batch fast path equals record-by-record scoring") 
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t c = 1; c < cols; ++c) without_first.push_back(x[r * cols + c]);
     auto partial = m.score(without_first.data(), rows, cols - 1, pmmlrt::Layout::RowMajor, names, keep);
+    // The columns in reverse order, named: no eight table terms read consecutive columns.
+    std::vector<std::string> reversed;
+    std::vector<double> x_reversed(rows * cols);
+    for (std::size_t c = cols; c-- > 0;) reversed.push_back(m.input_fields()[c].name);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t c = 0; c < cols; ++c) x_reversed[r * cols + (cols - 1 - c)] = x[r * cols + c];
+    auto backwards = m.score(x_reversed.data(), rows, cols, pmmlrt::Layout::RowMajor, reversed, keep);
     for (std::size_t r = 0; r < rows; ++r) {
       CAPTURE(r);
       auto one = [&](const std::vector<double>& in, std::vector<double>& out) {
@@ -61,7 +79,7 @@ TEST_CASE("linear models: the batch fast path equals record-by-record scoring") 
       };
       std::vector<double> in(x.begin() + std::ptrdiff_t(r * cols), x.begin() + std::ptrdiff_t((r + 1) * cols)), want;
       std::string error = one(in, want);
-      for (const auto* b : {&row_major, &by_columns}) {
+      for (const auto* b : {&row_major, &by_columns, &backwards}) {
         REQUIRE(b->errors()[r] == error);
         if (!error.empty()) continue;
         REQUIRE(same_bits(b->predicted()(r), want[0]));

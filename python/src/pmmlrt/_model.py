@@ -11,6 +11,23 @@ import numpy as np
 from . import _capi
 from ._capi import lib
 
+
+def _load_extension():
+    """The compiled single-record path (_fast.c), or None: not built (no C compiler or Python headers when
+    the package was installed) or disabled with PMMLRT_NO_EXTENSION=1. Without it, ctypes does the work."""
+    if os.environ.get("PMMLRT_NO_EXTENSION", "") not in ("", "0"):
+        return None
+    try:
+        from . import _fast
+    except ImportError:
+        return None
+    return _fast
+
+
+# Read when a model is loaded: tests set it to None to load models that take the ctypes path.
+_fast = _load_extension()
+_SCORE_ONE_ADDRESS = ctypes.cast(lib.pmmlrt_score_one, c_void_p).value
+
 # ---- errors -------------------------------------------------------------------------------------------------
 
 
@@ -178,6 +195,7 @@ class Model:
 
     def __init__(self, handle):
         self._handle = handle
+        self._scorer = None
         h = handle
         self.function = "classification" if _int(lib.pmmlrt_model_function, h) == 2 else "regression"
         self.model_type = _string(lib.pmmlrt_model_type, h)
@@ -195,6 +213,10 @@ class Model:
         self.n_features_in_ = len(self.input_fields)
         self._input_index = {f.name: i for i, f in enumerate(self.input_fields)}
         self._last_input = None  # how the last X was passed to the library (for tests)
+        # predict_one / predict_proba_one without ctypes when the extension is there (None: ctypes only).
+        self._scorer = (None if _fast is None else
+                        _fast.Scorer(_SCORE_ONE_ADDRESS, handle.value, self.n_features_in_,
+                                     self.classes_ if self.function == "classification" else None, _check))
 
     def _fields(self, which):
         h = self._handle
@@ -210,6 +232,9 @@ class Model:
     def close(self):
         """Releases the model now (it is also released when garbage-collected)."""
         if getattr(self, "_handle", None):
+            if self._scorer is not None:
+                self._scorer.close()
+                self._scorer = None
             lib.pmmlrt_model_release(self._handle)
             self._handle = None
 
@@ -284,6 +309,11 @@ class Model:
         missing; category codes for string categoricals, as in NumPy batches), scored through
         pmmlrt_score_one without a batch. Returns the class label (classification) or the predicted value
         (regression); None when there is no prediction."""
+        scorer = self._scorer
+        if scorer is not None:
+            result = scorer.predict_one(x)
+            if result is not NotImplemented:  # else a record or result the extension leaves to ctypes
+                return result
         predicted, _ = self._one(x, False)
         if math.isnan(predicted):
             return None
@@ -291,6 +321,11 @@ class Model:
 
     def predict_proba_one(self, x):
         """Class probabilities of one record (as predict_one takes it), a tuple in classes_ order."""
+        scorer = self._scorer
+        if scorer is not None:
+            result = scorer.predict_proba_one(x)
+            if result is not NotImplemented:
+                return result
         if self.function != "classification":
             raise UsageError("predict_proba_one: the model is a regression model", 8)
         return tuple(self._one(x, True)[1])

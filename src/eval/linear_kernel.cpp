@@ -1,0 +1,105 @@
+// AVX-512 for the linear fast path (see linear_kernel.hpp). Row-major rows are read eight consecutive
+// columns at a time and transposed in registers, so that every load is contiguous; column-major matrices
+// already hold a column's eight rows side by side.
+
+#include "eval/linear_kernel.hpp"
+
+#include "eval/ensemble_kernel.hpp"  // cpu_has_avx512
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own AVX-512 headers (see ensemble_kernel_simd.cpp)
+#endif
+#include <immintrin.h>
+#define PMMLRT_HAVE_AVX512_LINEAR 1
+#endif
+
+namespace pmmlrt::eval {
+
+#ifdef PMMLRT_HAVE_AVX512_LINEAR
+
+namespace {
+
+#define PMMLRT_AVX512 __attribute__((target("avx512f,avx512vl")))
+
+PMMLRT_AVX512 inline __m512d term(__m512d acc, double c, __m512d x, bool to_float) {
+  if (to_float) x = _mm512_cvtps_pd(_mm512_cvtpd_ps(x));
+  return _mm512_add_pd(acc, _mm512_mul_pd(_mm512_set1_pd(c), x));
+}
+
+/// Columns c .. c + 7 of eight rows, transposed: out[k] holds column c + k of rows 0..7.
+PMMLRT_AVX512 inline void load_transposed(const LinearRows& rows, std::ptrdiff_t c, __m512d* out) {
+  __m512d r[8];
+  for (int j = 0; j < 8; ++j) r[j] = _mm512_loadu_pd(rows.base[j] + c);
+  // Pairs of rows interleaved, then their 128-bit lanes regrouped twice.
+  __m512d t[8];
+  for (int j = 0; j < 4; ++j) {
+    t[2 * j] = _mm512_unpacklo_pd(r[2 * j], r[2 * j + 1]);      // columns 0 2 4 6 of rows 2j, 2j+1
+    t[2 * j + 1] = _mm512_unpackhi_pd(r[2 * j], r[2 * j + 1]);  // columns 1 3 5 7
+  }
+  // u: rows 0-3; v: rows 4-7. u[0]: columns 0|4, u[1]: 2|6, u[2]: 1|5, u[3]: 3|7.
+  const __m512d u[4] = {_mm512_shuffle_f64x2(t[0], t[2], 0x88), _mm512_shuffle_f64x2(t[0], t[2], 0xDD),
+                        _mm512_shuffle_f64x2(t[1], t[3], 0x88), _mm512_shuffle_f64x2(t[1], t[3], 0xDD)};
+  const __m512d v[4] = {_mm512_shuffle_f64x2(t[4], t[6], 0x88), _mm512_shuffle_f64x2(t[4], t[6], 0xDD),
+                        _mm512_shuffle_f64x2(t[5], t[7], 0x88), _mm512_shuffle_f64x2(t[5], t[7], 0xDD)};
+  out[0] = _mm512_shuffle_f64x2(u[0], v[0], 0x88);
+  out[4] = _mm512_shuffle_f64x2(u[0], v[0], 0xDD);
+  out[2] = _mm512_shuffle_f64x2(u[1], v[1], 0x88);
+  out[6] = _mm512_shuffle_f64x2(u[1], v[1], 0xDD);
+  out[1] = _mm512_shuffle_f64x2(u[2], v[2], 0x88);
+  out[5] = _mm512_shuffle_f64x2(u[2], v[2], 0xDD);
+  out[3] = _mm512_shuffle_f64x2(u[3], v[3], 0x88);
+  out[7] = _mm512_shuffle_f64x2(u[3], v[3], 0xDD);
+}
+
+/// Column c of the eight rows, one cell at a time (columns that are not eight consecutive ones).
+PMMLRT_AVX512 inline __m512d load_column(const LinearRows& rows, std::ptrdiff_t c) {
+  if (rows.column_stride != 1)
+    return _mm512_maskz_loadu_pd(__mmask8((1u << rows.lanes) - 1), rows.base[0] + std::size_t(c) * rows.column_stride);
+  alignas(64) double cell[8];
+  for (int j = 0; j < 8; ++j) cell[j] = rows.base[j][c];
+  return _mm512_load_pd(cell);
+}
+
+PMMLRT_AVX512 void linear_sums8_avx512(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
+                                       const std::uint8_t* to_float, std::size_t count, double* acc_out) {
+  __m512d acc = _mm512_setzero_pd();
+  std::size_t i = 0;
+  if (rows.column_stride == 1) {
+    for (; i + 8 <= count; i += 8) {
+      const std::ptrdiff_t c = columns[i];
+      bool consecutive = true;
+      for (std::size_t k = 1; k < 8; ++k) consecutive &= columns[i + k] == c + std::ptrdiff_t(k);
+      if (!consecutive) {
+        for (std::size_t k = 0; k < 8; ++k)
+          acc = term(acc, coefficients[i + k], load_column(rows, columns[i + k]), to_float[i + k]);
+        continue;
+      }
+      __m512d col[8];
+      load_transposed(rows, c, col);
+      for (std::size_t k = 0; k < 8; ++k) acc = term(acc, coefficients[i + k], col[k], to_float[i + k]);
+    }
+  }
+  for (; i < count; ++i) acc = term(acc, coefficients[i], load_column(rows, columns[i]), to_float[i]);
+  _mm512_storeu_pd(acc_out, acc);
+}
+
+}  // namespace
+
+bool linear_sums8(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
+                  const std::uint8_t* to_float, std::size_t count, double* acc) {
+  static const bool avx512 = cpu_has_avx512();
+  if (!avx512) return false;
+  linear_sums8_avx512(rows, columns, coefficients, to_float, count, acc);
+  return true;
+}
+
+#else
+
+bool linear_sums8(const LinearRows&, const std::ptrdiff_t*, const double*, const std::uint8_t*, std::size_t, double*) {
+  return false;
+}
+
+#endif
+
+}  // namespace pmmlrt::eval

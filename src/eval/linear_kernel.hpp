@@ -1,0 +1,25 @@
+#pragma once
+// The inner loop of the linear fast path: one regression table's sums for eight rows of a double matrix,
+// each row's products added in the table's order exactly as RegressionTableEval adds them (acc += c * x,
+// from 0, no fused multiply-add), so the vector lanes are rows and no addition is reordered.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace pmmlrt::eval {
+
+/// Eight rows of a matrix: row j's cell of column c is at base[j] + c * column_stride.
+struct LinearRows {
+  const double* base[8];      // row-major: each row's start (rows past `lanes` repeat the last real row)
+  std::size_t column_stride;  // 1 for a row-major matrix; the row count for a column-major one, whose rows
+                              // are then base[0] + j (only `lanes` of them are read)
+  std::size_t lanes;          // the real rows, 1 to 8; acc[j] for j >= lanes is meaningless
+};
+
+/// acc[j] = sum over i < count of coefficients[i] * x_j(columns[i]), where x is rounded to float first when
+/// to_float[i]. Every column must be >= 0. Uses AVX-512 when the CPU has it; false if it did nothing (the
+/// caller's scalar loop then runs).
+bool linear_sums8(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
+                  const std::uint8_t* to_float, std::size_t count, double* acc);
+
+}  // namespace pmmlrt::eval
