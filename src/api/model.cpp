@@ -522,8 +522,7 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
         }
         eval::Frame& f = **leases[i];
         try {
-          kernel.gather(f, x);
-          ok[i] = true;
+          ok[i] = kernel.gather(f, x);  // else the row's own walk takes the generic path
         } catch (const Error&) {
           // The row will meet this error (or not) where the generic order reaches it: start it afresh.
           std::fill(x, x + nf, nan);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <memory>
 #include <unordered_map>
 
@@ -14,20 +15,24 @@ bool EnsembleKernel::gathers_directly(const Frame& f) const {
   return f.lazy.data && !feature_slots.empty() && direct_specs.size() == feature_slots.size();
 }
 
-void EnsembleKernel::gather(Frame& f, double* x) const {
+bool EnsembleKernel::gather(Frame& f, double* x) const {
   if (gathers_directly(f)) {
+    // A batch's NaN cell is a missing value to the generic walk too.
     for (std::size_t i = 0; i < direct_specs.size(); ++i) {
       double v = f.lazy.cell(direct_specs[i]);
       x[i] = direct_float[i] ? double(static_cast<float>(v)) : v;
     }
-    return;
+    return true;
   }
+  bool plain = true;
   for (std::size_t i = 0; i < feature_slots.size(); ++i) {
     const Val& v = f.get(feature_slots[i]);
     if (v.is_missing()) x[i] = std::numeric_limits<double>::quiet_NaN();
     else if (v.kind == eval::Kind::String) x[i] = v.sym >= 0 ? double(v.sym) : -1.0;  // a text the model never names
     else x[i] = v.num;
+    plain = plain && (v.is_missing() || x[i] == x[i]);
   }
+  return plain;
 }
 
 std::int32_t EnsembleKernel::step_other(std::size_t i, double v) const {
@@ -53,19 +58,69 @@ std::int32_t EnsembleKernel::step_other(std::size_t i, double v) const {
 
 namespace {
 
+/// Where a binned test sends a missing value: its no exit, its yes exit (missing_yes), or no prediction
+/// (missing_null, node 0).
+enum class MissingExit { No, Yes, Null, Unsupported };
+
+/// Tests that the binned walks take as set tests: membership of values (their members are edges of an exact
+/// feature); isMissing / isNotMissing (no value / every value is a member, over any feature's bins); and
+/// `x < t` for the t that no value is below (-inf, NaN: the builder's only Less nodes), a set of no value.
+bool is_set_op(EnsembleKernel::Op op) {
+  using Op = EnsembleKernel::Op;
+  return op == Op::In || op == Op::NotIn || op == Op::Equal || op == Op::NotEqual || op == Op::IsMissing ||
+         op == Op::IsNotMissing || op == Op::Less;
+}
+
+bool has_members(EnsembleKernel::Op op) {
+  using Op = EnsembleKernel::Op;
+  return op == Op::In || op == Op::NotIn || op == Op::Equal || op == Op::NotEqual;
+}
+
+/// The membership bits of the set test `o` over the bins of its feature, whose sorted edges are
+/// [first, first + count) and, for an exact feature, include every member (see ensemble_kernel.hpp).
+std::vector<std::uint64_t> membership_words(const EnsembleKernel& k, const EnsembleKernel::Other& o, const double* first,
+                                            std::size_t count, bool exact) {
+  using Op = EnsembleKernel::Op;
+  const std::size_t bins = exact ? 2 * count + 1 : count + 1;
+  std::vector<std::uint64_t> words((bins + 63) / 64, 0);
+  if (has_members(o.op)) {
+    const bool is_set = o.op == Op::In || o.op == Op::NotIn;
+    const double* begin = is_set ? k.sets.data() + o.set_begin : &o.threshold;
+    const double* end = is_set ? k.sets.data() + o.set_end : &o.threshold + 1;
+    for (const double* m = begin; m != end; ++m) {
+      const auto bin = 2 * std::size_t(std::lower_bound(first, first + count, *m) - first) + 1;
+      words[bin / 64] |= std::uint64_t(1) << (bin % 64);
+    }
+  }
+  if (o.op == Op::NotIn || o.op == Op::NotEqual || o.op == Op::IsNotMissing)  // the complement over the bins
+    for (std::size_t bin = 0; bin < bins; ++bin) words[bin / 64] ^= std::uint64_t(1) << (bin % 64);
+  return words;
+}
+
 /// The binned layout of `k` (see ensemble_kernel.hpp), or false when some tree has a test it cannot bin.
 bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
   using Kind = EnsembleKernel::Kind;
+  using Op = EnsembleKernel::Op;
   const std::size_t nf = k.features();
-  // Every node reachable from a root must be an `x <= t` test with a number for t, or a leaf. A missing x
-  // goes to one of the two children, or (nullPrediction) to no prediction at all.
-  auto missing_to_null = [&](std::size_t i) {
-    if (k.kind[i] != Kind::Other) return false;
+  // Every node reachable from a root must be an `x <= t` test with a number for t, a set test without NaN
+  // members, or a leaf. A missing x goes to one of the two children, or (nullPrediction) to no prediction.
+  auto missing_exit = [&](std::size_t i) {
+    if (k.kind[i] == Kind::LessEq) return MissingExit::No;
+    if (k.kind[i] == Kind::LessEqMissingYes) return MissingExit::Yes;
     const auto& o = k.others[std::size_t(k.aux[i])];
-    const auto m = std::size_t(o.on_missing);
-    return o.op == EnsembleKernel::Op::LessEq && k.kind[m] == Kind::Leaf && k.aux[m] == k.null_result;
+    if (o.op == Op::IsMissing) return MissingExit::Yes;  // as step_other: these two ignore on_missing
+    if (o.op == Op::IsNotMissing) return MissingExit::No;
+    const auto m = o.on_missing;
+    if (m == k.no[i]) return MissingExit::No;
+    if (m == k.yes[i]) return MissingExit::Yes;
+    if (k.kind[std::size_t(m)] == Kind::Leaf && k.aux[std::size_t(m)] == k.null_result) return MissingExit::Null;
+    return MissingExit::Unsupported;
   };
-  std::vector<std::vector<double>> thresholds(nf);
+  auto set_test = [&](std::size_t i) {
+    return k.kind[i] == Kind::Other && is_set_op(k.others[std::size_t(k.aux[i])].op);
+  };
+  std::vector<std::vector<double>> edges_of(nf);  // thresholds, and set members
+  b.exact.assign(nf, 0);
   std::vector<std::uint8_t> seen(k.kind.size(), 0);
   std::vector<std::int32_t> todo;
   for (auto root : k.roots) {
@@ -76,35 +131,70 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
       if (seen[i]) continue;
       seen[i] = 1;
       if (k.kind[i] == Kind::Leaf) continue;
-      if ((k.kind[i] == Kind::Other && !missing_to_null(i)) || k.threshold[i] != k.threshold[i]) return false;
-      thresholds[std::size_t(k.feature[i])].push_back(k.threshold[i]);
+      if (missing_exit(i) == MissingExit::Unsupported) return false;
+      const auto f = std::size_t(k.feature[i]);
+      if (set_test(i)) {
+        const auto& o = k.others[std::size_t(k.aux[i])];
+        if (o.op == Op::Less && !(o.threshold != o.threshold || o.threshold == -std::numeric_limits<double>::infinity()))
+          return false;
+        if (o.op == Op::In || o.op == Op::NotIn)
+          edges_of[f].insert(edges_of[f].end(), k.sets.begin() + o.set_begin, k.sets.begin() + o.set_end);
+        else if (has_members(o.op))
+          edges_of[f].push_back(o.threshold);
+        if (has_members(o.op)) b.exact[f] = 1;
+        b.any_exact = b.any_exact || b.exact[f];
+      } else {
+        if (k.kind[i] == Kind::Other && k.others[std::size_t(k.aux[i])].op != Op::LessEq) return false;
+        edges_of[f].push_back(k.threshold[i]);
+      }
       todo.push_back(k.yes[i]);
       todo.push_back(k.no[i]);
     }
   }
+  for (const auto& t : edges_of)
+    for (double v : t)
+      if (v != v) return false;
   b.feature_bits = 1;
   while ((std::size_t(1) << b.feature_bits) < nf) ++b.feature_bits;
   if (b.feature_bits > 20) return false;
   b.leaf_k = (std::int32_t(1) << (29 - b.feature_bits)) - 1;
   b.missing_bin = b.leaf_k - 1;
   b.edge_begin.assign(1, 0);
-  for (auto& t : thresholds) {
+  for (std::size_t f = 0; f < nf; ++f) {
+    auto& t = edges_of[f];
     std::sort(t.begin(), t.end());
-    t.erase(std::unique(t.begin(), t.end()), t.end());  // -0.0 and 0.0 are one threshold, as they compare
-    if (std::int64_t(t.size()) >= b.missing_bin) return false;
+    t.erase(std::unique(t.begin(), t.end()), t.end());  // -0.0 and 0.0 are one edge, as they compare
+    const auto highest_bin = std::int64_t(t.size()) * (b.exact[f] ? 2 : 1);
+    if (highest_bin >= b.missing_bin) return false;
     b.edges.insert(b.edges.end(), t.begin(), t.end());
     b.edge_begin.push_back(std::int32_t(b.edges.size()));
   }
+  // Set tests with the same membership bits share them; a set test's k is where they start.
+  std::map<std::vector<std::uint64_t>, std::uint32_t> set_offset;
+  const std::uint32_t k_limit = std::uint32_t(1) << (29 - b.feature_bits);
+  bool sets_fit = true;
   auto word = [&](std::size_t i) -> std::uint32_t {
     if (k.kind[i] == Kind::Leaf) return std::uint32_t(b.leaf_k) << (b.feature_bits + 2);
     auto f = std::size_t(k.feature[i]);
     const double* first = b.edges.data() + b.edge_begin[f];
     const double* last = b.edges.data() + b.edge_begin[f + 1];
-    auto kk = std::uint32_t(std::lower_bound(first, last, k.threshold[i]) - first);
-    std::uint32_t missing_yes = k.kind[i] == Kind::LessEqMissingYes ? 1u : 0u;
-    std::uint32_t missing_null = missing_to_null(i) ? 1u : 0u;
+    std::uint32_t kk, set_flag = 0;
+    if (set_test(i)) {
+      auto words = membership_words(k, k.others[std::size_t(k.aux[i])], first, std::size_t(last - first), b.exact[f]);
+      auto [at, fresh] = set_offset.emplace(std::move(words), std::uint32_t(b.set_words.size()));
+      if (fresh) b.set_words.insert(b.set_words.end(), at->first.begin(), at->first.end());
+      kk = at->second;
+      sets_fit = sets_fit && kk < k_limit;
+      set_flag = EnsembleKernel::Binned::kSetTest;
+    } else {
+      kk = std::uint32_t(std::lower_bound(first, last, k.threshold[i]) - first);
+      if (b.exact[f]) kk = 2 * kk + 1;  // x <= edge_kk: below it or equal to it
+    }
+    const MissingExit missing = missing_exit(i);
+    std::uint32_t missing_yes = missing == MissingExit::Yes ? 1u : 0u;
+    std::uint32_t missing_null = missing == MissingExit::Null ? 1u : 0u;
     return std::uint32_t(f) | missing_yes << b.feature_bits | missing_null << (b.feature_bits + 1) |
-           kk << (b.feature_bits + 2);
+           kk << (b.feature_bits + 2) | set_flag;
   };
   // Breadth first, tree by tree; the two children of a node side by side (yes, then no). Shared subtrees
   // (leaves mostly) are copied, within a bound.
@@ -158,6 +248,7 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
     }
     b.depth.push_back(depth);
   }
+  if (!sets_fit) return false;
   // Built node-major; the walks read one sum's terms at a time.
   if (width > 1) {
     std::vector<double> by_sum(b.leaf_value.size());
@@ -187,16 +278,20 @@ void EnsembleKernel::bin_rows(const double* x, std::size_t rows, std::int32_t* o
         o[f] = bins.missing_bin;
         continue;
       }
-      // Branch-free lower bound: the number of thresholds below v.
+      // Branch-free lower bound: the number of edges below v.
       const double* first = edges + bins.edge_begin[f];
-      std::size_t len = std::size_t(bins.edge_begin[f + 1] - bins.edge_begin[f]);
+      const auto count = std::size_t(bins.edge_begin[f + 1] - bins.edge_begin[f]);
+      std::size_t len = count;
       const double* base = first;
       while (len > 1) {
         std::size_t half = len / 2;
         base = base[half - 1] < v ? base + half : base;
         len -= half;
       }
-      o[f] = std::int32_t(base - first) + (len == 1 && *base < v ? 1 : 0);
+      const auto below = std::size_t(base - first) + (len == 1 && *base < v ? 1 : 0);
+      // An exact feature (set tests): 2 * below + 1 when v is the next edge, 2 * below between edges.
+      if (bins.exact[f]) o[f] = std::int32_t(2 * below + (below < count && first[below] == v ? 1 : 0));
+      else o[f] = std::int32_t(below);
     }
   }
 }

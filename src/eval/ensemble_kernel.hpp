@@ -15,6 +15,16 @@
 // `x <= threshold_k`. A node is one 64-bit word (test | first child << 32) with its two children side by
 // side, so a step costs two loads per row (the node and the row's bin) and no kind dispatch; every tree is
 // walked for exactly its depth, leaves looping to themselves.
+//
+// Set tests (In, NotIn, Equal, NotEqual: categorical splits; also IsMissing, IsNotMissing and the builder's
+// `x < -inf`, sets of no value or every value) are binned too. A feature with membership tests is
+// `exact`: its edges are its thresholds and every value its sets name, and its bins tell a value equal to
+// edge i (bin 2i + 1) from the values between edges (bin 2i), so `x <= edge_i` is `bin <= 2i + 1` and a set
+// is the set of its members' odd bins. A set node has kSetTest in its test word and k is the offset of its
+// membership bits in `set_words` (bin b is bit b % 64 of word k + b / 64); a missing value is in no set and
+// follows the node's missing flags like any other test. Kernels without set tests use walks compiled
+// without them; the block walk reads membership bits every step, the single-record walk only when some lane
+// meets a set node.
 
 #include <cstdint>
 #include <memory>
@@ -77,11 +87,16 @@ struct EnsembleKernel {
   struct Binned {
     int feature_bits = 0;             // test word: feature | missing_yes << feature_bits
                                       //   | missing_null << (feature_bits + 1) | k << (feature_bits + 2)
+                                      //   | kSetTest for a set test
+    static constexpr std::uint32_t kSetTest = 1u << 31;
     std::int32_t missing_bin = 0;     // the bin of a missing value: above every threshold's bin
     std::int32_t leaf_k = 0;          // a leaf's k: above the missing bin, so that every row goes to `first child`
     // Node 0 is the leaf of no prediction, where a missing value goes at a missing_null test.
-    std::vector<double> edges;        // per feature, its sorted distinct thresholds
+    std::vector<double> edges;        // per feature, its sorted distinct thresholds (and set members if exact)
     std::vector<std::int32_t> edge_begin;  // features() + 1 offsets into `edges`
+    std::vector<std::int32_t> exact;  // per feature: 1 if it has set tests (bins 2i + 1 = edge i, 2i = between)
+    bool any_exact = false;
+    std::vector<std::uint64_t> set_words;  // the set tests' membership bits, one run of words per distinct set
     std::vector<std::uint64_t> nodes;
     std::vector<std::int32_t> result;  // per node: the result index of a leaf
     std::vector<double> leaf_value;    // per sum (sum_width) then per node: a leaf's term; NaN for no prediction
@@ -109,8 +124,10 @@ struct EnsembleKernel {
   std::size_t trees() const { return roots.size(); }
 
   /// Fills the dense features of the current record. `x` must hold features() values. Never throws when the
-  /// record is a lazy batch row and the kernel has direct_specs.
-  void gather(Frame& f, double* x) const;
+  /// record is a lazy batch row and the kernel has direct_specs. False when some feature holds a NaN that is
+  /// not missing (an invalid value kept asIs): the kernel's NaN means missing, so such a record takes the
+  /// generic walk.
+  bool gather(Frame& f, double* x) const;
   /// True when gather() reads `f`'s lazy row as it is (and so cannot fail).
   bool gathers_directly(const Frame& f) const;
   /// The result index of tree `t` for features `x`.

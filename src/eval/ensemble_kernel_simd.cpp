@@ -69,11 +69,30 @@ PMMLRT_AVX512 inline void store_results(const EnsembleKernel& k, __m256i e, std:
   for (std::size_t j = 0; j < 8; ++j) out[j * step] = k.aux[std::size_t(lane[j])];
 }
 
+/// The outcome of a step for the set tests among the lanes `sets` (Binned::set_words): whether the bin `b` is
+/// one of the node's members. A missing value is a member of no set (the node's missing flags decide where it
+/// goes), and its lane reads no word. The other lanes keep `go`.
+PMMLRT_AVX512 inline __mmask8 set_test_step(__mmask8 go, __mmask8 sets, __mmask8 missing, __m256i w, __m256i b,
+                                            __m128i k_shift, const long long* set_words) {
+  const __mmask8 present = sets & __mmask8(~missing);
+  const __m256i first_word =
+      _mm256_srl_epi32(_mm256_andnot_si256(_mm256_set1_epi32(int(EnsembleKernel::Binned::kSetTest)), w), k_shift);
+  const __m256i at = _mm256_add_epi32(first_word, _mm256_srli_epi32(b, 6));
+  const __m512i words = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), present, at, set_words, 8);
+  const __m512i bit = _mm512_srlv_epi64(words, _mm512_cvtepu32_epi64(_mm256_and_si256(b, _mm256_set1_epi32(63))));
+  const __mmask8 member = _mm512_test_epi64_mask(bit, _mm512_set1_epi64(1));
+  return __mmask8((go & ~sets) | (member & present));
+}
+
+/// How a binned walk meets set tests: the kernel has none; test every step (the block walk: its rows meet set
+/// nodes too irregularly for a branch); or only when some lane is at a set node (one record's walk).
+enum class SetTests { None, Always, WhenMet };
+
 /// Steps G vectors of eight binned walks `depth` times. Lane j of vector g is at node e[g] and reads its bins
 /// at bins + offset[g][j] (offset[0] for every g when kSameRow). The G walks are independent, so their gathers
 /// overlap. With kInRegisters (one row of at most 32 features), the bins come from two registers instead of
 /// memory: a permute replaces half of the gathers, which bound this walk.
-template <int G, bool kSameRow = false, bool kInRegisters = false>
+template <int G, SetTests kSets, bool kSameRow = false, bool kInRegisters = false>
 PMMLRT_AVX512 inline void walk_binned(const EnsembleKernel& k, __m256i* e, const __m256i* offset,
                                       const std::int32_t* bins, std::int32_t depth) {
   __m512i low_bins = _mm512_setzero_si512(), high_bins = _mm512_setzero_si512();
@@ -83,6 +102,8 @@ PMMLRT_AVX512 inline void walk_binned(const EnsembleKernel& k, __m256i* e, const
     if (nf > 16) high_bins = _mm512_maskz_loadu_epi32(__mmask16(nf >= 32 ? 0xFFFF : (1u << (nf - 16)) - 1), bins + 16);
   }
   const auto* nodes = reinterpret_cast<const long long*>(k.bins.nodes.data());
+  const auto* set_words = reinterpret_cast<const long long*>(k.bins.set_words.data());
+  const __m256i set_flag = _mm256_set1_epi32(int(EnsembleKernel::Binned::kSetTest));
   const int fb = k.bins.feature_bits;
   const __m256i feature_mask = _mm256_set1_epi32((1 << fb) - 1);
   const __m256i missing_yes = _mm256_set1_epi32(1 << fb);
@@ -108,8 +129,13 @@ PMMLRT_AVX512 inline void walk_binned(const EnsembleKernel& k, __m256i* e, const
                                          _mm256_add_epi32(offset[kSameRow ? 0 : g], _mm256_and_si256(w, feature_mask)),
                                          bins, 4);
       const __mmask8 missing = _mm256_cmpeq_epi32_mask(b, missing_bin);
-      __mmask8 go = _mm256_cmple_epi32_mask(b, _mm256_srl_epi32(w, k_shift)) |
-                    (_mm256_test_epi32_mask(w, missing_yes) & missing);
+      __mmask8 go = _mm256_cmple_epi32_mask(b, _mm256_srl_epi32(w, k_shift));
+      if (kSets == SetTests::Always)
+        go = set_test_step(go, _mm256_test_epi32_mask(w, set_flag), missing, w, b, k_shift, set_words);
+      else if (kSets == SetTests::WhenMet)
+        if (const __mmask8 sets = _mm256_test_epi32_mask(w, set_flag))
+          go = set_test_step(go, sets, missing, w, b, k_shift, set_words);
+      go |= _mm256_test_epi32_mask(w, missing_yes) & missing;
       e[g] = _mm256_mask_mov_epi32(_mm256_mask_add_epi32(child, __mmask8(~go), child, one),
                                    __mmask8(_mm256_test_epi32_mask(w, missing_null) & missing), null_leaf);
     }
@@ -138,8 +164,14 @@ struct Chain {
 
 }  // namespace
 
-PMMLRT_AVX512 void walk_binned_block_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows,
-                                            std::int32_t* out, std::size_t out_rows, double* sums) {
+namespace {
+
+/// walk_binned_block_avx512 for kernels with or without set tests. Kept out of line, one function each: with
+/// both walks inlined into one loop, the compiler's allocation made the numeric walk a third slower.
+template <SetTests kSets>
+__attribute__((noinline)) PMMLRT_AVX512 void walk_binned_block(const EnsembleKernel& k, const std::int32_t* bins,
+                                                               std::size_t rows, std::int32_t* out,
+                                                               std::size_t out_rows, double* sums) {
   const std::size_t nf = k.features(), nt = k.trees();
   const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(nf)));
   const std::size_t vectors = rows / 8;
@@ -161,7 +193,7 @@ PMMLRT_AVX512 void walk_binned_block_avx512(const EnsembleKernel& k, const std::
       offset[g] = _mm256_add_epi32(lanes, _mm256_set1_epi32(chain[g].vector * 8 * int(nf)));
       depth = std::max(depth, k.bins.depth[std::size_t(chain[g].tree)]);
     }
-    walk_binned<kChains>(k, e, offset, bins, depth);
+    walk_binned<kChains, kSets>(k, e, offset, bins, depth);
     for (std::size_t g = 0; g < here; ++g) {
       const std::size_t r0 = std::size_t(chain[g].vector) * 8;
       if (sums) {
@@ -181,6 +213,30 @@ PMMLRT_AVX512 void walk_binned_block_avx512(const EnsembleKernel& k, const std::
     }
   }
 }
+
+}  // namespace
+
+PMMLRT_AVX512 void walk_binned_block_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows,
+                                            std::int32_t* out, std::size_t out_rows, double* sums) {
+  if (k.bins.set_words.empty()) walk_binned_block<SetTests::None>(k, bins, rows, out, out_rows, sums);
+  else walk_binned_block<SetTests::Always>(k, bins, rows, out, out_rows, sums);
+}
+
+namespace {
+
+/// The bins of exact features (set tests, see Binned::exact) from the number of edges below v, `below`:
+/// 2 * below + 1 when v equals the next edge, 2 * below when it lies between edges. Lane j's edges are
+/// edges[first[j] ...], count[j] of them; only `lanes` change.
+PMMLRT_AVX512 inline __m256i exact_bins(__m256i below, __m256i first, __m256i count, __m512d v, const double* edges,
+                                        __mmask8 lanes) {
+  const __mmask8 inside = lanes & _mm256_cmplt_epi32_mask(below, count);
+  const __m512d next = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), inside, _mm256_add_epi32(first, below), edges, 8);
+  const __mmask8 equal = inside & _mm512_cmp_pd_mask(next, v, _CMP_EQ_OQ);
+  const __m256i twice = _mm256_mask_add_epi32(below, lanes, below, below);
+  return _mm256_mask_add_epi32(twice, equal, twice, _mm256_set1_epi32(1));
+}
+
+}  // namespace
 
 PMMLRT_AVX512 std::size_t bin_rows_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out) {
   // A lane per row, eight features at a time: the same branch-free lower bound as bin_rows. Each search is a
@@ -224,6 +280,9 @@ PMMLRT_AVX512 std::size_t bin_rows_avx512(const EnsembleKernel& k, const double*
           base[g] = _mm256_mask_add_epi32(base[g], _mm512_cmp_pd_mask(probe, v[g], _CMP_LT_OQ), base[g],
                                           _mm256_set1_epi32(1));
         }
+        if (k.bins.exact[f0 + g])
+          base[g] = exact_bins(base[g], _mm256_set1_epi32(edge_begin[f0 + g]),
+                               _mm256_set1_epi32(edge_begin[f0 + g + 1] - edge_begin[f0 + g]), v[g], edges, 0xFF);
         base[g] = _mm256_mask_mov_epi32(base[g], _mm512_cmp_pd_mask(v[g], v[g], _CMP_UNORD_Q), missing_bin);
         _mm256_i32scatter_epi32(o, _mm256_add_epi32(lanes, _mm256_set1_epi32(int(f0 + g))), base[g], 4);
       }
@@ -235,13 +294,21 @@ PMMLRT_AVX512 std::size_t bin_rows_avx512(const EnsembleKernel& k, const double*
 namespace {
 
 /// walk_binned for exactly `chains` (1 to 16) vectors of one record's trees: no padding chain is walked.
-template <bool kInRegisters, int G = 16>
+template <SetTests kSets, bool kInRegisters, int G = 16>
 PMMLRT_AVX512 inline void walk_row_chains(const EnsembleKernel& k, std::size_t chains, __m256i* e, const __m256i* offset,
                                           const std::int32_t* bins, std::int32_t depth) {
   if constexpr (G > 1) {
-    if (chains < std::size_t(G)) return walk_row_chains<kInRegisters, G - 1>(k, chains, e, offset, bins, depth);
+    if (chains < std::size_t(G)) return walk_row_chains<kSets, kInRegisters, G - 1>(k, chains, e, offset, bins, depth);
   }
-  walk_binned<G, true, kInRegisters>(k, e, offset, bins, depth);
+  walk_binned<G, kSets, true, kInRegisters>(k, e, offset, bins, depth);
+}
+
+/// One record's walk of `chains` vectors of trees: its bins from registers when they fit in two.
+template <SetTests kSets>
+PMMLRT_AVX512 inline void walk_record(const EnsembleKernel& k, std::size_t chains, __m256i* e, const __m256i* offset,
+                                      const std::int32_t* bins, std::int32_t depth) {
+  if (k.features() <= 32) walk_row_chains<kSets, true>(k, chains, e, offset, bins, depth);
+  else walk_row_chains<kSets, false>(k, chains, e, offset, bins, depth);
 }
 
 }  // namespace
@@ -266,8 +333,8 @@ PMMLRT_AVX512 void walk_binned_row_avx512(const EnsembleKernel& k, const std::in
       e[g] = _mm256_mask_loadu_epi32(_mm256_set1_epi32(roots[t]), lanes, roots + t);
       depth = std::max(depth, k.bins.group_depth[t / 8]);
     }
-    if (k.features() <= 32) walk_row_chains<true>(k, here, e, &same_row, bins, depth);
-    else walk_row_chains<false>(k, here, e, &same_row, bins, depth);
+    if (k.bins.set_words.empty()) walk_record<SetTests::None>(k, here, e, &same_row, bins, depth);
+    else walk_record<SetTests::WhenMet>(k, here, e, &same_row, bins, depth);
     for (std::size_t g = 0; g < here; ++g) {
       const std::size_t t = (g0 + g) * 8;
       const auto lanes = __mmask8(nt - t >= 8 ? 0xFF : (1u << (nt - t)) - 1);
@@ -318,6 +385,13 @@ PMMLRT_AVX512 void bin_row_avx512(const EnsembleKernel& k, const double* x, std:
       const __m512d probe = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), last, base[i], edges, 8);
       const __mmask8 below = last & _mm512_cmp_pd_mask(probe, v[i], _CMP_LT_OQ);
       __m256i bin = _mm256_sub_epi32(_mm256_mask_add_epi32(base[i], below, base[i], one), first[i]);
+      if (k.bins.any_exact) {
+        const std::size_t f = f0 + 8 * i;
+        const __mmask8 exact = live[i] & _mm256_test_epi32_mask(_mm256_maskz_loadu_epi32(live[i], k.bins.exact.data() + f),
+                                                                _mm256_set1_epi32(1));
+        if (exact) bin = exact_bins(bin, first[i], _mm256_sub_epi32(_mm256_maskz_loadu_epi32(live[i], edge_begin + f + 1),
+                                                                    first[i]), v[i], edges, exact);
+      }
       bin = _mm256_mask_mov_epi32(bin, _mm512_cmp_pd_mask(v[i], v[i], _CMP_UNORD_Q), missing_bin);
       _mm256_mask_storeu_epi32(out + f0 + 8 * i, live[i], bin);
     }

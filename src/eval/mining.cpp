@@ -48,7 +48,7 @@ const std::int32_t* ModelEval::kernel_results(Frame& f, Prediction& out) const {
   const std::int32_t*& ahead = f.precomputed[std::size_t(kernel_index)];
   if (!ahead) {
     out.features.resize(kernel->features());
-    kernel->gather(f, out.features.data());
+    if (!kernel->gather(f, out.features.data())) return nullptr;
     out.results.resize(kernel->trees());
     kernel->walk_row(out.features.data(), out.results.data());
     ahead = out.results.data();
@@ -85,11 +85,16 @@ void MiningEval::predict(Frame& f, Prediction& out) const {
     return skip;
   };
 
+  // The kernel's results for this record (nullptr until walked, and when the record needs the generic walk).
+  const std::int32_t* ahead = nullptr;
   if (kernel && kernel->summing != EnsembleKernel::Summing::None) {
     double* sums = f.precomputed_sums[std::size_t(kernel_index)].data();
     bool have = sums[0] == sums[0];
     // One record: walk its trees here and add their terms (false when a tree has no prediction).
-    if (!have) have = kernel->sum_results(kernel_results(f, out), sums);
+    if (!have) {
+      ahead = kernel_results(f, out);
+      have = ahead && kernel->sum_results(ahead, sums);
+    }
     if (have && kernel->class_average) {
       // Every tree gave a distribution; aggregate_classification's average, with the first tree's class order
       // breaking ties, as the reference's first-seen order does then.
@@ -123,8 +128,8 @@ void MiningEval::predict(Frame& f, Prediction& out) const {
       return;
     }
   }
-  if (kernel) {
-    const std::int32_t* ahead = kernel_results(f, out);
+  if (kernel && !ahead) ahead = kernel_results(f, out);
+  if (ahead) {
     for (std::size_t t = 0; t < kernel->roots.size(); ++t) {
       std::int32_t r = ahead[t];
       ++considered;

@@ -70,17 +70,17 @@ void TreeEval::fill(Frame& f, const TreeNode& n, int missing_levels, Prediction&
 void TreeEval::predict(Frame& f, Prediction& out) const {
   if (kernel) {
     // The node the walk below selects, from the flattened tree (build_tree_kernel): walked ahead by a batch,
-    // or here by the scalar walk (one deep path is a chain of dependent steps, which vectors do not shorten).
-    std::int32_t r;
+    // or here by the scalar walk (one deep path is a chain of dependent steps, which vectors do not shorten);
+    // a record whose features the kernel cannot take (gather) takes the walk below.
+    std::int32_t r = -1;
     if (const std::int32_t* ahead = f.precomputed[std::size_t(kernel_index)]) {
       r = *ahead;
     } else {
       out.features.resize(kernel->features());
-      kernel->gather(f, out.features.data());
-      r = kernel->walk(0, out.features.data());
+      if (kernel->gather(f, out.features.data())) r = kernel->walk(0, out.features.data());
     }
     if (r == kernel->null_result) return;
-    return fill(f, nodes[std::size_t(r - 1)], 0, out);
+    if (r > 0) return fill(f, nodes[std::size_t(r - 1)], 0, out);
   }
   if (missing == Missing::WeightedConfidence || missing == Missing::AggregateNodes) return predict_weighted(f, out);
   int levels = 0;
