@@ -532,7 +532,10 @@ class Compiler {
   }
   void mark_kernels_ahead();
   void build_inputs(const ir::Model& top, const Scope& top_scope);
-  void collect_active(const ir::Model& m, std::vector<const ir::MiningField*>& out, std::unordered_set<std::string>& seen);
+  void collect_active(const ir::Model& m, std::unordered_set<std::string>& seen);
+  /// The active MiningFields of the document that name DataFields, the first of each name in document
+  /// order: copied before compiling, which frees the MiningSchemas of trees as it goes.
+  std::vector<ir::MiningField> active_fields_;
 
   friend std::unique_ptr<Compiled> pmmlrt::compile::compile_document(ir::Document, const LoadOptions&);
   std::vector<ResultOutput> surfaced_outputs(const ir::Model& m, std::int32_t id);
@@ -923,6 +926,9 @@ std::int32_t Compiler::compile_model(ir::Model& m, const Scope& parent, const Ta
   }
   compile_outputs(e, m, scope);
   schema_ = outer_schema;
+  // A forest repeats its MiningSchema in every tree: nothing reads a segment's again (build_inputs reads the
+  // copies in active_fields_), so free it with the nodes.
+  if (m.kind == ir::Model::Kind::Tree && &m != doc_.model.get()) std::vector<ir::MiningField>().swap(m.mining_schema);
   if (m.kind == ir::Model::Kind::Mining) {
     auto& me = static_cast<MiningEval&>(e);
     if (me.float_start_at_constant) me.target.constant = 0.0;
@@ -945,18 +951,17 @@ std::int32_t Compiler::compile_model(ir::Model& m, const Scope& parent, const Ta
   return e.id;
 }
 
-void Compiler::collect_active(const ir::Model& m, std::vector<const ir::MiningField*>& out,
-                              std::unordered_set<std::string>& seen) {
+void Compiler::collect_active(const ir::Model& m, std::unordered_set<std::string>& seen) {
   for (const auto& f : m.mining_schema)
-    if (f.usage == FieldUsage::Active && data_fields_.count(f.name) && seen.insert(f.name).second) out.push_back(&f);
+    if (f.usage == FieldUsage::Active && data_fields_.count(f.name) && seen.insert(f.name).second)
+      active_fields_.push_back(f);
   if (m.mining)
-    for (const auto& s : m.mining->segments) collect_active(*s.model, out, seen);
+    for (const auto& s : m.mining->segments) collect_active(*s.model, seen);
 }
 
 void Compiler::build_inputs(const ir::Model& top, const Scope& top_scope) {
   std::vector<const ir::MiningField*> active;
-  std::unordered_set<std::string> seen;
-  collect_active(top, active, seen);
+  for (const auto& f : active_fields_) active.push_back(&f);
   std::size_t top_count = 0;
   for (const auto& f : top.mining_schema)
     if (f.usage == FieldUsage::Active && data_fields_.count(f.name)) ++top_count;
@@ -1397,6 +1402,10 @@ void Compiler::run() {
   }
   derived_fields(doc_.transformations, global);
   ir::Model& top = *doc_.model;
+  {
+    std::unordered_set<std::string> seen;
+    collect_active(top, seen);
+  }
   compile_model(top, global, nullptr);
   check_cycles();
   check_derivation_depth();
