@@ -4,6 +4,8 @@
 #include <cmath>
 #include <deque>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -365,6 +367,48 @@ class Compiler {
         p.children.push_back(std::make_unique<ir::Predicate>());
         tree_predicate(tr, tr.predicate_children[i], *p.children.back());
       }
+  }
+
+  /// The fields a tree's predicates resolved (its text, its slot), the first few: one tree tests a few.
+  struct TreeFields {
+    static constexpr std::size_t kMax = 64;
+    std::vector<std::pair<std::string_view, std::int32_t>> seen;
+    std::int32_t find(std::string_view field) const {
+      for (const auto& [name, slot] : seen)
+        if (name == field) return slot;
+      return -1;
+    }
+  };
+  /// predicate(tree_predicate(...)): a tree's predicate `index`, compiled. The usual test, a numeric field
+  /// of the tree's compared with a constant, is made directly, without the strings: the same Pred.
+  std::int32_t tree_node_predicate(const ir::TreeData& tr, std::uint32_t index, const Scope& scope, TreeFields& fields,
+                                   ir::Predicate& scratch) {
+    using TOp = ir::TreePredicate::Op;
+    const ir::TreePredicate& f = tr.predicates[index];
+    if (f.kind == ir::Predicate::Kind::Simple && f.op >= TOp::Equal && f.op <= TOp::GreaterOrEqual && current_slot_ < 0) {
+      const std::int32_t slot = fields.find(tr.view(f.field));
+      const DataType type = slot >= 0 ? prog_.slots[std::size_t(slot)].type : DataType::String;
+      std::optional<double> value;
+      if (type == DataType::Double) value = numbers::parse_double(tr.view(f.value));
+      else if (type == DataType::Float)
+        if (auto v = numbers::parse_float(tr.view(f.value))) value = double(*v);
+      if (value && *value == *value) {  // else the generic path, which says what is wrong
+        static const Pred::Op ops[] = {Pred::Op::Equal, Pred::Op::NotEqual, Pred::Op::Less,
+                                       Pred::Op::LessEq, Pred::Op::Greater, Pred::Op::GreaterEq};
+        Pred x;
+        x.op = ops[std::size_t(f.op) - std::size_t(TOp::Equal)];
+        x.slot = slot;
+        x.num = *value;
+        prog_.predicates.push_back(x);
+        return std::int32_t(prog_.predicates.size() - 1);
+      }
+    }
+    tree_predicate(tr, index, scratch);
+    const std::int32_t compiled = predicate(scratch, scope);
+    if (f.kind == ir::Predicate::Kind::Simple && fields.seen.size() < TreeFields::kMax &&
+        fields.find(tr.view(f.field)) < 0)
+      fields.seen.emplace_back(tr.view(f.field), prog_.predicates[std::size_t(compiled)].slot);
+    return compiled;
   }
 
   std::int32_t predicate(const ir::Predicate& p, const Scope& scope) {
@@ -745,10 +789,10 @@ void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope,
   e.nodes.reserve(tr.nodes.size());
   e.nodes.emplace_back();
   ir::Predicate scratch;  // each node's predicate, as predicate() takes it
+  TreeFields fields;
   for (std::size_t i = 0; i < order.size(); ++i) {
     const ir::Node& n = tr.nodes[order[i]];
-    tree_predicate(tr, n.predicate, scratch);
-    std::int32_t pred = predicate(scratch, scope);
+    std::int32_t pred = tree_node_predicate(tr, n.predicate, scope, fields, scratch);
     auto first_child = std::int32_t(order.size());
     std::int32_t default_child = -1;
     std::string_view default_id = tr.view(n.default_child);
