@@ -3,6 +3,7 @@
 #include <pugixml.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdint>
 #include <cstring>
@@ -74,7 +75,17 @@ bool find_leaf_segments(std::string_view b, std::size_t max_depth, std::vector<S
     auto colon = n.find(':');
     return colon == std::string_view::npos ? n : n.substr(colon + 1);
   };
-  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  // Character classes, by table: the scan passes over every byte of the markup.
+  enum : std::uint8_t { kSpace = 1, kNameEnd = 2, kTagStop = 4 };
+  static const auto classes = [] {
+    std::array<std::uint8_t, 256> c{};
+    for (unsigned char x : {' ', '\t', '\r', '\n'}) c[x] = kSpace | kNameEnd;
+    for (unsigned char x : {'/', '>'}) c[x] |= kNameEnd;
+    for (unsigned char x : {'"', '\'', '>', '/', '<'}) c[x] |= kTagStop;
+    return c;
+  }();
+  auto is = [&](char c, std::uint8_t what) { return (classes[static_cast<unsigned char>(c)] & what) != 0; };
+  auto is_space = [&](char c) { return is(c, kSpace); };
   std::vector<Open> open;
   depth = 0;
   const std::size_t n = b.size();
@@ -83,22 +94,25 @@ bool find_leaf_segments(std::string_view b, std::size_t max_depth, std::vector<S
     const void* lt = i < n ? std::memchr(b.data() + i, '<', n - i) : nullptr;
     if (!lt) break;
     i = std::size_t(static_cast<const char*>(lt) - b.data());
-    std::string_view rest = b.substr(i);
+    const char next = i + 1 < n ? b[i + 1] : '\0';
     auto skip_past = [&](std::string_view close, std::size_t from) {
-      auto at = rest.find(close, from);
+      auto at = b.find(close, i + from);
       if (at == std::string_view::npos) return false;
-      i += at + close.size();
+      i = at + close.size();
       return true;
     };
-    if (rest.rfind("<!--", 0) == 0) {
-      if (!skip_past("-->", 4)) return false;
-    } else if (rest.rfind("<![CDATA[", 0) == 0) {
-      if (!skip_past("]]>", 9)) return false;
-    } else if (rest.rfind("<?", 0) == 0) {
-      if (!skip_past("?>", 2)) return false;
-    } else if (rest.rfind("<!", 0) == 0) {
-      return false;  // a DOCTYPE, or worse
-    } else if (rest.rfind("</", 0) == 0) {
+    if (next == '!' || next == '?') {
+      std::string_view rest = b.substr(i, 9);
+      if (rest.rfind("<!--", 0) == 0) {
+        if (!skip_past("-->", 4)) return false;
+      } else if (rest == "<![CDATA[") {
+        if (!skip_past("]]>", 9)) return false;
+      } else if (next == '?') {
+        if (!skip_past("?>", 2)) return false;
+      } else {
+        return false;  // a DOCTYPE, or worse
+      }
+    } else if (next == '/') {
       std::size_t e = i + 2;
       while (e < n && !is_space(b[e]) && b[e] != '>') ++e;
       std::string_view name = b.substr(i + 2, e - i - 2);
@@ -113,11 +127,12 @@ bool find_leaf_segments(std::string_view b, std::size_t max_depth, std::vector<S
       i = e + 1;
     } else {
       std::size_t e = i + 1;
-      while (e < n && !is_space(b[e]) && b[e] != '/' && b[e] != '>') ++e;
+      while (e < n && !is(b[e], kNameEnd)) ++e;
       std::string_view name = b.substr(i + 1, e - i - 1);
       if (name.empty()) return false;
       bool self_closing = false;
       for (;;) {  // the attributes, as far as where they end: quoted values may hold '>'
+        while (e < n && !is(b[e], kTagStop)) ++e;
         if (e >= n) return false;
         char c = b[e];
         if (c == '"' || c == '\'') {
@@ -133,7 +148,7 @@ bool find_leaf_segments(std::string_view b, std::size_t max_depth, std::vector<S
         } else if (c == '<') {
           return false;
         } else {
-          ++e;
+          ++e;  // a '/' not before '>'
         }
       }
       if (self_closing) {
@@ -1462,6 +1477,13 @@ ir::Document load_document(std::string_view bytes, const LoadOptions& options) {
 
 ir::Document load_document_in_place(char* bytes, std::size_t size, const LoadOptions& options) {
   return load(std::string_view(bytes, size), bytes, options);
+}
+
+std::size_t split_segments(std::string_view bytes, const LoadOptions& options) {
+  std::vector<SegmentSpan> spans;
+  std::size_t depth = 0;
+  if (!certainly_utf8(bytes) || !find_leaf_segments(bytes, options.max_element_depth, spans, depth)) return 0;
+  return spans.size();
 }
 
 ir::Document load_document_whole(std::string_view bytes, const LoadOptions& options) {

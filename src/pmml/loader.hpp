@@ -18,5 +18,7 @@ ir::Document load_document_in_place(char* bytes, std::size_t size, const LoadOpt
 /// load_document, always from the DOM of the whole document: the loaders above parse a document with
 /// Segments in pieces (see loader.cpp), and the tests check the two agree.
 ir::Document load_document_whole(std::string_view bytes, const LoadOptions& options);
+/// For tests: how many Segments the loaders above would parse on their own (0: the document is parsed whole).
+std::size_t split_segments(std::string_view bytes, const LoadOptions& options);
 
 }  // namespace pmmlrt::pmml
