@@ -1058,7 +1058,10 @@ class Loader {
       p.field = put(t, required_text(n, "field"));
       const char* op = required_text(n, "operator");
       for (auto o = std::uint8_t(Op::Equal); o <= std::uint8_t(Op::IsNotMissing); ++o)
-        if (std::strcmp(op, ir::op_text(Op(o))) == 0) p.op = Op(o);
+        if (std::strcmp(op, ir::op_text(Op(o))) == 0) {
+          p.op = Op(o);
+          break;
+        }
       if (p.op == Op::None) fail(n, fmt::format("unknown SimplePredicate operator \"{}\"", op));
       if (p.op != Op::IsMissing && p.op != Op::IsNotMissing) p.value = put(t, required_text(n, "value"));
     } else if (name == "SimpleSetPredicate") {
@@ -1083,7 +1086,10 @@ class Loader {
       p.kind = ir::Predicate::Kind::Compound;
       const char* op = required_text(n, "booleanOperator");
       for (auto o = std::uint8_t(Op::And); o <= std::uint8_t(Op::Surrogate); ++o)
-        if (std::strcmp(op, ir::op_text(Op(o))) == 0) p.op = Op(o);
+        if (std::strcmp(op, ir::op_text(Op(o))) == 0) {
+          p.op = Op(o);
+          break;
+        }
       if (p.op == Op::None) fail(n, fmt::format("unknown booleanOperator \"{}\"", op));
       std::vector<std::uint32_t> children;
       for (xml_node c : n.children())
