@@ -4,6 +4,8 @@
 #include <cmath>
 #include <deque>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -367,6 +369,48 @@ class Compiler {
       }
   }
 
+  /// The fields a tree's predicates resolved (its text, its slot), the first few: one tree tests a few.
+  struct TreeFields {
+    static constexpr std::size_t kMax = 64;
+    std::vector<std::pair<std::string_view, std::int32_t>> seen;
+    std::int32_t find(std::string_view field) const {
+      for (const auto& [name, slot] : seen)
+        if (name == field) return slot;
+      return -1;
+    }
+  };
+  /// predicate(tree_predicate(...)): a tree's predicate `index`, compiled. The usual test, a numeric field
+  /// of the tree's compared with a constant, is made directly, without the strings: the same Pred.
+  std::int32_t tree_node_predicate(const ir::TreeData& tr, std::uint32_t index, const Scope& scope, TreeFields& fields,
+                                   ir::Predicate& scratch) {
+    using TOp = ir::TreePredicate::Op;
+    const ir::TreePredicate& f = tr.predicates[index];
+    if (f.kind == ir::Predicate::Kind::Simple && f.op >= TOp::Equal && f.op <= TOp::GreaterOrEqual && current_slot_ < 0) {
+      const std::int32_t slot = fields.find(tr.view(f.field));
+      const DataType type = slot >= 0 ? prog_.slots[std::size_t(slot)].type : DataType::String;
+      std::optional<double> value;
+      if (type == DataType::Double) value = numbers::parse_double(tr.view(f.value));
+      else if (type == DataType::Float)
+        if (auto v = numbers::parse_float(tr.view(f.value))) value = double(*v);
+      if (value && *value == *value) {  // else the generic path, which says what is wrong
+        static const Pred::Op ops[] = {Pred::Op::Equal, Pred::Op::NotEqual, Pred::Op::Less,
+                                       Pred::Op::LessEq, Pred::Op::Greater, Pred::Op::GreaterEq};
+        Pred x;
+        x.op = ops[std::size_t(f.op) - std::size_t(TOp::Equal)];
+        x.slot = slot;
+        x.num = *value;
+        prog_.predicates.push_back(x);
+        return std::int32_t(prog_.predicates.size() - 1);
+      }
+    }
+    tree_predicate(tr, index, scratch);
+    const std::int32_t compiled = predicate(scratch, scope);
+    if (f.kind == ir::Predicate::Kind::Simple && fields.seen.size() < TreeFields::kMax &&
+        fields.find(tr.view(f.field)) < 0)
+      fields.seen.emplace_back(tr.view(f.field), prog_.predicates[std::size_t(compiled)].slot);
+    return compiled;
+  }
+
   std::int32_t predicate(const ir::Predicate& p, const Scope& scope) {
     Pred x;
     switch (p.kind) {
@@ -533,7 +577,10 @@ class Compiler {
   void mark_kernels_ahead();
   void build_tree_kernels();
   void build_inputs(const ir::Model& top, const Scope& top_scope);
-  void collect_active(const ir::Model& m, std::vector<const ir::MiningField*>& out, std::unordered_set<std::string>& seen);
+  void collect_active(const ir::Model& m, std::unordered_set<std::string>& seen);
+  /// The active MiningFields of the document that name DataFields, the first of each name in document
+  /// order: copied before compiling, which frees the MiningSchemas of trees as it goes.
+  std::vector<ir::MiningField> active_fields_;
 
   friend std::unique_ptr<Compiled> pmmlrt::compile::compile_document(ir::Document, const LoadOptions&);
   std::vector<ResultOutput> surfaced_outputs(const ir::Model& m, std::int32_t id);
@@ -743,10 +790,10 @@ void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope,
   e.nodes.reserve(tr.nodes.size());
   e.nodes.emplace_back();
   ir::Predicate scratch;  // each node's predicate, as predicate() takes it
+  TreeFields fields;
   for (std::size_t i = 0; i < order.size(); ++i) {
     const ir::Node& n = tr.nodes[order[i]];
-    tree_predicate(tr, n.predicate, scratch);
-    std::int32_t pred = predicate(scratch, scope);
+    std::int32_t pred = tree_node_predicate(tr, n.predicate, scope, fields, scratch);
     auto first_child = std::int32_t(order.size());
     std::int32_t default_child = -1;
     std::string_view default_id = tr.view(n.default_child);
@@ -924,6 +971,9 @@ std::int32_t Compiler::compile_model(ir::Model& m, const Scope& parent, const Ta
   }
   compile_outputs(e, m, scope);
   schema_ = outer_schema;
+  // A forest repeats its MiningSchema in every tree: nothing reads a segment's again (build_inputs reads the
+  // copies in active_fields_), so free it with the nodes.
+  if (m.kind == ir::Model::Kind::Tree && &m != doc_.model.get()) std::vector<ir::MiningField>().swap(m.mining_schema);
   if (m.kind == ir::Model::Kind::Mining) {
     auto& me = static_cast<MiningEval&>(e);
     if (me.float_start_at_constant) me.target.constant = 0.0;
@@ -946,18 +996,17 @@ std::int32_t Compiler::compile_model(ir::Model& m, const Scope& parent, const Ta
   return e.id;
 }
 
-void Compiler::collect_active(const ir::Model& m, std::vector<const ir::MiningField*>& out,
-                              std::unordered_set<std::string>& seen) {
+void Compiler::collect_active(const ir::Model& m, std::unordered_set<std::string>& seen) {
   for (const auto& f : m.mining_schema)
-    if (f.usage == FieldUsage::Active && data_fields_.count(f.name) && seen.insert(f.name).second) out.push_back(&f);
+    if (f.usage == FieldUsage::Active && data_fields_.count(f.name) && seen.insert(f.name).second)
+      active_fields_.push_back(f);
   if (m.mining)
-    for (const auto& s : m.mining->segments) collect_active(*s.model, out, seen);
+    for (const auto& s : m.mining->segments) collect_active(*s.model, seen);
 }
 
 void Compiler::build_inputs(const ir::Model& top, const Scope& top_scope) {
   std::vector<const ir::MiningField*> active;
-  std::unordered_set<std::string> seen;
-  collect_active(top, active, seen);
+  for (const auto& f : active_fields_) active.push_back(&f);
   std::size_t top_count = 0;
   for (const auto& f : top.mining_schema)
     if (f.usage == FieldUsage::Active && data_fields_.count(f.name)) ++top_count;
@@ -1416,6 +1465,10 @@ void Compiler::run() {
   }
   derived_fields(doc_.transformations, global);
   ir::Model& top = *doc_.model;
+  {
+    std::unordered_set<std::string> seen;
+    collect_active(top, seen);
+  }
   compile_model(top, global, nullptr);
   build_tree_kernels();
   check_cycles();

@@ -51,19 +51,20 @@ double inverse_link(Normalization n, double y, bool float_math);
 
 // ----- TreeModel ----------------------------------------------------------------------------------------
 
+/// Ordered so that no padding lies between the fields (a big forest holds millions).
 struct TreeNode {
   std::int32_t predicate = 0;
   std::int32_t first_child = 0;   // children are contiguous: [first_child, first_child + child_count)
   std::int32_t child_count = 0;
   std::int32_t default_child = -1;
   std::int32_t label = -1;        // classification: class index of the score
-  bool has_score = false;
-  double value = 0.0;             // regression: numeric score
-  Val score;                      // the score as a typed value
   std::int32_t dist_begin = 0, dist_end = 0;  // ScoreDistribution range
-  bool dist_probability = false;  // the distribution gives probabilities (else record counts)
   std::int32_t embedded = -1;     // index into TreeEval::embedded (node Regression)
   std::int32_t id = -1;           // symbol of the node id, -1 when absent
+  bool has_score = false;
+  bool dist_probability = false;  // the distribution gives probabilities (else record counts)
+  double value = 0.0;             // regression: numeric score
+  Val score;                      // the score as a typed value
   double record_count = 0.0;
 };
 

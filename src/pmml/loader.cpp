@@ -3,6 +3,7 @@
 #include <pugixml.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdint>
 #include <cstring>
@@ -53,16 +54,134 @@ bool certainly_utf8(std::string_view b) {
   return declaration.find("latin1") == std::string::npos && declaration.find("iso-8859-1") == std::string::npos;
 }
 
+/// A <Segment> that holds no other Segment, as it lies in the document: [begin, end) is the whole element,
+/// [content_begin, content_end) what lies between its tags.
+struct SegmentSpan {
+  std::size_t begin, content_begin, content_end, end;
+};
+
+/// Finds the Segments (children of a Segmentation) that hold no other Segment, by a scan of the markup alone:
+/// tags, comments, CDATA sections and processing instructions, no DOM. Conservative: false for anything it
+/// does not follow (a DOCTYPE, an unterminated construct, mismatched tags, nesting deeper than `max_depth`),
+/// and the caller then parses the document whole, which reports what is wrong. `depth`: the deepest element
+/// nesting (the root is 1).
+bool find_leaf_segments(std::string_view b, std::size_t max_depth, std::vector<SegmentSpan>& out, std::size_t& depth) {
+  struct Open {
+    std::string_view name;
+    std::size_t begin, content_begin;
+    bool holds_segment;
+  };
+  auto local = [](std::string_view n) {
+    auto colon = n.find(':');
+    return colon == std::string_view::npos ? n : n.substr(colon + 1);
+  };
+  // Character classes, by table: the scan passes over every byte of the markup.
+  enum : std::uint8_t { kSpace = 1, kNameEnd = 2, kTagStop = 4 };
+  static const auto classes = [] {
+    std::array<std::uint8_t, 256> c{};
+    for (unsigned char x : {' ', '\t', '\r', '\n'}) c[x] = kSpace | kNameEnd;
+    for (unsigned char x : {'/', '>'}) c[x] |= kNameEnd;
+    for (unsigned char x : {'"', '\'', '>', '/', '<'}) c[x] |= kTagStop;
+    return c;
+  }();
+  auto is = [&](char c, std::uint8_t what) { return (classes[static_cast<unsigned char>(c)] & what) != 0; };
+  auto is_space = [&](char c) { return is(c, kSpace); };
+  std::vector<Open> open;
+  depth = 0;
+  const std::size_t n = b.size();
+  std::size_t i = 0;
+  for (;;) {
+    const void* lt = i < n ? std::memchr(b.data() + i, '<', n - i) : nullptr;
+    if (!lt) break;
+    i = std::size_t(static_cast<const char*>(lt) - b.data());
+    const char next = i + 1 < n ? b[i + 1] : '\0';
+    auto skip_past = [&](std::string_view close, std::size_t from) {
+      auto at = b.find(close, i + from);
+      if (at == std::string_view::npos) return false;
+      i = at + close.size();
+      return true;
+    };
+    if (next == '!' || next == '?') {
+      std::string_view rest = b.substr(i, 9);
+      if (rest.rfind("<!--", 0) == 0) {
+        if (!skip_past("-->", 4)) return false;
+      } else if (rest == "<![CDATA[") {
+        if (!skip_past("]]>", 9)) return false;
+      } else if (next == '?') {
+        if (!skip_past("?>", 2)) return false;
+      } else {
+        return false;  // a DOCTYPE, or worse
+      }
+    } else if (next == '/') {
+      std::size_t e = i + 2;
+      while (e < n && !is_space(b[e]) && b[e] != '>') ++e;
+      std::string_view name = b.substr(i + 2, e - i - 2);
+      while (e < n && is_space(b[e])) ++e;
+      if (e >= n || b[e] != '>' || open.empty() || open.back().name != name) return false;
+      Open closed = open.back();
+      open.pop_back();
+      const bool segment = local(name) == "Segment";
+      if (segment && !closed.holds_segment && !open.empty() && local(open.back().name) == "Segmentation")
+        out.push_back({closed.begin, closed.content_begin, i, e + 1});
+      if (!open.empty()) open.back().holds_segment = open.back().holds_segment || closed.holds_segment || segment;
+      i = e + 1;
+    } else {
+      std::size_t e = i + 1;
+      while (e < n && !is(b[e], kNameEnd)) ++e;
+      std::string_view name = b.substr(i + 1, e - i - 1);
+      if (name.empty()) return false;
+      bool self_closing = false;
+      for (;;) {  // the attributes, as far as where they end: quoted values may hold '>'
+        while (e < n && !is(b[e], kTagStop)) ++e;
+        if (e >= n) return false;
+        char c = b[e];
+        if (c == '"' || c == '\'') {
+          const void* q = std::memchr(b.data() + e + 1, c, n - e - 1);
+          if (!q) return false;
+          e = std::size_t(static_cast<const char*>(q) - b.data()) + 1;
+        } else if (c == '>') {
+          break;
+        } else if (c == '/' && e + 1 < n && b[e + 1] == '>') {
+          self_closing = true;
+          ++e;
+          break;
+        } else if (c == '<') {
+          return false;
+        } else {
+          ++e;  // a '/' not before '>'
+        }
+      }
+      if (self_closing) {
+        if (!open.empty() && local(name) == "Segment") open.back().holds_segment = true;
+        depth = std::max(depth, open.size() + 1);
+      } else {
+        open.push_back({name, i, e + 1, false});
+        depth = std::max(depth, open.size());
+      }
+      if (depth > max_depth) return false;
+      i = e + 1;
+    }
+  }
+  return open.empty();
+}
+
 bool is(const xml_node& n, std::string_view name) { return n.type() == pugi::node_element && local_name(n.name()) == name; }
 
 class Loader {
  public:
+  /// Thrown where a split parse (see `split`) meets what it does not handle: the caller parses again whole.
+  struct Unsplittable {};
+
   /// `writable`: the same bytes followed by a NUL (size + 1 bytes), which may be parsed in place and so
-  /// changed; null to parse a copy.
-  Loader(std::string_view bytes, char* writable, const LoadOptions& options)
-      : bytes_(bytes), writable_(writable), options_(options) {}
+  /// changed; null to parse a copy. `split`: try the split parse (below).
+  Loader(std::string_view bytes, char* writable, const LoadOptions& options, bool split)
+      : bytes_(bytes), writable_(writable), options_(options), try_split_(split) {}
 
   ir::Document run();
+  /// Whether run() parsed the document split. Such a load reads the same elements in the same order as a
+  /// whole parse, but it reports nothing itself: on any error the caller loads again, whole, and reports
+  /// what that finds (a malformed later Segment comes before an earlier semantic error, for instance).
+  bool split() const { return split_; }
 
  private:
   std::string_view bytes_;  // the document as given; once parsing starts, it may hold what pugixml made of it
@@ -81,6 +200,86 @@ class Loader {
   std::size_t xml_depth_ = 0;  // the document's deepest element nesting (check_depth)
   char* in_place_ = nullptr;    // the buffer parsed in place (ours to discard), or null
   std::vector<xml_node> kids_;  // node(): the child Nodes of the Node it read
+  // No DTD expansion: pugixml never expands entities beyond the predefined five, nor fetches external ones.
+  static constexpr unsigned parse_options_ = pugi::parse_default & ~pugi::parse_wconv_attribute;
+
+  // --- the split parse ----------------------------------------------------------------------------------
+  // The whole DOM of a document costs about twice its size. Split, the document is parsed as a skeleton
+  // (everything but the content of the innermost Segments, which stay there empty) and each of those
+  // Segments on its own when mining() reaches it, so that only one Segment's DOM is held at a time. The
+  // bytes are never written: a load that fails is run again on them, whole.
+  bool try_split_;
+  bool split_ = false;
+  std::vector<SegmentSpan> spans_;
+  std::size_t spans_read_ = 0;
+  std::string skeleton_;                         // the skeleton's bytes (parsed in place)
+  std::vector<std::size_t> cut_at_;              // per span: where its content was cut from the skeleton
+  std::vector<std::size_t> span_at_;             // per span: the skeleton offset of its Segment's name
+  std::string segment_text_;                     // the Segment being read, its bytes (parsed in place)
+  pugi::xml_document segment_doc_;
+  xml_node segment_root_, segment_anchor_;       // that Segment, and its empty element in the skeleton
+  std::size_t segment_base_ = 0;                 // the offset of segment_text_ in the document
+  bool in_segment_ = false;
+  mutable std::unordered_map<pugi::xml_node_struct*, std::unordered_map<pugi::xml_node_struct*, std::string>>
+      segment_sibling_index_;  // sibling_index_ of segment_doc_'s elements (its nodes are freed with it)
+
+  /// The skeleton: the document without the content of spans_, and the tables that map its offsets back.
+  void build_skeleton() {
+    std::size_t removed = 0, from = 0;
+    skeleton_.reserve(bytes_.size() / 64 + 4096);
+    for (const auto& s : spans_) {
+      span_at_.push_back(s.begin + 1 - removed);
+      cut_at_.push_back(s.content_begin - removed);
+      skeleton_.append(bytes_.data() + from, s.content_begin - from);
+      removed += s.content_end - s.content_begin;
+      from = s.content_end;
+    }
+    skeleton_.append(bytes_.data() + from, bytes_.size() - from);
+    skeleton_.push_back('\0');
+  }
+  /// The document offset of an offset in the skeleton.
+  std::size_t from_skeleton(std::size_t offset) const {
+    auto cuts = std::size_t(std::upper_bound(cut_at_.begin(), cut_at_.end(), offset) - cut_at_.begin());
+    if (cuts == 0) return offset;
+    const SegmentSpan& last = spans_[cuts - 1];
+    return offset - cut_at_[cuts - 1] + last.content_end;
+  }
+  /// Where `n` is in the document (as offset_debug() gives it for a whole parse), or -1.
+  std::ptrdiff_t offset_of(xml_node n) const {
+    std::ptrdiff_t offset = n.offset_debug();
+    if (!split_ || offset < 0) return offset;
+    if (in_segment_ && n.root() == segment_doc_) return offset + std::ptrdiff_t(segment_base_);
+    return std::ptrdiff_t(from_skeleton(std::size_t(offset)));
+  }
+  /// Reads the Segment `s` of the skeleton from its own bytes, when it is one of spans_: its element, with
+  /// everything in it, replaces `s` until leave_segment().
+  xml_node enter_segment(xml_node s, unsigned parse_options) {
+    if (!split_ || in_segment_) return s;
+    auto at = std::size_t(s.offset_debug());
+    auto it = std::lower_bound(span_at_.begin(), span_at_.end(), at);
+    if (it == span_at_.end() || *it != at) return s;  // <Segment/>, or one that holds Segments
+    const SegmentSpan& span = spans_[std::size_t(it - span_at_.begin())];
+    segment_doc_.reset();
+    segment_text_.assign(bytes_.data() + span.begin, span.end - span.begin);
+    segment_text_.push_back('\0');
+    auto parsed = segment_doc_.load_buffer_inplace(segment_text_.data(), segment_text_.size(), parse_options,
+                                                   pugi::encoding_utf8);
+    xml_node root = segment_doc_.document_element();
+    if (!parsed || !root || root.offset_debug() != 1 || root.next_sibling()) throw Unsplittable{};
+    ++spans_read_;
+    in_segment_ = true;
+    segment_root_ = root;
+    segment_anchor_ = s;
+    segment_base_ = span.begin;
+    return root;
+  }
+  void leave_segment() {
+    if (!in_segment_) return;
+    in_segment_ = false;
+    segment_sibling_index_.clear();
+    segment_root_ = segment_anchor_ = xml_node();
+    segment_doc_.reset();
+  }
 
   /// Gives the whole pages of in_place_[begin, end) back to the system: their text belongs to elements that
   /// were freed and is never read again. What is left there afterwards is unspecified (zeros on Linux).
@@ -103,21 +302,26 @@ class Loader {
   std::string sibling_suffix(xml_node n) const {
     xml_node parent = n.parent();
     auto key = parent.internal_object();
-    auto it = sibling_index_.find(key);
-    if (it == sibling_index_.end()) {
+    auto& sibling_index = in_segment_ && parent.root() == segment_doc_ ? segment_sibling_index_ : sibling_index_;
+    auto it = sibling_index.find(key);
+    if (it == sibling_index.end()) {
       std::unordered_map<std::string_view, std::size_t> counts;
       std::unordered_map<pugi::xml_node_struct*, std::pair<std::size_t, std::string_view>> index;
       for (xml_node s = parent.first_child(); s; s = s.next_sibling())
         if (s.type() == pugi::node_element) index[s.internal_object()] = {++counts[s.name()], s.name()};
       std::unordered_map<pugi::xml_node_struct*, std::string> suffix;
       for (auto& [node, at] : index) suffix[node] = counts[at.second] > 1 ? fmt::format("[{}]", at.first) : "";
-      it = sibling_index_.emplace(key, std::move(suffix)).first;
+      it = sibling_index.emplace(key, std::move(suffix)).first;
     }
     return it->second[n.internal_object()];
   }
   std::string path_of(xml_node n) const {
     std::vector<std::string> parts;
-    for (; n && n.type() == pugi::node_element; n = n.parent()) parts.push_back(std::string(local_name(n.name())) + sibling_suffix(n));
+    for (; n && n.type() == pugi::node_element; n = n.parent()) {
+      // A Segment read on its own stands where its empty element is in the skeleton.
+      if (in_segment_ && n == segment_root_) n = segment_anchor_;
+      parts.push_back(std::string(local_name(n.name())) + sibling_suffix(n));
+    }
     std::string path;
     for (auto it = parts.rbegin(); it != parts.rend(); ++it) path += "/" + *it;
     return path;
@@ -175,7 +379,7 @@ class Loader {
     return r;
   }
   std::size_t line_of(xml_node n) const {
-    auto offset = n.offset_debug();
+    auto offset = offset_of(n);
     if (offset < 0 || std::size_t(offset) > bytes_.size()) return 0;
     return line_at(std::size_t(offset));
   }
@@ -854,7 +1058,10 @@ class Loader {
       p.field = put(t, required_text(n, "field"));
       const char* op = required_text(n, "operator");
       for (auto o = std::uint8_t(Op::Equal); o <= std::uint8_t(Op::IsNotMissing); ++o)
-        if (std::strcmp(op, ir::op_text(Op(o))) == 0) p.op = Op(o);
+        if (std::strcmp(op, ir::op_text(Op(o))) == 0) {
+          p.op = Op(o);
+          break;
+        }
       if (p.op == Op::None) fail(n, fmt::format("unknown SimplePredicate operator \"{}\"", op));
       if (p.op != Op::IsMissing && p.op != Op::IsNotMissing) p.value = put(t, required_text(n, "value"));
     } else if (name == "SimpleSetPredicate") {
@@ -879,7 +1086,10 @@ class Loader {
       p.kind = ir::Predicate::Kind::Compound;
       const char* op = required_text(n, "booleanOperator");
       for (auto o = std::uint8_t(Op::And); o <= std::uint8_t(Op::Surrogate); ++o)
-        if (std::strcmp(op, ir::op_text(Op(o))) == 0) p.op = Op(o);
+        if (std::strcmp(op, ir::op_text(Op(o))) == 0) {
+          p.op = Op(o);
+          break;
+        }
       if (p.op == Op::None) fail(n, fmt::format("unknown booleanOperator \"{}\"", op));
       std::vector<std::uint32_t> children;
       for (xml_node c : n.children())
@@ -985,6 +1195,8 @@ class Loader {
       if (++segment_count_ > options_.max_segments)
         throw LimitError(fmt::format("more than {} segments (limit max_segments)", options_.max_segments));
       ir::Segment segment;
+      const xml_node skeleton_segment = s;
+      s = enter_segment(s, parse_options_);
       segment.path = path_of(s);
       segment.id = text_or(s, "id", "");
       if (segment.id.empty()) segment.id = std::to_string(d.segments.size() + 1);
@@ -997,6 +1209,10 @@ class Loader {
         }
       if (!segment.model) fail(s, "Segment lacks a model");
       d.segments.push_back(std::move(segment));
+      if (s != skeleton_segment) {
+        leave_segment();  // its DOM is freed whole
+        continue;
+      }
       // Nothing reads this Segment's elements again: free them now, so that the DOM shrinks as the IR grows.
       // pugixml destroys a subtree recursively, so only where the nesting is shallow.
       if (xml_depth_ <= 1000) {
@@ -1161,11 +1377,17 @@ ir::Document Loader::run() {
   build_line_table();
   std::size_t bare_ampersand = bare_ampersand_line();
   pugi::xml_document xml;
-  // No DTD expansion: pugixml never expands entities beyond the predefined five, nor fetches external ones.
-  const unsigned parse_options = pugi::parse_default & ~pugi::parse_wconv_attribute;
+  const unsigned parse_options = parse_options_;
   std::unique_ptr<char[]> copy;
   pugi::xml_parse_result parsed;
-  if (certainly_utf8(bytes_)) {
+  std::size_t scanned_depth = 0;
+  split_ = try_split_ && certainly_utf8(bytes_) &&
+           find_leaf_segments(bytes_, options_.max_element_depth, spans_, scanned_depth) && !spans_.empty();
+  if (split_) {
+    build_skeleton();
+    parsed = xml.load_buffer_inplace(skeleton_.data(), skeleton_.size(), parse_options, pugi::encoding_utf8);
+    if (!parsed) throw Unsplittable{};
+  } else if (certainly_utf8(bytes_)) {
     // pugixml's own copy is the bytes plus a NUL terminator, parsed as UTF-8 without conversion; parsing such
     // a buffer in place gives the same tree, errors and offsets without the copy.
     char* buffer = writable_;
@@ -1202,6 +1424,7 @@ ir::Document Loader::run() {
   if (!root || local_name(root.name()) != "PMML")
     throw ParseError(fmt::format("the document element is <{}>, not <PMML>", root ? root.name() : ""), "/", 1);
   check_depth(root);
+  xml_depth_ = std::max(xml_depth_, scanned_depth);
   std::string ns;
   {
     std::string_view name(root.name());
@@ -1236,17 +1459,41 @@ ir::Document Loader::run() {
   }
   if (!dictionary) fail(root, "<PMML> lacks a DataDictionary");
   if (!doc.model) fail(root, "the document holds no model");
+  // A Segment that was never read (in a second model, say) was never parsed either: what a whole parse
+  // says of it is not known.
+  if (split_ && spans_read_ != spans_.size()) throw Unsplittable{};
   return doc;
+}
+
+/// Loads split where it can (see Loader::split()), whole where it cannot or where the split load fails.
+ir::Document load(std::string_view bytes, char* writable, const LoadOptions& options) {
+  Loader split(bytes, writable, options, true);
+  try {
+    return split.run();
+  } catch (const Loader::Unsplittable&) {
+  } catch (const Error&) {
+    if (!split.split()) throw;
+  }
+  return Loader(bytes, writable, options, false).run();
 }
 
 }  // namespace
 
-ir::Document load_document(std::string_view bytes, const LoadOptions& options) {
-  return Loader(bytes, nullptr, options).run();
-}
+ir::Document load_document(std::string_view bytes, const LoadOptions& options) { return load(bytes, nullptr, options); }
 
 ir::Document load_document_in_place(char* bytes, std::size_t size, const LoadOptions& options) {
-  return Loader(std::string_view(bytes, size), bytes, options).run();
+  return load(std::string_view(bytes, size), bytes, options);
+}
+
+std::size_t split_segments(std::string_view bytes, const LoadOptions& options) {
+  std::vector<SegmentSpan> spans;
+  std::size_t depth = 0;
+  if (!certainly_utf8(bytes) || !find_leaf_segments(bytes, options.max_element_depth, spans, depth)) return 0;
+  return spans.size();
+}
+
+ir::Document load_document_whole(std::string_view bytes, const LoadOptions& options) {
+  return Loader(bytes, nullptr, options, false).run();
 }
 
 }  // namespace pmmlrt::pmml

@@ -15,5 +15,10 @@ ir::Document load_document(std::string_view bytes, const LoadOptions& options);
 /// one more, a NUL, and its contents are unspecified afterwards. The same result as load_document; the IR
 /// does not refer to the buffer, so it may be freed as soon as this returns.
 ir::Document load_document_in_place(char* bytes, std::size_t size, const LoadOptions& options);
+/// load_document, always from the DOM of the whole document: the loaders above parse a document with
+/// Segments in pieces (see loader.cpp), and the tests check the two agree.
+ir::Document load_document_whole(std::string_view bytes, const LoadOptions& options);
+/// For tests: how many Segments the loaders above would parse on their own (0: the document is parsed whole).
+std::size_t split_segments(std::string_view bytes, const LoadOptions& options);
 
 }  // namespace pmmlrt::pmml
