@@ -306,15 +306,18 @@ void EnsembleKernel::finish() {
   }
   // A tree is simple when no node reachable from its root is an Other node.
   simple_tree.assign(trees(), true);
-  std::vector<std::uint8_t> seen(n, 0);
+  // seen[i] == t + 1: node i already visited from tree t (a stamp per tree, not a refill per tree, which was
+  // quadratic in the forest's size).
+  std::vector<std::uint32_t> seen(n, 0);
+  std::vector<std::int32_t> todo;
   for (std::size_t t = 0; t < trees(); ++t) {
-    std::vector<std::int32_t> todo{roots[t]};
-    std::fill(seen.begin(), seen.end(), 0);
+    const auto stamp = std::uint32_t(t + 1);
+    todo.assign(1, roots[t]);
     while (!todo.empty()) {
       auto i = std::size_t(todo.back());
       todo.pop_back();
-      if (seen[i]) continue;
-      seen[i] = 1;
+      if (seen[i] == stamp) continue;
+      seen[i] = stamp;
       if (kind[i] == Kind::Other) {
         simple_tree[t] = false;
         break;
@@ -495,7 +498,7 @@ class Builder {
   const MiningEval* mining_;  // null for a single tree, whose results are its nodes (see build_tree)
   EnsembleKernel& k_;
   std::unordered_map<std::int32_t, std::int32_t> feature_of_slot_;
-  std::unordered_map<std::int32_t, std::int32_t> leaf_of_result_;
+  std::vector<std::int32_t> leaf_of_result_;  // per result index: its leaf node, or -1 (results are dense)
 
 
   std::int32_t add_null() {
@@ -579,12 +582,13 @@ class Builder {
   }
 
   std::int32_t leaf(std::int32_t result) {
-    auto [it, fresh] = leaf_of_result_.emplace(result, 0);
-    if (fresh) {
+    const auto r = std::size_t(result);
+    if (r >= leaf_of_result_.size()) leaf_of_result_.resize(std::max(r + 1, 2 * leaf_of_result_.size()), -1);
+    if (leaf_of_result_[r] < 0) {
       auto self = std::int32_t(k_.kind.size());
-      it->second = add_node(EnsembleKernel::Kind::Leaf, 0, 0.0, self, self, result);
+      leaf_of_result_[r] = add_node(EnsembleKernel::Kind::Leaf, 0, 0.0, self, self, result);
     }
-    return it->second;
+    return leaf_of_result_[r];
   }
 
   /// A test node for predicate `pred` with the given exits; 1 = always true, 2 = always false, -1 = not
