@@ -246,6 +246,14 @@ void EnsembleKernel::finish() {
     bins = Binned();
     summing = Summing::None;
   }
+  if (binned && simd == SimdLevel::Avx2) {
+    bins.test_words.reserve(bins.nodes.size());
+    bins.first_children.reserve(bins.nodes.size());
+    for (std::uint64_t node : bins.nodes) {
+      bins.test_words.push_back(std::uint32_t(node));
+      bins.first_children.push_back(std::uint32_t(node >> 32));
+    }
+  }
 }
 
 void EnsembleKernel::walk_row(const double* x, std::int32_t* out) const {

@@ -87,6 +87,8 @@ struct EnsembleKernel {
     std::vector<double> leaf_value;    // per sum (sum_width) then per node: a leaf's term; NaN for no prediction
     std::vector<std::int32_t> roots, depth;  // per tree
     std::vector<std::int32_t> group_depth;   // per eight consecutive trees: their largest depth
+    // AVX2: `nodes` split into its test words and first children (eight lanes per 32-bit gather).
+    std::vector<std::uint32_t> test_words, first_children;
   };
   bool binned = false;
   Binned bins;
