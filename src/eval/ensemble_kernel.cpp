@@ -2,14 +2,32 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <memory>
+#include <string_view>
 #include <unordered_map>
 
 #include "eval/models.hpp"
 
 namespace pmmlrt::eval {
+
+SimdLevel simd_level() {
+  static const SimdLevel level = [] {
+    SimdLevel best = cpu_has_avx512() ? SimdLevel::Avx512 : cpu_has_avx2() ? SimdLevel::Avx2 : SimdLevel::Scalar;
+    auto cap = [&](SimdLevel most) { best = std::min(best, most); };
+    if (const char* off = std::getenv("PMMLRT_DISABLE_AVX512"); off && *off && *off != '0') cap(SimdLevel::Avx2);
+    if (const char* want = std::getenv("PMMLRT_SIMD")) {
+      const std::string_view w(want);
+      if (w == "scalar") cap(SimdLevel::Scalar);
+      else if (w == "avx2") cap(SimdLevel::Avx2);
+      else if (w == "avx512") cap(SimdLevel::Avx512);
+    }
+    return best;
+  }();
+  return level;
+}
 
 bool EnsembleKernel::gathers_directly(const Frame& f) const {
   return f.lazy.data && !feature_slots.empty() && direct_specs.size() == feature_slots.size();
@@ -268,7 +286,9 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
 void EnsembleKernel::bin_rows(const double* x, std::size_t rows, std::int32_t* out) const {
   const std::size_t nf = features();
   const double* edges = bins.edges.data();
-  std::size_t r = binned && rows >= 8 ? bin_rows_avx512(*this, x, rows, out) : 0;
+  std::size_t r = !binned || rows < 4                 ? 0
+                  : simd == SimdLevel::Avx512 ? (rows >= 8 ? bin_rows_avx512(*this, x, rows, out) : 0)
+                                              : bin_rows_avx2(*this, x, rows, out);
   for (; r < rows; ++r) {
     const double* row = x + r * nf;
     std::int32_t* o = out + r * nf;
@@ -328,11 +348,22 @@ void EnsembleKernel::finish() {
       }
     }
   }
-  use_avx512 = n < (std::size_t(1) << 31) / 8 && features() < (std::size_t(1) << kKindShift) && cpu_has_avx512();
-  binned = use_avx512 && build_binned(*this, bins) && bins.nodes.size() < (std::size_t(1) << 31) / 8;
+  const bool fits = n < (std::size_t(1) << 31) / 8 && features() < (std::size_t(1) << kKindShift);
+  simd = fits ? simd_level() : SimdLevel::Scalar;
+  binned = simd != SimdLevel::Scalar && build_binned(*this, bins) && bins.nodes.size() < (std::size_t(1) << 31) / 8;
+  // The AVX2 walks and binnings know threshold tests only: set tests (and their exact bins) stay scalar there.
+  if (binned && simd == SimdLevel::Avx2 && (bins.any_exact || !bins.set_words.empty())) binned = false;
   if (!binned) {
     bins = Binned();
     summing = Summing::None;
+  }
+  if (binned && simd == SimdLevel::Avx2) {
+    bins.test_words.reserve(bins.nodes.size());
+    bins.first_children.reserve(bins.nodes.size());
+    for (std::uint64_t node : bins.nodes) {
+      bins.test_words.push_back(std::uint32_t(node));
+      bins.first_children.push_back(std::uint32_t(node >> 32));
+    }
   }
 }
 
@@ -346,10 +377,14 @@ void EnsembleKernel::walk_row(const double* x, std::int32_t* out) const {
       if (wide.size() < features()) wide.resize(features());
       b = wide.data();
     }
-    bin_row_avx512(*this, x, b);
-    return walk_binned_row_avx512(*this, b, out);
+    if (simd == SimdLevel::Avx512) {
+      bin_row_avx512(*this, x, b);
+      return walk_binned_row_avx512(*this, b, out);
+    }
+    bin_row_avx2(*this, x, b);
+    return walk_binned_row_avx2(*this, b, out);
   }
-  if (use_avx512) return walk_row_avx512(*this, x, out);
+  if (simd == SimdLevel::Avx512) return walk_row_avx512(*this, x, out);
   for (std::size_t t = 0; t < trees(); ++t) out[t] = walk(t, x);
 }
 
@@ -403,13 +438,19 @@ const std::int32_t* EnsembleKernel::bin_block(const double* x, std::size_t rows,
   return scratch.data();
 }
 
+void EnsembleKernel::walk_binned_block(const std::int32_t* binned_rows, std::size_t rows, std::int32_t* out,
+                                       std::size_t out_rows, double* sums) const {
+  if (simd == SimdLevel::Avx512) walk_binned_block_avx512(*this, binned_rows, rows, out, out_rows, sums);
+  else walk_binned_block_avx2(*this, binned_rows, rows, out, out_rows, sums);
+}
+
 void EnsembleKernel::sum_block(const double* x, std::size_t rows, double* sums) const {
   const std::size_t padded = (rows + 7) / 8 * 8;
   const std::int32_t* binned_rows = bin_block(x, rows, padded);
   // Accumulated sum-major (padded rows per sum), handed out row-major.
   thread_local std::vector<double> acc;
   acc.assign(padded * sum_width, sum_start);
-  walk_binned_block_avx512(*this, binned_rows, padded, nullptr, rows, acc.data());
+  walk_binned_block(binned_rows, padded, nullptr, rows, acc.data());
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t c = 0; c < sum_width; ++c) sums[r * sum_width + c] = acc[c * padded + r];
 }
@@ -417,9 +458,9 @@ void EnsembleKernel::sum_block(const double* x, std::size_t rows, double* sums) 
 void EnsembleKernel::walk_block(const double* x, std::size_t rows, std::int32_t* out) const {
   if (binned && rows * features() < (std::size_t(1) << 30)) {
     const std::size_t padded = (rows + 7) / 8 * 8;
-    return walk_binned_block_avx512(*this, bin_block(x, rows, padded), padded, out, rows, nullptr);
+    return walk_binned_block(bin_block(x, rows, padded), padded, out, rows, nullptr);
   }
-  if (use_avx512 && rows * features() < (std::size_t(1) << 30)) return walk_block_avx512(*this, x, rows, out);
+  if (simd == SimdLevel::Avx512 && rows * features() < (std::size_t(1) << 30)) return walk_block_avx512(*this, x, rows, out);
   const std::size_t nf = features(), nt = trees();
   constexpr std::size_t kLanes = 8;
   for (std::size_t t = 0; t < nt; ++t) {

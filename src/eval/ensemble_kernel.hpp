@@ -39,6 +39,12 @@ struct Program;
 class MiningEval;
 class TreeEval;
 
+/// The widest vector instructions the kernels use. Chosen once per process by simd_level(): the best this
+/// CPU has, capped by the environment variable PMMLRT_SIMD=scalar|avx2|avx512 (other values are ignored);
+/// PMMLRT_DISABLE_AVX512=1, the older switch, still means "no AVX-512" (so AVX2 where the CPU has it).
+enum class SimdLevel : std::uint8_t { Scalar, Avx2, Avx512 };
+SimdLevel simd_level();
+
 struct EnsembleKernel {
   enum class Kind : std::uint8_t {
     LessEq,         // x <= threshold; missing -> no
@@ -71,7 +77,7 @@ struct EnsembleKernel {
   std::vector<std::int32_t> packed;
   std::vector<std::uint64_t> exits;
   std::vector<bool> simple_tree;  // per tree: only fast kinds (no Other node)
-  bool use_avx512 = false;        // chosen at build time from the CPU that runs it
+  SimdLevel simd = SimdLevel::Scalar;  // the vector walks' level: simd_level() when the kernel fits them
 
   std::vector<std::int32_t> roots;  // per tree: its first node
   std::vector<double> weights;      // per tree: the segment weight
@@ -102,6 +108,8 @@ struct EnsembleKernel {
     std::vector<double> leaf_value;    // per sum (sum_width) then per node: a leaf's term; NaN for no prediction
     std::vector<std::int32_t> roots, depth;  // per tree
     std::vector<std::int32_t> group_depth;   // per eight consecutive trees: their largest depth
+    // AVX2: `nodes` split into its test words and first children (eight lanes per 32-bit gather).
+    std::vector<std::uint32_t> test_words, first_children;
   };
   bool binned = false;
   Binned bins;
@@ -147,7 +155,7 @@ struct EnsembleKernel {
   void sum_block(const double* x, std::size_t rows, double* sums) const;
   /// Results of every tree for one feature row, into `out` (trees() values).
   void walk_row(const double* x, std::int32_t* out) const;
-  /// Fills `packed`, `exits`, `simple_tree` and the binned layout, and chooses the vector walk when the CPU has it.
+  /// Fills `packed`, `exits`, `simple_tree` and, at a vector level (AVX2 or AVX-512), the binned layout.
   void finish();
   /// The bin of every feature of `rows` feature rows (`x` is rows x features(), `out` the same shape).
   void bin_rows(const double* x, std::size_t rows, std::int32_t* out) const;
@@ -160,6 +168,9 @@ struct EnsembleKernel {
   double sum_one(const std::int32_t* results) const;  // sum_results for one sum
   /// bin_rows into this thread's buffer, padded with missing rows to `padded` rows.
   const std::int32_t* bin_block(const double* x, std::size_t rows, std::size_t padded) const;
+  /// walk_binned_block_avx512 or _avx2, whichever `simd` says.
+  void walk_binned_block(const std::int32_t* bins, std::size_t rows, std::int32_t* out, std::size_t out_rows,
+                         double* sums) const;
   std::int32_t step(std::int32_t e, const double* x) const {
     auto i = std::size_t(e);
     double v = x[feature[i]];
@@ -194,6 +205,14 @@ std::unique_ptr<EnsembleKernel> build_tree_kernel(const Program& program, const 
 
 /// Fills the kernel's direct_specs once the program's input specs exist (after the models are compiled).
 void link_direct_inputs(const Program& program, EnsembleKernel& kernel);
+/// The same binned walks and binning with AVX2 (ensemble_kernel_avx2.cpp); call only when cpu_has_avx2().
+/// bin_rows_avx2 bins the leading multiple of 4 rows.
+void walk_binned_block_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows, std::int32_t* out,
+                            std::size_t out_rows, double* sums);
+void walk_binned_row_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out);
+void bin_row_avx2(const EnsembleKernel& k, const double* x, std::int32_t* out);
+std::size_t bin_rows_avx2(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out);
+bool cpu_has_avx2();
 
 /// Builds the kernel for a MiningModel whose segments are all plain trees the kernel can express; nullptr otherwise.
 std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, const MiningEval& mining);

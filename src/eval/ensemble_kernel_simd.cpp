@@ -1,6 +1,7 @@
 // The vector walks: eight rows (a block) or eight trees (one record) per AVX-512 vector. Built for any x86-64
-// with the instructions enabled per function, and chosen at run time only on CPUs that have them; the scalar
-// walk serves everything else. Same comparisons, same exits: results are identical to the scalar walk.
+// with the instructions enabled per function, and chosen at run time only on CPUs that have them; AVX2 CPUs
+// get ensemble_kernel_avx2.cpp, the rest the scalar walk. Same comparisons, same exits: results are identical
+// to the scalar walk.
 
 #include "eval/ensemble_kernel.hpp"
 
@@ -421,8 +422,7 @@ PMMLRT_AVX512 void walk_row_avx512(const EnsembleKernel& k, const double* x, std
 }
 
 bool cpu_has_avx512() {
-  // PMMLRT_DISABLE_AVX512=1 forces the scalar walk (the test suite runs both ways).
-  if (const char* off = std::getenv("PMMLRT_DISABLE_AVX512"); off && *off && *off != '0') return false;
+  // The CPU only: simd_level() applies PMMLRT_SIMD and PMMLRT_DISABLE_AVX512.
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2");
 }

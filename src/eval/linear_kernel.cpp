@@ -4,7 +4,7 @@
 
 #include "eval/linear_kernel.hpp"
 
-#include "eval/ensemble_kernel.hpp"  // cpu_has_avx512
+#include "eval/ensemble_kernel.hpp"  // simd_level
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #if defined(__GNUC__) && !defined(__clang__)
@@ -88,7 +88,7 @@ PMMLRT_AVX512 void linear_sums8_avx512(const LinearRows& rows, const std::ptrdif
 
 bool linear_sums8(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
                   const std::uint8_t* to_float, std::size_t count, double* acc) {
-  static const bool avx512 = cpu_has_avx512();
+  static const bool avx512 = simd_level() == SimdLevel::Avx512;
   if (!avx512) return false;
   linear_sums8_avx512(rows, columns, coefficients, to_float, count, acc);
   return true;

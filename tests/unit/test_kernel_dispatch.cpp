@@ -1,0 +1,28 @@
+// The ensemble kernels' dispatch level: the ctest runs of the kernel tests at each level (tests/CMakeLists.txt)
+// only test that level if simd_level() really obeys the environment, so check it here.
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include "eval/ensemble_kernel.hpp"
+
+using pmmlrt::eval::SimdLevel;
+
+TEST_CASE("kernel dispatch: the best level the CPU has, capped by PMMLRT_SIMD and PMMLRT_DISABLE_AVX512") {
+  SimdLevel expected = pmmlrt::eval::cpu_has_avx512() ? SimdLevel::Avx512
+                       : pmmlrt::eval::cpu_has_avx2() ? SimdLevel::Avx2
+                                                      : SimdLevel::Scalar;
+  if (const char* off = std::getenv("PMMLRT_DISABLE_AVX512"); off && *off && *off != '0')
+    expected = std::min(expected, SimdLevel::Avx2);
+  if (const char* want = std::getenv("PMMLRT_SIMD"); want && *want) {
+    const std::string w = want;
+    // A misspelt level would be ignored by the library, and the test run would silently test another one.
+    REQUIRE((w == "scalar" || w == "avx2" || w == "avx512"));
+    expected = std::min(expected, w == "scalar" ? SimdLevel::Scalar : w == "avx2" ? SimdLevel::Avx2 : SimdLevel::Avx512);
+  }
+  CHECK(int(pmmlrt::eval::simd_level()) == int(expected));
+  MESSAGE("kernel level: " << (expected == SimdLevel::Avx512 ? "avx512" : expected == SimdLevel::Avx2 ? "avx2" : "scalar"));
+}
