@@ -595,6 +595,19 @@ struct MatrixFill {
   std::size_t rows, cols;
   Layout layout;
   std::vector<std::ptrdiff_t> map;  // per spec: its column, or -1
+  /// Per table of the linear plan: the column of each term, or empty when some term has no column (that
+  /// table's sums are then NaN, from the scalar loop).
+  std::vector<std::vector<std::ptrdiff_t>> term_columns = {};
+
+  void find_term_columns() {
+    if (!impl.linear) return;
+    for (const auto& table : impl.linear->tables) {
+      std::vector<std::ptrdiff_t> columns;
+      for (auto spec : table.specs) columns.push_back(map[std::size_t(spec)]);
+      if (std::any_of(columns.begin(), columns.end(), [](std::ptrdiff_t c) { return c < 0; })) columns.clear();
+      term_columns.push_back(std::move(columns));
+    }
+  }
 
   double cell(std::size_t row, std::size_t col) const {
     return double(layout == Layout::RowMajor ? data[row * cols + col] : data[col * rows + row]);
@@ -639,24 +652,14 @@ struct MatrixFill {
     if (!plan) return false;
     const std::size_t k = plan->tables.size();
     constexpr std::size_t kLanes = 8;
-    // Per table: the column of each term, when every term has one (else the table's sums are NaN).
-    thread_local std::vector<std::vector<std::ptrdiff_t>> columns;
-    columns.resize(k);
-    std::vector<bool> all_columns(k, true);
-    for (std::size_t t = 0; t < k; ++t) {
-      columns[t].clear();
-      for (auto spec : plan->tables[t].specs) {
-        columns[t].push_back(map[std::size_t(spec)]);
-        if (columns[t].back() < 0) all_columns[t] = false;
-      }
-    }
     for (std::size_t r0 = 0; r0 < n; r0 += kLanes) {
       const std::size_t m = std::min(kLanes, n - r0);
       for (std::size_t t = 0; t < k; ++t) {
         const auto& table = plan->tables[t];
         // Eight rows side by side, each added in the table's order: products first, then the intercept.
         double acc[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
-        if (all_columns[t] && vector_sums(first + r0, m, columns[t], plan->float_term[t], table.coefficients, acc)) {
+        if (!term_columns[t].empty() &&
+            vector_sums(first + r0, m, term_columns[t], plan->float_term[t], table.coefficients, acc)) {
           for (std::size_t j = 0; j < m; ++j) {
             double y = acc[j];
             if (table.intercept != 0.0) y += table.intercept;
@@ -709,6 +712,7 @@ BatchResult score_matrix(const Model::Impl& impl, const T* data, std::size_t row
                          const std::vector<std::string>& columns, const BatchOptions& options) {
   if (!data && rows * cols != 0) throw Error(ErrorKind::Usage, "Model::score: null data");
   MatrixFill<T> fill{impl, data, rows, cols, layout, column_map(*impl.compiled, cols, columns)};
+  fill.find_term_columns();
   return Model::Impl::score_rows(impl, rows, options, fill);
 }
 

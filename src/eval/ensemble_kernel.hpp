@@ -136,8 +136,6 @@ struct EnsembleKernel {
   /// not missing (an invalid value kept asIs): the kernel's NaN means missing, so such a record takes the
   /// generic walk.
   bool gather(Frame& f, double* x) const;
-  /// True when gather() reads `f`'s lazy row as it is (and so cannot fail).
-  bool gathers_directly(const Frame& f) const;
   /// The result index of tree `t` for features `x`.
   std::int32_t walk(std::size_t t, const double* x) const {
     std::int32_t e = roots[t];
@@ -165,6 +163,8 @@ struct EnsembleKernel {
   }
 
  private:
+  /// True when gather() reads `f`'s lazy row as it is (and so cannot fail).
+  bool gathers_directly(const Frame& f) const;
   double sum_one(const std::int32_t* results) const;  // sum_results for one sum
   /// bin_rows into this thread's buffer, padded with missing rows to `padded` rows.
   const std::int32_t* bin_block(const double* x, std::size_t rows, std::size_t padded) const;

@@ -165,6 +165,14 @@ bool find_leaf_segments(std::string_view b, std::size_t max_depth, std::vector<S
   return open.empty();
 }
 
+/// The tree predicate operator in [first, last] whose PMML text is `text`; Op::None if there is none.
+ir::TreePredicate::Op op_named(const char* text, ir::TreePredicate::Op first, ir::TreePredicate::Op last) {
+  using Op = ir::TreePredicate::Op;
+  for (auto o = std::uint8_t(first); o <= std::uint8_t(last); ++o)
+    if (std::strcmp(text, ir::op_text(Op(o))) == 0) return Op(o);
+  return Op::None;
+}
+
 bool is(const xml_node& n, std::string_view name) { return n.type() == pugi::node_element && local_name(n.name()) == name; }
 
 class Loader {
@@ -1057,11 +1065,7 @@ class Loader {
       p.kind = ir::Predicate::Kind::Simple;
       p.field = put(t, required_text(n, "field"));
       const char* op = required_text(n, "operator");
-      for (auto o = std::uint8_t(Op::Equal); o <= std::uint8_t(Op::IsNotMissing); ++o)
-        if (std::strcmp(op, ir::op_text(Op(o))) == 0) {
-          p.op = Op(o);
-          break;
-        }
+      p.op = op_named(op, Op::Equal, Op::IsNotMissing);
       if (p.op == Op::None) fail(n, fmt::format("unknown SimplePredicate operator \"{}\"", op));
       if (p.op != Op::IsMissing && p.op != Op::IsNotMissing) p.value = put(t, required_text(n, "value"));
     } else if (name == "SimpleSetPredicate") {
@@ -1085,11 +1089,7 @@ class Loader {
       p.line = std::uint32_t(line_of(n));
       p.kind = ir::Predicate::Kind::Compound;
       const char* op = required_text(n, "booleanOperator");
-      for (auto o = std::uint8_t(Op::And); o <= std::uint8_t(Op::Surrogate); ++o)
-        if (std::strcmp(op, ir::op_text(Op(o))) == 0) {
-          p.op = Op(o);
-          break;
-        }
+      p.op = op_named(op, Op::And, Op::Surrogate);
       if (p.op == Op::None) fail(n, fmt::format("unknown booleanOperator \"{}\"", op));
       std::vector<std::uint32_t> children;
       for (xml_node c : n.children())
