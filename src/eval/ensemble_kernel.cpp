@@ -281,6 +281,52 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
   return true;
 }
 
+/// The perfect layout of Binned (see the header), when the forest suits it: 16 trees or more (a vector is
+/// sixteen trees), at most kMaxDepth levels, and padding that at most doubles the memory of the node
+/// layout. PMMLRT_TREE_LAYOUT=nodes keeps the node layout (the tests check both against the generic walk).
+bool build_perfect(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
+  constexpr std::int32_t kMaxDepth = 12;
+  constexpr std::size_t kLanes = 16;
+  if (const char* want = std::getenv("PMMLRT_TREE_LAYOUT"); want && std::string_view(want) == "nodes") return false;
+  const std::size_t nt = k.trees();
+  if (nt < kLanes || b.depth.empty()) return false;
+  const std::int32_t depth = *std::max_element(b.depth.begin(), b.depth.end());
+  if (depth < 1 || depth > kMaxDepth) return false;
+  const std::size_t groups = (nt + kLanes - 1) / kLanes, slots = std::size_t(1) << depth;
+  const std::size_t bytes = groups * kLanes * (2 * slots - 1) * 4;
+  if (bytes > 2 * b.nodes.size() * 8 + (std::size_t(64) << 10)) return false;
+  const std::uint32_t pass = std::uint32_t(b.leaf_k) << (b.feature_bits + 2);  // every bin is <= leaf_k
+  b.perfect_tests.assign(groups * kLanes * (slots - 1), pass);
+  b.perfect_leaves.assign(groups * kLanes * slots, 0);  // padding lanes end at the null leaf, never read
+  auto is_leaf = [&](std::uint64_t e) { return (b.nodes[e] >> 32) == e; };
+  // Node i (level order) of tree t takes node e of `nodes`; a leaf above the last level passes every row
+  // to its left child, which carries it on (its right child too, though no row goes there).
+  struct Item { std::uint64_t e; std::size_t i; };
+  std::vector<Item> todo;
+  for (std::size_t t = 0; t < nt; ++t) {
+    const std::size_t group = t / kLanes, lane = t % kLanes;
+    std::uint32_t* tests = b.perfect_tests.data() + group * kLanes * (slots - 1);
+    std::int32_t* leaves = b.perfect_leaves.data() + group * kLanes * slots;
+    todo.assign(1, {std::uint64_t(b.roots[t]), 0});
+    while (!todo.empty()) {
+      const Item it = todo.back();
+      todo.pop_back();
+      if (it.i >= slots - 1) {
+        if (!is_leaf(it.e)) return false;  // deeper than `depth`: cannot happen
+        leaves[(it.i - (slots - 1)) * kLanes + lane] = std::int32_t(it.e);
+        continue;
+      }
+      const bool leaf = is_leaf(it.e);
+      tests[it.i * kLanes + lane] = leaf ? pass : std::uint32_t(b.nodes[it.e]);
+      const std::uint64_t child = leaf ? it.e : b.nodes[it.e] >> 32;
+      todo.push_back({child, 2 * it.i + 1});
+      todo.push_back({leaf ? it.e : child + 1, 2 * it.i + 2});
+    }
+  }
+  b.perfect_depth = depth;
+  return true;
+}
+
 }  // namespace
 
 void EnsembleKernel::bin_rows(const double* x, std::size_t rows, std::int32_t* out) const {
@@ -356,6 +402,10 @@ void EnsembleKernel::finish() {
   if (!binned) {
     bins = Binned();
     summing = Summing::None;
+  }
+  if (binned && simd == SimdLevel::Avx512 && !build_perfect(*this, bins)) {
+    bins.perfect_tests.clear();
+    bins.perfect_leaves.clear();
   }
   if (binned && simd == SimdLevel::Avx2) {
     bins.test_words.reserve(bins.nodes.size());

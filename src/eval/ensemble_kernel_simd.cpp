@@ -10,9 +10,11 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 // GCC 12's AVX-512 headers start several intrinsics from _mm*_undefined_*() and then warn about it
-// (-Wmaybe-uninitialized, a false positive inside the system header): silence that warning in this file only.
+// (-Wmaybe-uninitialized and -Wuninitialized, false positives inside the system header): silence them in this
+// file only.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 #define PMMLRT_HAVE_AVX512_KERNEL 1
@@ -217,8 +219,173 @@ __attribute__((noinline)) PMMLRT_AVX512 void walk_binned_block(const EnsembleKer
 
 }  // namespace
 
+namespace {
+
+/// set_test_step for sixteen lanes.
+PMMLRT_AVX512 inline __mmask16 set_test_step16(__mmask16 go, __mmask16 sets, __mmask16 missing, __m512i w, __m512i b,
+                                               __m128i k_shift, const long long* set_words) {
+  const __mmask16 present = sets & __mmask16(~missing);
+  const __m512i first_word =
+      _mm512_srl_epi32(_mm512_andnot_si512(_mm512_set1_epi32(int(EnsembleKernel::Binned::kSetTest)), w), k_shift);
+  const __m512i at = _mm512_add_epi32(first_word, _mm512_srli_epi32(b, 6));
+  const __m512i bit = _mm512_and_si512(b, _mm512_set1_epi32(63));
+  const __m512i one = _mm512_set1_epi64(1);
+  const __m512i low = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), __mmask8(present), _mm512_castsi512_si256(at),
+                                                  set_words, 8);
+  const __m512i high = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), __mmask8(present >> 8),
+                                                   _mm512_extracti64x4_epi64(at, 1), set_words, 8);
+  const __mmask8 member_low =
+      _mm512_test_epi64_mask(_mm512_srlv_epi64(low, _mm512_cvtepu32_epi64(_mm512_castsi512_si256(bit))), one);
+  const __mmask8 member_high =
+      _mm512_test_epi64_mask(_mm512_srlv_epi64(high, _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(bit, 1))), one);
+  const __mmask16 member = __mmask16(member_low | (unsigned(member_high) << 8));
+  return __mmask16((go & ~sets) | (member & present));
+}
+
+/// Walks G groups of sixteen trees of the perfect layout (Binned::perfect_*) for one row, groups g0 ...
+/// g0 + G - 1, into the leaf nodes `nodes` (16 per group). Every tree has `depth` levels: no child index is
+/// loaded (node i's children are 2i + 1 and 2i + 2), so a step is one gather of test words and, with
+/// kInRegisters (at most 32 features), a permute of the row's bins instead of a second gather.
+template <int G, bool kSets, bool kInRegisters>
+PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, const std::int32_t* bins,
+                                       std::int32_t* nodes) {
+  const auto& b = k.bins;
+  const std::int32_t depth = b.perfect_depth;
+  const std::size_t tests_per_group = (std::size_t(16) << depth) - 16;
+  const auto* tests = reinterpret_cast<const int*>(b.perfect_tests.data());
+  const auto* set_words = reinterpret_cast<const long long*>(b.set_words.data());
+  __m512i low_bins = _mm512_setzero_si512(), high_bins = _mm512_setzero_si512();
+  if (kInRegisters) {
+    const std::size_t nf = k.features();
+    low_bins = _mm512_maskz_loadu_epi32(__mmask16(nf >= 16 ? 0xFFFF : (1u << nf) - 1), bins);
+    if (nf > 16) high_bins = _mm512_maskz_loadu_epi32(__mmask16(nf >= 32 ? 0xFFFF : (1u << (nf - 16)) - 1), bins + 16);
+  }
+  const int fb = b.feature_bits;
+  const __m512i feature_mask = _mm512_set1_epi32((1 << fb) - 1);
+  const __m512i missing_yes = _mm512_set1_epi32(1 << fb);
+  const __m512i missing_null = _mm512_set1_epi32(1 << (fb + 1));
+  const __m512i missing_bin = _mm512_set1_epi32(b.missing_bin);
+  const __m512i set_flag = _mm512_set1_epi32(int(EnsembleKernel::Binned::kSetTest));
+  const __m128i k_shift = _mm_cvtsi32_si128(fb + 2);
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512i i[G], base[G];
+  __mmask16 null[G];
+  for (int g = 0; g < G; ++g) {
+    i[g] = _mm512_setzero_si512();
+    null[g] = 0;
+    base[g] = _mm512_add_epi32(lane, _mm512_set1_epi32(int((g0 + std::size_t(g)) * tests_per_group)));
+  }
+  for (std::int32_t s = 0; s < depth; ++s) {
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      // Level 0 is the sixteen roots side by side: a load, not a gather.
+      const __m512i w = s == 0 ? _mm512_loadu_si512(tests + (g0 + std::size_t(g)) * tests_per_group)
+                               : _mm512_i32gather_epi32(_mm512_add_epi32(_mm512_slli_epi32(i[g], 4), base[g]), tests, 4);
+      const __m512i f = _mm512_and_si512(w, feature_mask);
+      const __m512i bin = kInRegisters ? _mm512_permutex2var_epi32(low_bins, f, high_bins)
+                                       : _mm512_i32gather_epi32(f, bins, 4);
+      const __mmask16 missing = _mm512_cmpeq_epi32_mask(bin, missing_bin);
+      __mmask16 go = _mm512_cmple_epi32_mask(bin, _mm512_srl_epi32(w, k_shift));
+      if (kSets) go = set_test_step16(go, _mm512_test_epi32_mask(w, set_flag), missing, w, bin, k_shift, set_words);
+      go |= _mm512_test_epi32_mask(w, missing_yes) & missing;
+      null[g] |= _mm512_test_epi32_mask(w, missing_null) & missing;
+      const __m512i twice = _mm512_add_epi32(_mm512_add_epi32(i[g], i[g]), one);
+      i[g] = _mm512_mask_add_epi32(twice, __mmask16(~go), twice, one);
+    }
+  }
+  const auto* leaves = b.perfect_leaves.data();
+  const __m512i first_slot = _mm512_set1_epi32((1 << depth) - 1);
+  for (int g = 0; g < G; ++g) {
+    const std::size_t group = g0 + std::size_t(g);
+    const __m512i at = _mm512_add_epi32(_mm512_slli_epi32(_mm512_sub_epi32(i[g], first_slot), 4),
+                                        _mm512_add_epi32(lane, _mm512_set1_epi32(int(group << (depth + 4)))));
+    const __m512i leaf = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), __mmask16(~null[g]), at, leaves, 4);
+    _mm512_storeu_si512(nodes + group * 16, leaf);
+  }
+}
+
+/// walk_perfect for exactly `chains` (1 to 8) groups: no padding group is walked.
+template <bool kSets, bool kInRegisters, int G = 8>
+PMMLRT_AVX512 inline void walk_perfect_chains(const EnsembleKernel& k, std::size_t chains, std::size_t g0,
+                                              const std::int32_t* bins, std::int32_t* nodes) {
+  if constexpr (G > 1) {
+    if (chains < std::size_t(G)) return walk_perfect_chains<kSets, kInRegisters, G - 1>(k, chains, g0, bins, nodes);
+  }
+  walk_perfect<G, kSets, kInRegisters>(k, g0, bins, nodes);
+}
+
+template <bool kSets, bool kInRegisters>
+__attribute__((noinline)) PMMLRT_AVX512 void walk_perfect_row(const EnsembleKernel& k, const std::int32_t* bins,
+                                                              std::int32_t* nodes) {
+  constexpr std::size_t kGroupsInFlight = 8;
+  const std::size_t groups = k.bins.perfect_groups();
+  for (std::size_t g0 = 0; g0 < groups; g0 += kGroupsInFlight)
+    walk_perfect_chains<kSets, kInRegisters>(k, std::min(kGroupsInFlight, groups - g0), g0, bins, nodes);
+}
+
+}  // namespace
+
+PMMLRT_AVX512 void walk_perfect_row_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* nodes) {
+  const bool sets = !k.bins.set_words.empty(), in_registers = k.features() <= 32;
+  if (sets) in_registers ? walk_perfect_row<true, true>(k, bins, nodes) : walk_perfect_row<true, false>(k, bins, nodes);
+  else in_registers ? walk_perfect_row<false, true>(k, bins, nodes) : walk_perfect_row<false, false>(k, bins, nodes);
+}
+
+PMMLRT_AVX512 void walk_perfect_block_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows,
+                                             std::int32_t* out, std::size_t out_rows, double* sums) {
+  // Eight rows at a time: each row's trees walked (walk_perfect_row), then their results stored or their
+  // terms added, eight rows per vector and tree by tree, so that each row's sum keeps the trees' order.
+  constexpr std::size_t kRows = 8;
+  const std::size_t nf = k.features(), nt = k.trees();
+  const std::size_t stride = k.bins.perfect_groups() * 16;
+  thread_local std::vector<std::int32_t> leaf_nodes;
+  if (leaf_nodes.size() < kRows * stride) leaf_nodes.resize(kRows * stride);
+  std::int32_t* ids = leaf_nodes.data();
+  const std::int32_t* result = k.bins.result.data();
+  const double* terms = k.bins.leaf_value.data();
+  const bool in_float = k.summing == EnsembleKernel::Summing::Float;
+  const std::size_t width = k.sum_width, node_count = k.bins.nodes.size();
+  const __m256i row_of_lane = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(stride)));
+  for (std::size_t r0 = 0; r0 + kRows <= rows; r0 += kRows) {
+    const std::size_t here = sums ? kRows : std::min(kRows, out_rows > r0 ? out_rows - r0 : 0);
+    for (std::size_t j = 0; j < here; ++j) walk_perfect_row_avx512(k, bins + (r0 + j) * nf, ids + j * stride);
+    if (!sums) {
+      for (std::size_t j = 0; j < here; ++j) {
+        std::int32_t* o = out + (r0 + j) * nt;
+        const std::int32_t* row_ids = ids + j * stride;
+        std::size_t t = 0;
+        for (; t + 16 <= nt; t += 16)
+          _mm512_storeu_si512(o + t, _mm512_i32gather_epi32(_mm512_loadu_si512(row_ids + t), result, 4));
+        for (; t < nt; ++t) o[t] = result[row_ids[t]];
+      }
+      continue;
+    }
+    for (std::size_t c = 0; c < width; ++c) {
+      double* s = sums + c * rows + r0;
+      const double* sum_terms = terms + c * node_count;
+      if (in_float) {
+        __m256 acc = _mm512_cvtpd_ps(_mm512_loadu_pd(s));
+        for (std::size_t t = 0; t < nt; ++t) {
+          const __m256i node = _mm256_i32gather_epi32(ids + t, row_of_lane, 4);
+          acc = _mm256_add_ps(acc, _mm512_cvtpd_ps(_mm512_i32gather_pd(node, sum_terms, 8)));
+        }
+        _mm512_storeu_pd(s, _mm512_cvtps_pd(acc));
+      } else {
+        __m512d acc = _mm512_loadu_pd(s);
+        for (std::size_t t = 0; t < nt; ++t) {
+          const __m256i node = _mm256_i32gather_epi32(ids + t, row_of_lane, 4);
+          acc = _mm512_add_pd(acc, _mm512_i32gather_pd(node, sum_terms, 8));
+        }
+        _mm512_storeu_pd(s, acc);
+      }
+    }
+  }
+}
+
 PMMLRT_AVX512 void walk_binned_block_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows,
                                             std::int32_t* out, std::size_t out_rows, double* sums) {
+  if (k.bins.perfect_depth) return walk_perfect_block_avx512(k, bins, rows, out, out_rows, sums);
   if (k.bins.set_words.empty()) walk_binned_block<SetTests::None>(k, bins, rows, out, out_rows, sums);
   else walk_binned_block<SetTests::Always>(k, bins, rows, out, out_rows, sums);
 }
@@ -315,6 +482,26 @@ PMMLRT_AVX512 inline void walk_record(const EnsembleKernel& k, std::size_t chain
 }  // namespace
 
 PMMLRT_AVX512 void walk_binned_row_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out) {
+  if (k.bins.perfect_depth) {
+    constexpr std::size_t kOnStack = 2048;
+    std::int32_t on_stack[kOnStack];
+    thread_local std::vector<std::int32_t> many;  // kept between records: no allocation per record
+    const std::size_t slots = k.bins.perfect_groups() * 16;
+    std::int32_t* nodes = on_stack;
+    if (slots > kOnStack) {
+      if (many.size() < slots) many.resize(slots);
+      nodes = many.data();
+    }
+    walk_perfect_row_avx512(k, bins, nodes);
+    const std::size_t nt = k.trees();
+    const std::int32_t* result = k.bins.result.data();
+    for (std::size_t t = 0; t < nt; t += 16) {
+      const auto lanes = __mmask16(nt - t >= 16 ? 0xFFFF : (1u << (nt - t)) - 1);
+      _mm512_mask_storeu_epi32(out + t, lanes, _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), lanes,
+                                                                           _mm512_loadu_si512(nodes + t), result, 4));
+    }
+    return;
+  }
   // Eight trees per vector, all reading the same row; up to sixteen vectors in flight, since one record has
   // no other rows to hide the gathers' latency behind.
   constexpr int kRowChains = 16;
@@ -433,6 +620,9 @@ void walk_block_avx512(const EnsembleKernel&, const double*, std::size_t, std::i
 void walk_binned_block_avx512(const EnsembleKernel&, const std::int32_t*, std::size_t, std::int32_t*, std::size_t,
                               double*) {}
 void walk_binned_row_avx512(const EnsembleKernel&, const std::int32_t*, std::int32_t*) {}
+void walk_perfect_row_avx512(const EnsembleKernel&, const std::int32_t*, std::int32_t*) {}
+void walk_perfect_block_avx512(const EnsembleKernel&, const std::int32_t*, std::size_t, std::int32_t*, std::size_t,
+                               double*) {}
 std::size_t bin_rows_avx512(const EnsembleKernel&, const double*, std::size_t, std::int32_t*) { return 0; }
 void bin_row_avx512(const EnsembleKernel&, const double*, std::int32_t*) {}
 void walk_row_avx512(const EnsembleKernel&, const double*, std::int32_t*) {}
