@@ -267,7 +267,7 @@ PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, 
   const __m512i missing_bin = _mm512_set1_epi32(b.missing_bin);
   const __m512i set_flag = _mm512_set1_epi32(int(EnsembleKernel::Binned::kSetTest));
   const __m128i k_shift = _mm_cvtsi32_si128(fb + 2);
-  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2), five = _mm512_set1_epi32(5);
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   __m512i i[G], base[G];
   __mmask16 null[G];
@@ -279,9 +279,24 @@ PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, 
   for (std::int32_t s = 0; s < depth; ++s) {
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
-      // Level 0 is the sixteen roots side by side: a load, not a gather.
-      const __m512i w = s == 0 ? _mm512_loadu_si512(tests + (g0 + std::size_t(g)) * tests_per_group)
-                               : _mm512_i32gather_epi32(_mm512_add_epi32(_mm512_slli_epi32(i[g], 4), base[g]), tests, 4);
+      // The first three levels are loads and blends, not gathers: node i of the sixteen trees is the
+      // sixteen words at 16 i, so level 0 is one vector, level 1 picks between two, level 2 among four.
+      const int* level = tests + (g0 + std::size_t(g)) * tests_per_group;
+      __m512i w;
+      if (s == 0) {
+        w = _mm512_loadu_si512(level);
+      } else if (s == 1) {
+        w = _mm512_mask_blend_epi32(_mm512_cmpeq_epi32_mask(i[g], two), _mm512_loadu_si512(level + 16),
+                                    _mm512_loadu_si512(level + 32));
+      } else if (s == 2) {
+        const __mmask16 odd = _mm512_test_epi32_mask(i[g], one);  // 3 and 5 (rather than 4 and 6)
+        const __mmask16 high = _mm512_cmpge_epi32_mask(i[g], five);
+        const __m512i low_pair = _mm512_mask_blend_epi32(odd, _mm512_loadu_si512(level + 64), _mm512_loadu_si512(level + 48));
+        const __m512i high_pair = _mm512_mask_blend_epi32(odd, _mm512_loadu_si512(level + 96), _mm512_loadu_si512(level + 80));
+        w = _mm512_mask_blend_epi32(high, low_pair, high_pair);
+      } else {
+        w = _mm512_i32gather_epi32(_mm512_add_epi32(_mm512_slli_epi32(i[g], 4), base[g]), tests, 4);
+      }
       const __m512i f = _mm512_and_si512(w, feature_mask);
       const __m512i bin = kInRegisters ? _mm512_permutex2var_epi32(low_bins, f, high_bins)
                                        : _mm512_i32gather_epi32(f, bins, 4);
