@@ -330,30 +330,42 @@ PMMLRT_AVX512 inline void walk_perfect_chains(const EnsembleKernel& k, std::size
   walk_perfect<G, kSets, kInRegisters>(k, g0, bins, nodes);
 }
 
+/// Groups [first, last) of the perfect layout for one row, eight groups in flight.
 template <bool kSets, bool kInRegisters>
-__attribute__((noinline)) PMMLRT_AVX512 void walk_perfect_row(const EnsembleKernel& k, const std::int32_t* bins,
-                                                              std::int32_t* nodes) {
+__attribute__((noinline)) PMMLRT_AVX512 void walk_perfect_groups(const EnsembleKernel& k, const std::int32_t* bins,
+                                                                 std::size_t first, std::size_t last,
+                                                                 std::int32_t* nodes) {
   constexpr std::size_t kGroupsInFlight = 8;
-  const std::size_t groups = k.bins.perfect_groups();
-  for (std::size_t g0 = 0; g0 < groups; g0 += kGroupsInFlight)
-    walk_perfect_chains<kSets, kInRegisters>(k, std::min(kGroupsInFlight, groups - g0), g0, bins, nodes);
+  for (std::size_t g0 = first; g0 < last; g0 += kGroupsInFlight)
+    walk_perfect_chains<kSets, kInRegisters>(k, std::min(kGroupsInFlight, last - g0), g0, bins, nodes);
+}
+
+PMMLRT_AVX512 void walk_perfect_range(const EnsembleKernel& k, const std::int32_t* bins, std::size_t first,
+                                      std::size_t last, std::int32_t* nodes) {
+  const bool sets = !k.bins.set_words.empty(), in_registers = k.features() <= 32;
+  if (sets)
+    in_registers ? walk_perfect_groups<true, true>(k, bins, first, last, nodes)
+                 : walk_perfect_groups<true, false>(k, bins, first, last, nodes);
+  else
+    in_registers ? walk_perfect_groups<false, true>(k, bins, first, last, nodes)
+                 : walk_perfect_groups<false, false>(k, bins, first, last, nodes);
 }
 
 }  // namespace
 
 PMMLRT_AVX512 void walk_perfect_row_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* nodes) {
-  const bool sets = !k.bins.set_words.empty(), in_registers = k.features() <= 32;
-  if (sets) in_registers ? walk_perfect_row<true, true>(k, bins, nodes) : walk_perfect_row<true, false>(k, bins, nodes);
-  else in_registers ? walk_perfect_row<false, true>(k, bins, nodes) : walk_perfect_row<false, false>(k, bins, nodes);
+  walk_perfect_range(k, bins, 0, k.bins.perfect_groups(), nodes);
 }
 
 PMMLRT_AVX512 void walk_perfect_block_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows,
                                              std::int32_t* out, std::size_t out_rows, double* sums) {
-  // Eight rows at a time: each row's trees walked (walk_perfect_row), then their results stored or their
-  // terms added, eight rows per vector and tree by tree, so that each row's sum keeps the trees' order.
-  constexpr std::size_t kRows = 8;
-  const std::size_t nf = k.features(), nt = k.trees();
-  const std::size_t stride = k.bins.perfect_groups() * 16;
+  // Trees in chunks of kChunk groups, so that a chunk stays in cache while every row of the block passes
+  // through it (a large forest does not fit). Within a chunk, eight rows at a time: each row's trees walked,
+  // then their results stored or their terms added, eight rows per vector and tree by tree; chunks go in
+  // tree order, so each row's sum keeps the trees' order.
+  constexpr std::size_t kRows = 8, kChunk = 8;
+  const std::size_t nf = k.features(), nt = k.trees(), groups = k.bins.perfect_groups();
+  const std::size_t stride = groups * 16;
   thread_local std::vector<std::int32_t> leaf_nodes;
   if (leaf_nodes.size() < kRows * stride) leaf_nodes.resize(kRows * stride);
   std::int32_t* ids = leaf_nodes.data();
@@ -362,37 +374,41 @@ PMMLRT_AVX512 void walk_perfect_block_avx512(const EnsembleKernel& k, const std:
   const bool in_float = k.summing == EnsembleKernel::Summing::Float;
   const std::size_t width = k.sum_width, node_count = k.bins.nodes.size();
   const __m256i row_of_lane = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(stride)));
-  for (std::size_t r0 = 0; r0 + kRows <= rows; r0 += kRows) {
-    const std::size_t here = sums ? kRows : std::min(kRows, out_rows > r0 ? out_rows - r0 : 0);
-    for (std::size_t j = 0; j < here; ++j) walk_perfect_row_avx512(k, bins + (r0 + j) * nf, ids + j * stride);
-    if (!sums) {
-      for (std::size_t j = 0; j < here; ++j) {
-        std::int32_t* o = out + (r0 + j) * nt;
-        const std::int32_t* row_ids = ids + j * stride;
-        std::size_t t = 0;
-        for (; t + 16 <= nt; t += 16)
-          _mm512_storeu_si512(o + t, _mm512_i32gather_epi32(_mm512_loadu_si512(row_ids + t), result, 4));
-        for (; t < nt; ++t) o[t] = result[row_ids[t]];
+  for (std::size_t g_first = 0; g_first < groups; g_first += kChunk) {
+    const std::size_t g_last = std::min(groups, g_first + kChunk);
+    const std::size_t t_first = g_first * 16, t_last = std::min(nt, g_last * 16);
+    for (std::size_t r0 = 0; r0 + kRows <= rows; r0 += kRows) {
+      const std::size_t here = sums ? kRows : std::min(kRows, out_rows > r0 ? out_rows - r0 : 0);
+      for (std::size_t j = 0; j < here; ++j) walk_perfect_range(k, bins + (r0 + j) * nf, g_first, g_last, ids + j * stride);
+      if (!sums) {
+        for (std::size_t j = 0; j < here; ++j) {
+          std::int32_t* o = out + (r0 + j) * nt;
+          const std::int32_t* row_ids = ids + j * stride;
+          std::size_t t = t_first;
+          for (; t + 16 <= t_last; t += 16)
+            _mm512_storeu_si512(o + t, _mm512_i32gather_epi32(_mm512_loadu_si512(row_ids + t), result, 4));
+          for (; t < t_last; ++t) o[t] = result[row_ids[t]];
+        }
+        continue;
       }
-      continue;
-    }
-    for (std::size_t c = 0; c < width; ++c) {
-      double* s = sums + c * rows + r0;
-      const double* sum_terms = terms + c * node_count;
-      if (in_float) {
-        __m256 acc = _mm512_cvtpd_ps(_mm512_loadu_pd(s));
-        for (std::size_t t = 0; t < nt; ++t) {
-          const __m256i node = _mm256_i32gather_epi32(ids + t, row_of_lane, 4);
-          acc = _mm256_add_ps(acc, _mm512_cvtpd_ps(_mm512_i32gather_pd(node, sum_terms, 8)));
+      for (std::size_t c = 0; c < width; ++c) {
+        double* s = sums + c * rows + r0;
+        const double* sum_terms = terms + c * node_count;
+        if (in_float) {
+          __m256 acc = _mm512_cvtpd_ps(_mm512_loadu_pd(s));
+          for (std::size_t t = t_first; t < t_last; ++t) {
+            const __m256i node = _mm256_i32gather_epi32(ids + t, row_of_lane, 4);
+            acc = _mm256_add_ps(acc, _mm512_cvtpd_ps(_mm512_i32gather_pd(node, sum_terms, 8)));
+          }
+          _mm512_storeu_pd(s, _mm512_cvtps_pd(acc));
+        } else {
+          __m512d acc = _mm512_loadu_pd(s);
+          for (std::size_t t = t_first; t < t_last; ++t) {
+            const __m256i node = _mm256_i32gather_epi32(ids + t, row_of_lane, 4);
+            acc = _mm512_add_pd(acc, _mm512_i32gather_pd(node, sum_terms, 8));
+          }
+          _mm512_storeu_pd(s, acc);
         }
-        _mm512_storeu_pd(s, _mm512_cvtps_pd(acc));
-      } else {
-        __m512d acc = _mm512_loadu_pd(s);
-        for (std::size_t t = 0; t < nt; ++t) {
-          const __m256i node = _mm256_i32gather_epi32(ids + t, row_of_lane, 4);
-          acc = _mm512_add_pd(acc, _mm512_i32gather_pd(node, sum_terms, 8));
-        }
-        _mm512_storeu_pd(s, acc);
       }
     }
   }
