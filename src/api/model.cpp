@@ -304,6 +304,8 @@ Result Model::score(const Record& record) const {
   Result r;
   const eval::Prediction& p = f.predictions[0];
   r.classes_ = impl_->classes;
+  r.targets_.reserve(impl_->compiled->targets.size());
+  r.outputs_.reserve(impl_->compiled->outputs.size());
   for (const auto& t : impl_->compiled->targets) r.targets_.push_back({t.name, p.valid ? to_value(f, p.value) : Value()});
   if (p.valid && p.has_probabilities) r.probabilities_ = p.probabilities;
   if (p.valid && p.has_confidences) r.confidences_ = p.confidences;

@@ -96,6 +96,8 @@ void finish(Frame& f, const InputSpec& s, Val v, State state, Shown&& shown) {
 }  // namespace
 
 void prepare_input(Frame& f, const InputSpec& s, const Value& raw) {
+  // A number for a plain numeric field needs no cast, check or treatment: prepare_number's shortcut.
+  if (s.plain_number && raw.is_number() && !std::isnan(raw.number())) return prepare_number(f, s, raw.number());
   if (raw.is_missing()) return finish(f, s, Val::missing(), State::Missing, [] { return std::string(); });
   Val v;
   if (raw.is_string()) {
