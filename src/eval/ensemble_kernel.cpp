@@ -403,7 +403,7 @@ void EnsembleKernel::finish() {
     bins = Binned();
     summing = Summing::None;
   }
-  if (binned && !build_perfect(*this, bins)) {
+  if (binned && simd == SimdLevel::Avx512 && !build_perfect(*this, bins)) {
     bins.perfect_tests.clear();
     bins.perfect_leaves.clear();
   }

@@ -111,11 +111,10 @@ struct EnsembleKernel {
     // AVX2: `nodes` split into its test words and first children (eight lanes per 32-bit gather).
     std::vector<std::uint32_t> test_words, first_children;
 
-    // The perfect layout (AVX-512 and AVX2, forests of at least 16 trees; see build_perfect): sixteen trees
-    // per vector (two halves of eight with AVX2), each padded to a perfect tree of perfect_depth levels, so
-    // that a node needs only its 32-bit test word (the children of node i are 2i + 1 and 2i + 2) and the
-    // row's bins come from registers. A leaf above the last level becomes a test every bin passes, its left
-    // descendants carrying it down.
+    // The perfect layout (AVX-512, forests of at least 16 trees; see build_perfect): sixteen trees per
+    // vector, each padded to a perfect tree of perfect_depth levels, so that a node needs only its 32-bit
+    // test word (the children of node i are 2i + 1 and 2i + 2) and the row's bins come from registers. A leaf
+    // above the last level becomes a test every bin passes, its left descendants carrying it down.
     std::int32_t perfect_depth = 0;             // 0: no perfect layout
     std::vector<std::uint32_t> perfect_tests;   // per group of 16 trees: test word of node i of lane j at 16 i + j
     std::vector<std::int32_t> perfect_leaves;   // per group: the node (of `nodes`) of leaf slot s of lane j at 16 s + j
@@ -225,7 +224,6 @@ void link_direct_inputs(const Program& program, EnsembleKernel& kernel);
 void walk_binned_block_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows, std::int32_t* out,
                             std::size_t out_rows, double* sums);
 void walk_binned_row_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out);
-void walk_perfect_row_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* nodes);
 void bin_row_avx2(const EnsembleKernel& k, const double* x, std::int32_t* out);
 std::size_t bin_rows_avx2(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out);
 bool cpu_has_avx2();

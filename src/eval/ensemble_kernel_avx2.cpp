@@ -9,7 +9,6 @@
 #include "eval/ensemble_kernel.hpp"
 
 #include <algorithm>
-#include <vector>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 // GCC 12's gather intrinsics start from _mm*_undefined_*() and then warn about it (-Wmaybe-uninitialized, a
@@ -129,165 +128,8 @@ struct Chain {
 
 }  // namespace
 
-namespace {
-
-PMMLRT_AVX2 inline __m256i load(const int* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-
-/// The perfect layout's walk (Binned::perfect_*, as in ensemble_kernel_simd.cpp) for one row: C chains of
-/// eight lanes, chain c being half `unit[c] % 2` of group `unit[c] / 2` (lane j of the half is tree lane
-/// 8 half + j of the group). A step is one gather of test words: children are implicit, and the first three
-/// levels are loads and blends. Leaf nodes into `nodes` (16 per group).
-template <int C, int kRegisters>
-PMMLRT_AVX2 inline void walk_perfect(const EnsembleKernel& k, const std::size_t* unit, const std::int32_t* bins,
-                                     std::int32_t* nodes) {
-  const auto& b = k.bins;
-  const std::int32_t depth = b.perfect_depth;
-  const std::size_t tests_per_group = (std::size_t(16) << depth) - 16;
-  const auto* tests = reinterpret_cast<const int*>(b.perfect_tests.data());
-  const BinnedTest test = binned_test(k);
-  RowBins row{};
-  if (kRegisters) row = load_row_bins(bins, k.features());
-  const __m256i one = _mm256_set1_epi32(1), two = _mm256_set1_epi32(2), four = _mm256_set1_epi32(4);
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  __m256i i[C], null[C], base[C];
-  const int* level[C];
-  for (int c = 0; c < C; ++c) {
-    const std::size_t group = unit[c] / 2, half = unit[c] % 2;
-    i[c] = _mm256_setzero_si256();
-    null[c] = _mm256_setzero_si256();
-    level[c] = tests + group * tests_per_group + 8 * half;
-    base[c] = _mm256_add_epi32(lane, _mm256_set1_epi32(int(group * tests_per_group + 8 * half)));
-  }
-  for (std::int32_t s = 0; s < depth; ++s) {
-#pragma GCC unroll 4
-    for (int c = 0; c < C; ++c) {
-      __m256i w;
-      if (s == 0) {
-        w = load(level[c]);
-      } else if (s == 1) {
-        w = _mm256_blendv_epi8(load(level[c] + 16), load(level[c] + 32), _mm256_cmpeq_epi32(i[c], two));
-      } else if (s == 2) {
-        const __m256i odd = _mm256_cmpeq_epi32(_mm256_and_si256(i[c], one), one);  // 3 and 5
-        const __m256i low_pair = _mm256_blendv_epi8(load(level[c] + 64), load(level[c] + 48), odd);
-        const __m256i high_pair = _mm256_blendv_epi8(load(level[c] + 96), load(level[c] + 80), odd);
-        w = _mm256_blendv_epi8(low_pair, high_pair, _mm256_cmpgt_epi32(i[c], four));
-      } else {
-        w = _mm256_i32gather_epi32(tests, _mm256_add_epi32(_mm256_slli_epi32(i[c], 4), base[c]), 4);
-      }
-      const __m256i f = _mm256_and_si256(w, test.feature_mask);
-      const __m256i bin = kRegisters ? row_bin<kRegisters == 1>(row, f) : _mm256_i32gather_epi32(bins, f, 4);
-      const __m256i missing = _mm256_cmpeq_epi32(bin, test.missing_bin);
-      const __m256i above = _mm256_cmpgt_epi32(bin, _mm256_srl_epi32(w, test.k_shift));
-      const __m256i yes_if_missing = _mm256_cmpeq_epi32(_mm256_and_si256(w, test.missing_yes), test.missing_yes);
-      const __m256i null_if_missing = _mm256_cmpeq_epi32(_mm256_and_si256(w, test.missing_null), test.missing_null);
-      const __m256i to_no = _mm256_andnot_si256(_mm256_and_si256(yes_if_missing, missing), above);  // -1: 2i + 2
-      null[c] = _mm256_or_si256(null[c], _mm256_and_si256(null_if_missing, missing));
-      i[c] = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(i[c], i[c]), one), to_no);
-    }
-  }
-  const __m256i first_slot = _mm256_set1_epi32((1 << depth) - 1);
-  for (int c = 0; c < C; ++c) {
-    const std::size_t group = unit[c] / 2, half = unit[c] % 2;
-    const __m256i at = _mm256_add_epi32(_mm256_slli_epi32(_mm256_sub_epi32(i[c], first_slot), 4),
-                                        _mm256_add_epi32(lane, _mm256_set1_epi32(int((group << (depth + 4)) + 8 * half))));
-    const __m256i present = _mm256_xor_si256(null[c], _mm256_set1_epi32(-1));
-    const __m256i leaf = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), b.perfect_leaves.data(), at, present, 4);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(nodes + group * 16 + 8 * half), leaf);
-  }
-}
-
-/// walk_perfect for exactly `chains` (1 to 4) half groups.
-template <int kRegisters, int C = 4>
-PMMLRT_AVX2 inline void walk_perfect_chains(const EnsembleKernel& k, std::size_t chains, const std::size_t* unit,
-                                            const std::int32_t* bins, std::int32_t* nodes) {
-  if constexpr (C > 1) {
-    if (chains < std::size_t(C)) return walk_perfect_chains<kRegisters, C - 1>(k, chains, unit, bins, nodes);
-  }
-  walk_perfect<C, kRegisters>(k, unit, bins, nodes);
-}
-
-/// Groups [first, last) for one row, four half groups in flight (as many as AVX2's sixteen registers hold).
-template <int kRegisters>
-__attribute__((noinline)) PMMLRT_AVX2 void walk_perfect_groups(const EnsembleKernel& k, const std::int32_t* bins,
-                                                               std::size_t first, std::size_t last,
-                                                               std::int32_t* nodes) {
-  constexpr std::size_t kInFlight = 4;
-  std::size_t unit[kInFlight];
-  for (std::size_t u0 = 2 * first; u0 < 2 * last; u0 += kInFlight) {
-    const std::size_t here = std::min(kInFlight, 2 * last - u0);
-    for (std::size_t c = 0; c < here; ++c) unit[c] = u0 + c;
-    walk_perfect_chains<kRegisters>(k, here, unit, bins, nodes);
-  }
-}
-
-PMMLRT_AVX2 void walk_perfect_range(const EnsembleKernel& k, const std::int32_t* bins, std::size_t first,
-                                    std::size_t last, std::int32_t* nodes) {
-  if (k.features() <= 8) walk_perfect_groups<1>(k, bins, first, last, nodes);
-  else if (k.features() <= 16) walk_perfect_groups<2>(k, bins, first, last, nodes);
-  else walk_perfect_groups<0>(k, bins, first, last, nodes);
-}
-
-/// The perfect layout's block walk: as walk_perfect_block_avx512, in chunks of 128 trees.
-PMMLRT_AVX2 void walk_perfect_block(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows,
-                                    std::int32_t* out, std::size_t out_rows, double* sums) {
-  constexpr std::size_t kRows = 8, kChunk = 8;
-  const std::size_t nf = k.features(), nt = k.trees(), groups = k.bins.perfect_groups();
-  const std::size_t stride = groups * 16;
-  thread_local std::vector<std::int32_t> leaf_nodes;
-  if (leaf_nodes.size() < kRows * stride) leaf_nodes.resize(kRows * stride);
-  std::int32_t* ids = leaf_nodes.data();
-  const std::int32_t* result = k.bins.result.data();
-  const double* terms = k.bins.leaf_value.data();
-  const bool in_float = k.summing == EnsembleKernel::Summing::Float;
-  const std::size_t width = k.sum_width, node_count = k.bins.nodes.size();
-  const __m256i row_of_lane = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(stride)));
-  for (std::size_t g_first = 0; g_first < groups; g_first += kChunk) {
-    const std::size_t g_last = std::min(groups, g_first + kChunk);
-    const std::size_t t_first = g_first * 16, t_last = std::min(nt, g_last * 16);
-    for (std::size_t r0 = 0; r0 + kRows <= rows; r0 += kRows) {
-      const std::size_t here = sums ? kRows : std::min(kRows, out_rows > r0 ? out_rows - r0 : 0);
-      for (std::size_t j = 0; j < here; ++j) walk_perfect_range(k, bins + (r0 + j) * nf, g_first, g_last, ids + j * stride);
-      if (!sums) {
-        for (std::size_t j = 0; j < here; ++j)
-          for (std::size_t t = t_first; t < t_last; ++t) out[(r0 + j) * nt + t] = result[ids[j * stride + t]];
-        continue;
-      }
-      for (std::size_t c = 0; c < width; ++c) {
-        double* s = sums + c * rows + r0;
-        const double* sum_terms = terms + c * node_count;
-        __m256d low = _mm256_loadu_pd(s), high = _mm256_loadu_pd(s + 4);
-        __m256 acc = _mm256_set_m128(_mm256_cvtpd_ps(high), _mm256_cvtpd_ps(low));
-        for (std::size_t t = t_first; t < t_last; ++t) {
-          const __m256i node = _mm256_i32gather_epi32(ids + t, row_of_lane, 4);
-          const __m256d term_low = _mm256_i32gather_pd(sum_terms, _mm256_castsi256_si128(node), 8);
-          const __m256d term_high = _mm256_i32gather_pd(sum_terms, _mm256_extracti128_si256(node, 1), 8);
-          if (in_float) {
-            acc = _mm256_add_ps(acc, _mm256_set_m128(_mm256_cvtpd_ps(term_high), _mm256_cvtpd_ps(term_low)));
-          } else {
-            low = _mm256_add_pd(low, term_low);
-            high = _mm256_add_pd(high, term_high);
-          }
-        }
-        if (in_float) {
-          low = _mm256_cvtps_pd(_mm256_castps256_ps128(acc));
-          high = _mm256_cvtps_pd(_mm256_extractf128_ps(acc, 1));
-        }
-        _mm256_storeu_pd(s, low);
-        _mm256_storeu_pd(s + 4, high);
-      }
-    }
-  }
-}
-
-}  // namespace
-
-PMMLRT_AVX2 void walk_perfect_row_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* nodes) {
-  walk_perfect_range(k, bins, 0, k.bins.perfect_groups(), nodes);
-}
-
 PMMLRT_AVX2 void walk_binned_block_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows,
                                         std::int32_t* out, std::size_t out_rows, double* sums) {
-  if (k.bins.perfect_depth) return walk_perfect_block(k, bins, rows, out, out_rows, sums);
   const std::size_t nf = k.features(), nt = k.trees();
   const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(nf)));
   const std::size_t vectors = rows / 8;
@@ -327,20 +169,6 @@ PMMLRT_AVX2 void walk_binned_block_avx2(const EnsembleKernel& k, const std::int3
 }
 
 PMMLRT_AVX2 void walk_binned_row_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out) {
-  if (k.bins.perfect_depth) {
-    constexpr std::size_t kOnStack = 2048;
-    std::int32_t on_stack[kOnStack];
-    thread_local std::vector<std::int32_t> many;  // kept between records: no allocation per record
-    const std::size_t slots = k.bins.perfect_groups() * 16;
-    std::int32_t* nodes = on_stack;
-    if (slots > kOnStack) {
-      if (many.size() < slots) many.resize(slots);
-      nodes = many.data();
-    }
-    walk_perfect_row_avx2(k, bins, nodes);
-    for (std::size_t t = 0; t < k.trees(); ++t) out[t] = k.bins.result[std::size_t(nodes[t])];
-    return;
-  }
   // Eight trees per vector, all reading the same row; four vectors in flight, as in the block walk.
   constexpr int kRowChains = 4;
   const std::size_t nt = k.trees();
@@ -471,7 +299,6 @@ bool cpu_has_avx2() {
 void walk_binned_block_avx2(const EnsembleKernel&, const std::int32_t*, std::size_t, std::int32_t*, std::size_t,
                             double*) {}
 void walk_binned_row_avx2(const EnsembleKernel&, const std::int32_t*, std::int32_t*) {}
-void walk_perfect_row_avx2(const EnsembleKernel&, const std::int32_t*, std::int32_t*) {}
 std::size_t bin_rows_avx2(const EnsembleKernel&, const double*, std::size_t, std::int32_t*) { return 0; }
 void bin_row_avx2(const EnsembleKernel&, const double*, std::int32_t*) {}
 bool cpu_has_avx2() { return false; }

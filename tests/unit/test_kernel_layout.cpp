@@ -1,4 +1,4 @@
-// The binned kernel has two layouts at the AVX-512 and AVX2 levels: nodes with their children's index (any forest),
+// The binned kernel has two layouts at the AVX-512 level: nodes with their children's index (any forest),
 // and perfect trees, sixteen per vector (forests of 16 trees or more, at most 12 levels deep). Both must
 // agree with the generic walk: the kernel tests run with the default choice (the perfect layout wherever it
 // is taken) and again under PMMLRT_TREE_LAYOUT=nodes (ctest unit_node_layout_kernels). This file checks that
@@ -47,7 +47,7 @@ Layouts layouts(const std::string& text) {
     const std::int32_t depth = b.depth.empty() ? 0 : *std::max_element(b.depth.begin(), b.depth.end());
     // The rule: 16 trees or more, 1 to 12 levels, padding that at most doubles the node layout (+ 64 KiB).
     const std::size_t padded_bytes = (k.trees() + 15) / 16 * 16 * ((std::size_t(2) << depth) - 1) * 4;
-    if (k.trees() >= 16 && depth >= 1 && depth <= 12 && k.simd != pmmlrt::eval::SimdLevel::Scalar &&
+    if (k.trees() >= 16 && depth >= 1 && depth <= 12 && k.simd == pmmlrt::eval::SimdLevel::Avx512 &&
         padded_bytes <= 2 * b.nodes.size() * 8 + (std::size_t(64) << 10))
       ++n.should_be_perfect;
     if (!b.perfect_depth) continue;
@@ -83,9 +83,6 @@ TEST_CASE("kernel layout: the forests that suit the perfect layout take it") {
   }
   MESSAGE(total.ensembles << " ensemble kernels in the corpus, " << total.binned << " binned, " << total.perfect
                           << " in the perfect layout");
-  // Fewer at the AVX2 level, where forests with set tests are not binned.
-  const auto level = pmmlrt::eval::simd_level();
-  if (level == pmmlrt::eval::SimdLevel::Avx512 && !nodes_forced()) CHECK(total.perfect >= 10);
-  if (level == pmmlrt::eval::SimdLevel::Avx2 && !nodes_forced()) CHECK(total.perfect >= 4);
-  if (level == pmmlrt::eval::SimdLevel::Scalar) CHECK(total.perfect == 0);
+  if (pmmlrt::eval::simd_level() == pmmlrt::eval::SimdLevel::Avx512 && !nodes_forced()) CHECK(total.perfect >= 10);
+  if (pmmlrt::eval::simd_level() != pmmlrt::eval::SimdLevel::Avx512) CHECK(total.perfect == 0);
 }
