@@ -165,11 +165,21 @@ typedef enum pmmlrt_row_errors {
   PMMLRT_ROW_ERRORS_MAX_ENUM = 0x7FFFFFFF
 } pmmlrt_row_errors;
 
+/**
+ * How tree models store their leaf values (see pmmlrt::LoadOptions::leaf_precision). Half is an opt-in
+ * reduced precision, never the default: results then differ from the reference's.
+ */
+typedef enum pmmlrt_leaf_precision {
+  PMMLRT_LEAF_PRECISION_EXACT = 0,  /**< As the document writes them (the default). */
+  PMMLRT_LEAF_PRECISION_HALF = 1,   /**< Leaf scores, probabilities and confidences rounded to IEEE binary16. */
+  PMMLRT_LEAF_PRECISION_MAX_ENUM = 0x7FFFFFFF
+} pmmlrt_leaf_precision;
+
 /* ---- opaque handles -------------------------------------------------------------------------------------- */
 
 /** A loaded, compiled, immutable PMML model. */
 typedef struct pmmlrt_model pmmlrt_model;
-/** Loading and scoring options: limits, expected SHA-256, row error policy. */
+/** Loading and scoring options: limits, expected SHA-256, leaf precision, row error policy. */
 typedef struct pmmlrt_options pmmlrt_options;
 /** The results of scoring a batch of rows. */
 typedef struct pmmlrt_batch_result pmmlrt_batch_result;
@@ -226,6 +236,18 @@ PMMLRT_API pmmlrt_status pmmlrt_options_set_row_errors(pmmlrt_options* options, 
  * pmmlrt_score_one never spawns a thread.
  */
 PMMLRT_API pmmlrt_status pmmlrt_options_set_threads(pmmlrt_options* options, size_t threads);
+/**
+ * Sets the leaf precision of models loaded with these options (a pmmlrt_leaf_precision). With
+ * PMMLRT_LEAF_PRECISION_HALF every numeric Node score and ScoreDistribution probability and confidence of a
+ * TreeModel is rounded to the nearest IEEE binary16 value (ties to even) at load; record counts, thresholds
+ * and everything else stay exact, and every scoring path gives the same results. Loading a model with a
+ * finite leaf value beyond the binary16 range (65504) then fails with PMMLRT_ERROR_USAGE.
+ * PMMLRT_ERROR_INVALID_ARGUMENT for an unknown value.
+ */
+PMMLRT_API pmmlrt_status pmmlrt_options_set_leaf_precision(pmmlrt_options* options, pmmlrt_leaf_precision precision);
+/** Reads the leaf precision into *precision. PMMLRT_ERROR_INVALID_ARGUMENT for a NULL `precision`. */
+PMMLRT_API pmmlrt_status pmmlrt_options_get_leaf_precision(const pmmlrt_options* options,
+                                                           pmmlrt_leaf_precision* precision);
 
 /* ---- loading --------------------------------------------------------------------------------------------- */
 

@@ -488,6 +488,27 @@ pmmlrt_status pmmlrt_options_set_threads(pmmlrt_options* options, size_t threads
   return guard("pmmlrt_options_set_threads", [&] { options_of(options).batch.threads = threads; });
 }
 
+pmmlrt_status pmmlrt_options_set_leaf_precision(pmmlrt_options* options, pmmlrt_leaf_precision precision) {
+  return guard("pmmlrt_options_set_leaf_precision", [&] {
+    pmmlrt_options& o = options_of(options);
+    switch (precision) {
+      case PMMLRT_LEAF_PRECISION_EXACT: o.load.leaf_precision = pmmlrt::LeafPrecision::Exact; return;
+      case PMMLRT_LEAF_PRECISION_HALF: o.load.leaf_precision = pmmlrt::LeafPrecision::Half; return;
+      default: break;
+    }
+    raise(PMMLRT_ERROR_INVALID_ARGUMENT, "unknown leaf precision " + std::to_string(int(precision)));
+  });
+}
+
+pmmlrt_status pmmlrt_options_get_leaf_precision(const pmmlrt_options* options, pmmlrt_leaf_precision* precision) {
+  return guard("pmmlrt_options_get_leaf_precision", [&] {
+    pmmlrt_options& o = options_of(const_cast<pmmlrt_options*>(options));
+    need(precision, "precision");
+    *precision = o.load.leaf_precision == pmmlrt::LeafPrecision::Half ? PMMLRT_LEAF_PRECISION_HALF
+                                                                       : PMMLRT_LEAF_PRECISION_EXACT;
+  });
+}
+
 // ---- loading ---------------------------------------------------------------------------------------------
 
 namespace {

@@ -20,6 +20,12 @@
 namespace pmmlrt {
 inline namespace v0 {
 
+/// How the leaf values of tree models are stored once compiled (LoadOptions::leaf_precision).
+enum class LeafPrecision {
+  Exact,  ///< As the document writes them (double, or float for x-mathContext="float"). The default.
+  Half,   ///< Rounded to IEEE 754 binary16 (opt-in; results then differ from the reference's).
+};
+
 /// Resource limits and switches applied while loading. The defaults admit every real model we know of and
 /// refuse documents built to exhaust memory or stack.
 struct LoadOptions {
@@ -34,6 +40,20 @@ struct LoadOptions {
   /// Score tree ensembles through the flattened kernel when they qualify (default). Off forces the generic
   /// walk; both give identical results, and the test suite checks that they do.
   bool ensemble_kernel = true;
+  /// Opt-in reduced precision, never on by default. With Half, every numeric value a TreeModel node carries
+  /// into a result is rounded to the nearest IEEE binary16 value (ties to even) once, at load: the numeric
+  /// Node score of a regression tree and the ScoreDistribution probability and confidence attributes of a
+  /// classification tree (rounded probabilities that no longer sum to 1 are normalised, as any such
+  /// distribution is). Record counts (Node and ScoreDistribution recordCount, and the probabilities computed
+  /// from them), split thresholds, node-level Regression models, segment weights, Targets and every other
+  /// model type stay exact, and so does the arithmetic that combines the rounded values. Every scoring
+  /// path (generic walk, ensemble kernel, records, batches, score_into, every SIMD level) sees the same
+  /// rounded values and so gives identical results in Half mode; each leaf value moves by at most 2^-11 of
+  /// itself (2^-25 absolute below 2^-14), so results differ from the reference's (benchmarks/README.md,
+  /// "Reduced precision", has the measured differences on the conformance models). A finite leaf value whose magnitude rounds beyond the
+  /// binary16 range (65504) makes the load throw Error(Usage): Half cannot represent that model, and clamping
+  /// or infinity would change its results by far more than a rounding.
+  LeafPrecision leaf_precision = LeafPrecision::Exact;
   /// Expected SHA-256 of the document as 64 hex digits (any case); empty means "do not check". A mismatch
   /// throws Error(Io) before parsing; a malformed digest throws Error(Usage).
   std::string expected_sha256;

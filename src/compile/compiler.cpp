@@ -53,6 +53,19 @@ std::int32_t find_class(const std::vector<Val>& classes, const Val& v) {
   return -1;
 }
 
+/// A leaf value as LoadOptions::leaf_precision stores it. Half rounds once, here, so that every evaluator
+/// (the generic walk, and the kernels built from the compiled tree) sees the same value.
+double leaf_value(double value, LeafPrecision precision, const char* what, std::uint32_t line) {
+  if (precision == LeafPrecision::Exact) return value;
+  double half = numbers::round_to_binary16(value);
+  if (std::isinf(half) && std::isfinite(value))
+    throw Error(ErrorKind::Usage,
+                fmt::format("leaf_precision Half: the {} {} of a <Node>{} is beyond the binary16 range "
+                            "(largest 65504); load this model with LeafPrecision::Exact",
+                            what, value, line ? fmt::format(" at line {}", line) : std::string()));
+  return half;
+}
+
 /// What a model knows about its target while compiling.
 struct TargetInfo {
   std::string name;
@@ -823,6 +836,7 @@ void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope,
       } else {
         DataType st = m.float_math ? DataType::Float : DataType::Double;
         Val v = typed_value(score, st, m.path);
+        v.num = leaf_value(v.num, options_.leaf_precision, "score", n.line);
         node.value = v.num;
         node.score = v;
       }
@@ -839,9 +853,11 @@ void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope,
         if (td.label < 0) model_error(m.path, fmt::format("ScoreDistribution value \"{}\" is not a class of the target", value));
         if (node.dist_probability && !d.probability)
           model_error(m.path, "a ScoreDistribution lacks the probability its siblings give");
-        td.weight = node.dist_probability ? *d.probability : d.record_count;
+        // Record counts are counts, not leaf scores: they stay exact in every precision.
+        td.weight = node.dist_probability ? leaf_value(*d.probability, options_.leaf_precision, "probability", n.line)
+                                          : d.record_count;
         td.has_confidence = d.confidence.has_value();
-        td.confidence = d.confidence.value_or(0.0);
+        td.confidence = leaf_value(d.confidence.value_or(0.0), options_.leaf_precision, "confidence", n.line);
         e.dists.push_back(td);
       }
       node.dist_end = std::int32_t(e.dists.size());

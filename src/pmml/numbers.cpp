@@ -1,5 +1,6 @@
 #include "pmml/numbers.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -117,6 +118,24 @@ std::optional<bool> parse_boolean(std::string_view text) {
   if (real && *real == 1.0) return true;
   if (real && *real == 0.0) return false;
   return std::nullopt;
+}
+
+double round_to_binary16(double x) {
+  if (!std::isfinite(x) || x == 0.0) return x;
+  // A binary16 has 11 significant bits; below 2^-14 (its smallest normal) its spacing stays 2^-24.
+  constexpr int kMantissaBits = 10, kMinNormalExponent = -14;
+  int exponent = 0;
+  std::frexp(x, &exponent);  // |x| = m * 2^exponent, m in [0.5, 1): x's leading bit is 2^(exponent - 1)
+  const int spacing_exponent = std::max(exponent - 1, kMinNormalExponent) - kMantissaBits;
+  // Scaling by powers of two is exact here, so is the subtraction: the rounding below is the only one.
+  const double scaled = std::ldexp(std::fabs(x), -spacing_exponent);
+  double whole = std::floor(scaled);
+  const double fraction = scaled - whole;
+  if (fraction > 0.5 || (fraction == 0.5 && std::fmod(whole, 2.0) != 0.0)) whole += 1.0;
+  double rounded = std::ldexp(whole, spacing_exponent);
+  constexpr double kLargestHalf = 65504.0;
+  if (rounded > kLargestHalf) rounded = std::numeric_limits<double>::infinity();
+  return std::copysign(rounded, x);
 }
 
 }  // namespace pmmlrt::numbers

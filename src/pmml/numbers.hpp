@@ -20,4 +20,9 @@ std::optional<bool> parse_boolean(std::string_view text);
 
 std::string_view trim(std::string_view text);
 
+/// The IEEE 754 binary16 value nearest to `x` (ties to even), as a double; subnormal halves included, NaN
+/// and infinities kept. A finite `x` that rounds beyond the largest half (65504) gives +-infinity, as a
+/// conversion to binary16 does. Rounds once, straight from double (through float could round twice).
+double round_to_binary16(double x);
+
 }  // namespace pmmlrt::numbers

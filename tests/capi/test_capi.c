@@ -180,6 +180,7 @@ static void test_options(void) {
   pmmlrt_options *o = NULL, *released = NULL;
   uint64_t v = 0;
   int which;
+  pmmlrt_leaf_precision precision;
   EXPECT(pmmlrt_options_create(NULL), PMMLRT_ERROR_INVALID_ARGUMENT);
   OK(pmmlrt_options_create(&o));
   CHECK(o != NULL);
@@ -217,6 +218,20 @@ static void test_options(void) {
   OK(pmmlrt_options_set_threads(o, 1));
   EXPECT(pmmlrt_options_set_threads(NULL, 2), PMMLRT_ERROR_INVALID_HANDLE);
 
+  precision = PMMLRT_LEAF_PRECISION_HALF;
+  OK(pmmlrt_options_get_leaf_precision(o, &precision));
+  CHECK(precision == PMMLRT_LEAF_PRECISION_EXACT); /* reduced precision is never the default */
+  OK(pmmlrt_options_set_leaf_precision(o, PMMLRT_LEAF_PRECISION_HALF));
+  OK(pmmlrt_options_get_leaf_precision(o, &precision));
+  CHECK(precision == PMMLRT_LEAF_PRECISION_HALF);
+  OK(pmmlrt_options_set_leaf_precision(o, PMMLRT_LEAF_PRECISION_EXACT));
+  OK(pmmlrt_options_get_leaf_precision(o, &precision));
+  CHECK(precision == PMMLRT_LEAF_PRECISION_EXACT);
+  EXPECT(pmmlrt_options_set_leaf_precision(o, (pmmlrt_leaf_precision)2), PMMLRT_ERROR_INVALID_ARGUMENT);
+  EXPECT(pmmlrt_options_get_leaf_precision(o, NULL), PMMLRT_ERROR_INVALID_ARGUMENT);
+  EXPECT(pmmlrt_options_set_leaf_precision(NULL, PMMLRT_LEAF_PRECISION_HALF), PMMLRT_ERROR_INVALID_HANDLE);
+  EXPECT(pmmlrt_options_get_leaf_precision(NULL, &precision), PMMLRT_ERROR_INVALID_HANDLE);
+
   /* Released handles are detected, and releasing twice or releasing NULL is harmless. */
   OK(pmmlrt_options_create(&released));
   pmmlrt_options_release(released);
@@ -224,6 +239,8 @@ static void test_options(void) {
   EXPECT(pmmlrt_options_get_limit(released, PMMLRT_LIMIT_NODES, &v), PMMLRT_ERROR_INVALID_HANDLE);
   EXPECT(pmmlrt_options_set_row_errors(released, PMMLRT_ROW_ERRORS_FAIL), PMMLRT_ERROR_INVALID_HANDLE);
   EXPECT(pmmlrt_options_set_threads(released, 2), PMMLRT_ERROR_INVALID_HANDLE);
+  EXPECT(pmmlrt_options_set_leaf_precision(released, PMMLRT_LEAF_PRECISION_HALF), PMMLRT_ERROR_INVALID_HANDLE);
+  EXPECT(pmmlrt_options_get_leaf_precision(released, &precision), PMMLRT_ERROR_INVALID_HANDLE);
   EXPECT(pmmlrt_options_set_expected_sha256(released, NULL), PMMLRT_ERROR_INVALID_HANDLE);
   pmmlrt_options_release(released);
   pmmlrt_options_release(NULL);
@@ -866,6 +883,43 @@ static void test_score_loan(void) {
 
 /* ---- regression, string outputs, single records ---------------------------------------------------------- */
 
+static const char* kTree =
+    "<PMML version=\"4.4\" xmlns=\"http://www.dmg.org/PMML-4_4\"><Header/>"
+    "<DataDictionary><DataField name=\"x\" optype=\"continuous\" dataType=\"double\"/>"
+    "<DataField name=\"y\" optype=\"continuous\" dataType=\"double\"/></DataDictionary>"
+    "<TreeModel functionName=\"regression\"><MiningSchema><MiningField name=\"x\"/>"
+    "<MiningField name=\"y\" usageType=\"target\"/></MiningSchema><Node><True/>"
+    "<Node score=\"0.1\"><SimplePredicate field=\"x\" operator=\"lessThan\" value=\"0\"/></Node>"
+    "<Node score=\"%s\"><True/></Node></Node></TreeModel></PMML>";
+
+/* The opt-in binary16 leaves: 0.1 becomes 0.0999755859375, a leaf beyond 65504 refuses the load. */
+static void test_leaf_precision(void) {
+  char doc[1024];
+  pmmlrt_options* o = NULL;
+  pmmlrt_model* m = NULL;
+  double x[2] = {-1.0, 1.0}, p = 0;
+  OK(pmmlrt_options_create(&o));
+  OK(pmmlrt_options_set_leaf_precision(o, PMMLRT_LEAF_PRECISION_HALF));
+  snprintf(doc, sizeof doc, kTree, "-3.14159");
+  OK(pmmlrt_model_load_memory(doc, strlen(doc), NULL, &m));
+  OK(pmmlrt_score_one(m, x, 1, &p, NULL, 0, NULL, 0));
+  CHECK(p == 0.1);
+  pmmlrt_model_release(m);
+  OK(pmmlrt_model_load_memory(doc, strlen(doc), o, &m));
+  OK(pmmlrt_score_one(m, x, 1, &p, NULL, 0, NULL, 0));
+  CHECK(p == 0.0999755859375);
+  OK(pmmlrt_score_one(m, x + 1, 1, &p, NULL, 0, NULL, 0));
+  CHECK(p == -3.140625);
+  pmmlrt_model_release(m);
+  snprintf(doc, sizeof doc, kTree, "70000");
+  m = NULL;
+  EXPECT(pmmlrt_model_load_memory(doc, strlen(doc), o, &m), PMMLRT_ERROR_USAGE);
+  CHECK(m == NULL && strstr(pmmlrt_last_error(), "binary16") != NULL);
+  OK(pmmlrt_model_load_memory(doc, strlen(doc), NULL, &m));
+  pmmlrt_model_release(m);
+  pmmlrt_options_release(o);
+}
+
 static void test_regression_and_score_one(void) {
   pmmlrt_model *m = NULL, *iris = load(models_dir, "iris_forest.pmml"), *released = NULL;
   pmmlrt_batch_result* r = NULL;
@@ -1013,6 +1067,7 @@ int main(int argc, char** argv) {
   test_score_iris();
   test_score_loan();
   test_regression_and_score_one();
+  test_leaf_precision();
   test_threads();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

@@ -243,3 +243,33 @@ def test_n_jobs_gives_identical_results():
         assert np.array_equal(m.predict_proba(X, n_jobs=n_jobs), one)
     with pytest.raises(ValueError):
         m.predict(X, n_jobs=-5)
+
+
+HALF_TREE = """<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4"><Header/>
+<DataDictionary><DataField name="x" optype="continuous" dataType="double"/>
+<DataField name="y" optype="continuous" dataType="double"/></DataDictionary>
+<TreeModel functionName="regression"><MiningSchema><MiningField name="x"/><MiningField name="y" usageType="target"/>
+</MiningSchema><Node><True/><Node score="0.1"><SimplePredicate field="x" operator="lessThan" value="0"/></Node>
+<Node score="{}"><True/></Node></Node></TreeModel></PMML>"""
+
+
+def test_leaf_precision():
+    x = np.array([[-1.0], [1.0]])
+    assert list(pmmlrt.loads(HALF_TREE.format("2.5")).predict(x)) == [0.1, 2.5]
+    assert list(pmmlrt.loads(HALF_TREE.format("2.5"), leaf_precision="exact").predict(x)) == [0.1, 2.5]
+    assert list(pmmlrt.loads(HALF_TREE.format("2.5"), leaf_precision="half").predict(x)) == [0.0999755859375, 2.5]
+    with pytest.raises(pmmlrt.UsageError, match="binary16"):
+        pmmlrt.loads(HALF_TREE.format("70000"), leaf_precision="half")
+    with pytest.raises(ValueError, match="leaf_precision"):
+        pmmlrt.loads(HALF_TREE.format("2.5"), leaf_precision="float16")
+    # A real ensemble: close to the exact results, not equal, and the same through the batch and one row.
+    case = CASES / "XGBoostDiabetes"
+    data = pd.read_csv(case / "input.csv")
+    exact = pmmlrt.load(case / "model.pmml")
+    half = pmmlrt.load(case / "model.pmml", leaf_precision="half")
+    X = data[list(half.feature_names_in_)]
+    e, h = exact.predict(X), half.predict(X)
+    assert np.any(e != h)
+    np.testing.assert_allclose(h, e, rtol=1e-2)
+    for i in range(5):
+        assert half.predict_one(X.iloc[i].to_numpy(dtype=float)) == h[i]

@@ -23,6 +23,7 @@ LIMITS = {
     "max_fields": 6, "max_categories": 7,
 }
 ROW_ERRORS_FAIL, ROW_ERRORS_RECORD = 0, 1
+LEAF_PRECISIONS = {"exact": 0, "half": 1}
 
 
 def _library_path():
@@ -73,6 +74,8 @@ _fn("pmmlrt_options_get_limit", status, P, c_int, POINTER(c_uint64))
 _fn("pmmlrt_options_set_expected_sha256", status, P, c_char_p)
 _fn("pmmlrt_options_set_row_errors", status, P, c_int)
 _fn("pmmlrt_options_set_threads", status, P, c_size_t)
+_fn("pmmlrt_options_set_leaf_precision", status, P, c_int)
+_fn("pmmlrt_options_get_leaf_precision", status, P, POINTER(c_int))
 
 _fn("pmmlrt_model_load_file", status, c_char_p, P, PP)
 _fn("pmmlrt_model_load_memory", status, c_char_p, c_size_t, P, PP)

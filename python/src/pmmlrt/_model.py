@@ -111,7 +111,7 @@ _NUMERIC_TYPES = ("integer", "float", "double")
 
 
 class _Options:
-    def __init__(self, limits=None, expected_sha256=None, on_error=None, n_jobs=None):
+    def __init__(self, limits=None, expected_sha256=None, on_error=None, n_jobs=None, leaf_precision=None):
         self.handle = c_void_p()
         _check(lib.pmmlrt_options_create(byref(self.handle)))
         try:
@@ -121,6 +121,10 @@ class _Options:
                 _check(lib.pmmlrt_options_set_limit(self.handle, _capi.LIMITS[key], c_uint64(int(value))))
             if expected_sha256 is not None:
                 _check(lib.pmmlrt_options_set_expected_sha256(self.handle, expected_sha256.encode()))
+            if leaf_precision is not None:
+                if leaf_precision not in _capi.LEAF_PRECISIONS:
+                    raise ValueError("leaf_precision must be 'exact' or 'half'")
+                _check(lib.pmmlrt_options_set_leaf_precision(self.handle, _capi.LEAF_PRECISIONS[leaf_precision]))
             if on_error is not None:
                 if on_error not in ("raise", "record"):
                     raise ValueError("on_error must be 'raise' or 'record'")
@@ -146,19 +150,22 @@ class _Options:
         self.close()
 
 
-def load(path, *, expected_sha256=None, **limits):
-    """Loads a PMML model from a file. Keyword arguments: expected_sha256 (64 hex digits), and the limits
-    max_document_bytes, max_element_depth, max_tree_depth, max_nodes, max_segments, max_fields, max_categories."""
-    with _Options(limits, expected_sha256) as options:
+def load(path, *, expected_sha256=None, leaf_precision="exact", **limits):
+    """Loads a PMML model from a file. Keyword arguments: expected_sha256 (64 hex digits); leaf_precision,
+    "exact" (the default) or "half": the opt-in reduced precision that rounds every TreeModel leaf score,
+    probability and confidence to IEEE binary16 at load, so results differ from the reference (a model with a
+    leaf beyond 65504 then raises UsageError); and the limits max_document_bytes, max_element_depth,
+    max_tree_depth, max_nodes, max_segments, max_fields, max_categories."""
+    with _Options(limits, expected_sha256, leaf_precision=leaf_precision) as options:
         handle = c_void_p()
         _check(lib.pmmlrt_model_load_file(os.fsencode(os.fspath(path)), options.handle, byref(handle)))
     return Model(handle)
 
 
-def loads(document, *, expected_sha256=None, **limits):
-    """Loads a PMML model from a str or bytes holding the document."""
+def loads(document, *, expected_sha256=None, leaf_precision="exact", **limits):
+    """Loads a PMML model from a str or bytes holding the document (keyword arguments as for load)."""
     data = document.encode("utf-8") if isinstance(document, str) else bytes(document)
-    with _Options(limits, expected_sha256) as options:
+    with _Options(limits, expected_sha256, leaf_precision=leaf_precision) as options:
         handle = c_void_p()
         _check(lib.pmmlrt_model_load_memory(data, len(data), options.handle, byref(handle)))
     return Model(handle)
