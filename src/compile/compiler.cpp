@@ -116,7 +116,7 @@ class Compiler {
   }
 
   // ----- values -----------------------------------------------------------------------------------------
-  Val typed_value(const std::string& text, DataType type, const std::string& path) {
+  Val typed_value(std::string_view text, DataType type, const std::string& path) {
     switch (type) {
       case DataType::String: return Val::string(prog_.strings.intern(text));
       case DataType::Integer: {
@@ -814,7 +814,7 @@ void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope,
     node.record_count = std::isnan(n.record_count) ? 0.0 : n.record_count;
     if (n.has_score) {
       node.has_score = true;
-      std::string score = tr.str(n.score);
+      std::string_view score = tr.view(n.score);  // no copy: a forest has millions of scores
       if (m.function == MiningFunction::Classification) {
         Val v = typed_value(score, t.type, m.path);
         node.label = find_class(e.classes, v);
@@ -833,7 +833,7 @@ void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope,
       for (std::uint32_t k = n.dist_begin; k < n.dist_end; ++k) {
         const auto& d = tr.distributions[k];
         TreeDist td;
-        std::string value = tr.str(d.value);
+        std::string_view value = tr.view(d.value);
         Val v = typed_value(value, t.type, m.path);
         td.label = find_class(e.classes, v);
         if (td.label < 0) model_error(m.path, fmt::format("ScoreDistribution value \"{}\" is not a class of the target", value));
