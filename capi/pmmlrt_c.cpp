@@ -488,6 +488,10 @@ pmmlrt_status pmmlrt_options_set_threads(pmmlrt_options* options, size_t threads
   return guard("pmmlrt_options_set_threads", [&] { options_of(options).batch.threads = threads; });
 }
 
+pmmlrt_status pmmlrt_options_set_load_threads(pmmlrt_options* options, size_t threads) {
+  return guard("pmmlrt_options_set_load_threads", [&] { options_of(options).load.threads = threads; });
+}
+
 // ---- loading ---------------------------------------------------------------------------------------------
 
 namespace {
