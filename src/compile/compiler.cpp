@@ -374,8 +374,9 @@ class Compiler {
     static constexpr std::size_t kMax = 64;
     std::vector<std::pair<std::string_view, std::int32_t>> seen;
     std::int32_t find(std::string_view field) const {
+      // The last letters first: names such as f0 ... f99 share their first ones.
       for (const auto& [name, slot] : seen)
-        if (name == field) return slot;
+        if (name.size() == field.size() && (name.empty() || name.back() == field.back()) && name == field) return slot;
       return -1;
     }
   };

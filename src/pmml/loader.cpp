@@ -387,17 +387,13 @@ class Loader {
       if (narrow) newlines.push_back(std::uint32_t(offset));
       else wide_newlines.push_back(offset);
     };
-    // Counted first: the table is held through the whole load, so no growth slack.
-    std::size_t lines = 1;
-    const char* end = bytes_.data() + bytes_.size();
-    for (const char* p = bytes_.data(); p != end && (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(end - p)))); ++p)
-      ++lines;
-    if (narrow) newlines.reserve(lines);
-    else wide_newlines.reserve(lines);
     add(0);
-    if (bytes_.empty()) return;
-    for (const char* p = bytes_.data(); (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(bytes_.data() + bytes_.size() - p))));)
-      add(std::size_t(++p - bytes_.data()));
+    if (!bytes_.empty())
+      for (const char* p = bytes_.data(); (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(bytes_.data() + bytes_.size() - p))));)
+        add(std::size_t(++p - bytes_.data()));
+    // Held through the whole load: no growth slack (one copy, cheaper than a pass to count the lines first).
+    newlines.shrink_to_fit();
+    wide_newlines.shrink_to_fit();
   }
   /// 1-based line of a byte offset.
   std::size_t line_at(std::size_t offset) const {
@@ -1090,10 +1086,26 @@ class Loader {
     return r;
   }
   /// required(), without a copy.
-  const char* required_text(xml_node n, const char* name) const {
-    const char* v = attr(n, name);
-    if (!v) fail(n, fmt::format("<{}> lacks the required attribute {}", local_name(n.name()), name));
-    return v;
+  const char* required_text(xml_node n, const char* name) const { return present(n, name, attr(n, name)); }
+  /// `value`, the attribute `name` of `n`, which must be there.
+  const char* present(xml_node n, const char* name, const char* value) const {
+    if (!value) fail(n, fmt::format("<{}> lacks the required attribute {}", local_name(n.name()), name));
+    return value;
+  }
+  /// The attributes `names` of `n` (null where absent), as attr() finds each (the first of that name), in
+  /// one pass over the element's attributes instead of one per name. The names differ in their first letter.
+  template <std::size_t N>
+  static std::array<const char*, N> attributes(xml_node n, const char* const (&names)[N]) {
+    std::array<const char*, N> out{};
+    for (auto a = n.first_attribute(); a; a = a.next_attribute()) {
+      const char* name = a.name();
+      for (std::size_t i = 0; i < N; ++i)
+        if (name[0] == names[i][0]) {
+          if (!out[i] && std::strcmp(name, names[i]) == 0) out[i] = a.value();
+          break;
+        }
+    }
+    return out;
   }
 
   /// predicate(), inside a tree: into the tree's flat arrays. The same checks, in the same order.
@@ -1109,11 +1121,12 @@ class Loader {
     } else if (name == "SimplePredicate") {
       p.line = std::uint32_t(line_of(n));
       p.kind = ir::Predicate::Kind::Simple;
-      p.field = put(t, required_text(n, "field"));
-      const char* op = required_text(n, "operator");
-      p.op = op_named(op, Op::Equal, Op::IsNotMissing);
+      static const char* const names[] = {"field", "operator", "value"};
+      const auto [field, op, value] = attributes(n, names);
+      p.field = put(t, present(n, "field", field));
+      p.op = op_named(present(n, "operator", op), Op::Equal, Op::IsNotMissing);
       if (p.op == Op::None) fail(n, fmt::format("unknown SimplePredicate operator \"{}\"", op));
-      if (p.op != Op::IsMissing && p.op != Op::IsNotMissing) p.value = put(t, required_text(n, "value"));
+      if (p.op != Op::IsMissing && p.op != Op::IsNotMissing) p.value = put(t, present(n, "value", value));
     } else if (name == "SimpleSetPredicate") {
       p.line = std::uint32_t(line_of(n));
       p.kind = ir::Predicate::Kind::SimpleSet;
@@ -1156,13 +1169,15 @@ class Loader {
   void node(xml_node n, ir::TreeData& t, std::uint32_t index) {
     // `t.nodes` does not grow here: the reference stays valid.
     ir::Node& node = t.nodes[index];
-    if (const char* id = attr(n, "id")) node.id = put(t, id);
-    if (const char* s = attr(n, "score")) {
-      node.score = put(t, s);
+    static const char* const names[] = {"id", "score", "recordCount", "defaultChild"};
+    const auto [id, score, record_count, default_child] = attributes(n, names);
+    if (id) node.id = put(t, id);
+    if (score) {
+      node.score = put(t, score);
       node.has_score = true;
     }
-    if (const char* r = attr(n, "recordCount")) node.record_count = finite(n, "recordCount", r);
-    if (const char* d = attr(n, "defaultChild")) node.default_child = put(t, d);
+    if (record_count) node.record_count = finite(n, "recordCount", record_count);
+    if (default_child) node.default_child = put(t, default_child);
     if (node.default_child.size) node.line = std::uint32_t(line_of(n));
     // The schema's order: Extension*, predicate, Partition?, ScoreDistribution*, Node*, embedded model?
     // A document out of that order was not written by an exporter we know; refuse it rather than guess.
