@@ -227,9 +227,9 @@ PMMLRT_API pmmlrt_status pmmlrt_options_set_row_errors(pmmlrt_options* options, 
  */
 PMMLRT_API pmmlrt_status pmmlrt_options_set_threads(pmmlrt_options* options, size_t threads);
 /**
- * Sets how many threads a load with these options uses to read a forest's Segments: 1 (the default) loads
- * on the calling thread only; 0 means one per hardware thread. The threads are joined before the load
- * returns. The model, and the error of a failed load, are identical for every thread count. Independent of
+ * Sets how many threads a load with these options uses for a forest's Segments (LoadOptions::threads):
+ * 1 (the default) loads on the calling thread only; 0 means one per hardware thread. The threads are joined
+ * before the load returns. The model, and the error of a failed load, are identical for every thread count. Independent of
  * pmmlrt_options_set_threads (scoring).
  */
 PMMLRT_API pmmlrt_status pmmlrt_options_set_load_threads(pmmlrt_options* options, size_t threads);

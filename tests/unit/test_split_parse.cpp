@@ -137,15 +137,16 @@ std::string dump_or_error(const std::string& text, const LoadOptions& options) {
   }
 }
 
-/// A regression forest of `trees` random trees of depth `depth` over x0..x3 (what make_big_forest.py makes
-/// of a real model, in small): every node has an id and a score, leaves and inner nodes alike.
+/// A regression forest of `trees` random trees of depth `depth` over x0, x1 (double) and x2, x3 (float),
+/// what make_big_forest.py makes of a real model, in small: every node has an id and a score.
 std::string random_forest(std::size_t trees, int depth, std::uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
   std::ostringstream s;
   s.precision(17);
   s << "<?xml version=\"1.0\"?>\n<PMML xmlns=\"http://www.dmg.org/PMML-4_4\" version=\"4.4\">\n<DataDictionary>\n";
-  for (int f = 0; f < 4; ++f) s << "<DataField name=\"x" << f << "\" optype=\"continuous\" dataType=\"double\"/>\n";
+  for (int f = 0; f < 4; ++f)
+    s << "<DataField name=\"x" << f << "\" optype=\"continuous\" dataType=\"" << (f < 2 ? "double" : "float") << "\"/>\n";
   s << "<DataField name=\"y\" optype=\"continuous\" dataType=\"double\"/>\n</DataDictionary>\n"
        "<MiningModel functionName=\"regression\">\n<MiningSchema>";
   for (int f = 0; f < 4; ++f) s << "<MiningField name=\"x" << f << "\"/>";
@@ -155,7 +156,7 @@ std::string random_forest(std::size_t trees, int depth, std::uint32_t seed) {
     s << "<Node id=\"" << ++id << "\" score=\"" << u(rng) << "\">" << predicate << "\n";
     if (level < depth) {
       const int f = int(rng() % 4);
-      const double t = u(rng);
+      const double t = double(int(rng() % 17) - 8) / 8;  // on a grid that test inputs hit exactly
       self(self, level + 1, "<SimplePredicate field=\"x" + std::to_string(f) + "\" operator=\"lessThan\" value=\"" +
                                 std::to_string(t) + "\"/>");
       self(self, level + 1, "<True/>");
@@ -288,7 +289,7 @@ TEST_CASE("a large forest loads to the same IR and scores on 1, 2 and 4 threads"
   std::mt19937 rng(11);
   std::uniform_real_distribution<double> u(-1.2, 1.2);
   std::vector<double> rows(200 * 4);
-  for (auto& x : rows) x = u(rng);
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i % 2 ? u(rng) : double(int(rng() % 17) - 8) / 8;
   for (std::size_t r = 0; r < 200; r += 17) rows[r * 4 + r % 4] = std::nan("");  // some missing inputs
   const auto expected = reference.score(rows.data(), 200, 4, Layout::RowMajor).predicted();
   for (std::size_t threads : {2, 4}) {
