@@ -1600,27 +1600,30 @@ ir::Document Loader::run() {
     split_ = try_split_ && certainly_utf8(bytes_) &&
              find_leaf_segments(bytes_, options_.max_element_depth, spans_, scanned_depth) && !spans_.empty();
   };
+  std::thread lines;
+  std::exception_ptr line_table_error;
   if (try_split_ && load_threads(options_) > 1) {
-    std::exception_ptr line_table_error;
-    std::thread lines([&] {
-      try {
-        build_line_table();
-      } catch (...) {
-        line_table_error = std::current_exception();
-      }
-    });
     try {
-      find_spans();
-    } catch (...) {
-      lines.join();
-      throw;
+      lines = std::thread([&] {
+        try {
+          build_line_table();
+        } catch (...) {
+          line_table_error = std::current_exception();
+        }
+      });
+    } catch (const std::system_error&) {
+      // No thread to be had: built below.
     }
-    lines.join();
-    if (line_table_error) std::rethrow_exception(line_table_error);
-  } else {
-    build_line_table();
-    find_spans();
   }
+  if (!lines.joinable()) build_line_table();
+  try {
+    find_spans();
+  } catch (...) {
+    if (lines.joinable()) lines.join();
+    throw;
+  }
+  if (lines.joinable()) lines.join();
+  if (line_table_error) std::rethrow_exception(line_table_error);
   std::size_t bare_ampersand = bare_ampersand_line();
   pugi::xml_document xml;
   const unsigned parse_options = parse_options_;
