@@ -248,6 +248,13 @@ PMMLRT_API pmmlrt_status pmmlrt_options_set_leaf_precision(pmmlrt_options* optio
 /** Reads the leaf precision into *precision. PMMLRT_ERROR_INVALID_ARGUMENT for a NULL `precision`. */
 PMMLRT_API pmmlrt_status pmmlrt_options_get_leaf_precision(const pmmlrt_options* options,
                                                            pmmlrt_leaf_precision* precision);
+/**
+ * Sets how many threads a load with these options uses for a forest's Segments (LoadOptions::threads):
+ * 1 (the default) loads on the calling thread only; 0 means one per hardware thread. The threads are joined
+ * before the load returns. The model, and the error of a failed load, are identical for every thread count. Independent of
+ * pmmlrt_options_set_threads (scoring).
+ */
+PMMLRT_API pmmlrt_status pmmlrt_options_set_load_threads(pmmlrt_options* options, size_t threads);
 
 /* ---- loading --------------------------------------------------------------------------------------------- */
 

@@ -509,6 +509,10 @@ pmmlrt_status pmmlrt_options_get_leaf_precision(const pmmlrt_options* options, p
   });
 }
 
+pmmlrt_status pmmlrt_options_set_load_threads(pmmlrt_options* options, size_t threads) {
+  return guard("pmmlrt_options_set_load_threads", [&] { options_of(options).load.threads = threads; });
+}
+
 // ---- loading ---------------------------------------------------------------------------------------------
 
 namespace {

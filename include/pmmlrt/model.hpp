@@ -57,6 +57,11 @@ struct LoadOptions {
   /// Expected SHA-256 of the document as 64 hex digits (any case); empty means "do not check". A mismatch
   /// throws Error(Io) before parsing; a malformed digest throws Error(Usage).
   std::string expected_sha256;
+  /// Threads that read a forest's Segments while loading, and parse its trees' numbers while compiling:
+  /// 1 = the calling thread only, 0 = the hardware's concurrency. They are started for the load and joined
+  /// before it returns. The model, and any error (the first one in document order, as a one-thread load
+  /// reports it), are the same whatever the count.
+  std::size_t threads = 1;
 };
 
 /// PMML functionName.

@@ -1,11 +1,16 @@
 #include "compile/compiler.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <deque>
+#include <exception>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -66,6 +71,43 @@ double leaf_value(double value, LeafPrecision precision, const char* what, std::
   return half;
 }
 
+/// Runs body(i) for every i in [0, n) on up to `threads` threads, the caller's among them; they are joined
+/// before it returns, and the first exception a body throws is thrown here.
+template <class Body>
+void parallel_for(std::size_t threads, std::size_t n, const Body& body) {
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr error;
+  std::atomic<bool> failed{false};
+  auto work = [&] {
+    for (std::size_t i; !failed && (i = next.fetch_add(1)) < n;) {
+      try {
+        body(i);
+      } catch (...) {
+        if (!failed.exchange(true)) error = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  try {
+    for (std::size_t t = 1; t < std::min(threads, n); ++t) pool.emplace_back(work);
+  } catch (const std::system_error&) {
+    // Fewer threads than asked for: the others do the work.
+  }
+  work();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+/// A tree's numbers, parsed ahead on the load threads (compile_mining): each predicate's value as
+/// tree_node_predicate's fast path parses it, for the type of the field that the Segmentation's scope gives,
+/// and a regression tree's scores. Used only where that is the type the compiler then finds: the same
+/// parse of the same text, so the same numbers. NaN: not parsed ahead (or not a number: parsed again).
+struct PreParsed {
+  std::vector<double> values;        // per tree predicate
+  std::vector<DataType> value_types;  // the type each one was parsed for
+  std::vector<double> scores;        // per IR node (regression trees)
+};
+
 /// What a model knows about its target while compiling.
 struct TargetInfo {
   std::string name;
@@ -100,6 +142,60 @@ class Compiler {
   std::int32_t current_slot_ = -1;  // the derived field whose expression is being compiled
   const std::vector<const ir::ParameterField*>* params_ = nullptr;
   const std::unordered_set<std::string>* schema_ = nullptr;  // MiningField names of the model being compiled
+  const PreParsed* pre_parsed_ = nullptr;  // the numbers of the tree compile_model compiles next, if parsed ahead
+
+  /// LoadOptions::threads as a count (0: the hardware's).
+  std::size_t threads() const {
+    if (options_.threads != 0) return options_.threads;
+    return std::max<std::size_t>(1, std::thread::hardware_concurrency());
+  }
+  /// The numbers of the trees among `segments`, parsed on threads() threads (see PreParsed); empty when
+  /// there is only one thread or few trees.
+  std::vector<PreParsed> pre_parse(const std::vector<ir::Segment>& segments, const Scope& scope) const {
+    std::vector<PreParsed> out;
+    if (threads() < 2 || segments.size() < 16) return out;
+    out.resize(segments.size());
+    parallel_for(threads(), segments.size(), [&](std::size_t i) {
+      const ir::Model& m = *segments[i].model;
+      // Local transformations may name a field anew: such a tree is parsed as it is compiled.
+      if (m.kind != ir::Model::Kind::Tree || !m.local_transformations.empty() || !m.tree) return;
+      const ir::TreeData& tr = *m.tree;
+      PreParsed& p = out[i];
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      p.values.assign(tr.predicates.size(), nan);
+      p.value_types.assign(tr.predicates.size(), DataType::String);
+      std::vector<std::pair<std::string_view, std::int32_t>> fields;  // a tree tests a few
+      for (std::size_t k = 0; k < tr.predicates.size(); ++k) {
+        const ir::TreePredicate& f = tr.predicates[k];
+        using TOp = ir::TreePredicate::Op;
+        if (f.kind != ir::Predicate::Kind::Simple || f.op < TOp::Equal || f.op > TOp::GreaterOrEqual) continue;
+        const std::string_view field = tr.view(f.field);
+        auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& e) { return e.first == field; });
+        if (it == fields.end()) it = fields.insert(fields.end(), {field, scope.find(std::string(field))});
+        if (it->second < 0) continue;
+        const DataType type = prog_.slots[std::size_t(it->second)].type;
+        std::optional<double> v;
+        if (type == DataType::Double) v = numbers::parse_double(tr.view(f.value));
+        else if (type == DataType::Float)
+          if (auto x = numbers::parse_float(tr.view(f.value))) v = double(*x);
+        if (!v) continue;
+        p.values[k] = *v;
+        p.value_types[k] = type;
+      }
+      if (m.function != MiningFunction::Regression) return;
+      p.scores.assign(tr.nodes.size(), nan);
+      for (std::size_t k = 0; k < tr.nodes.size(); ++k) {
+        const ir::Node& n = tr.nodes[k];
+        if (!n.has_score) continue;
+        if (m.float_math) {
+          if (auto x = numbers::parse_float(tr.view(n.score))) p.scores[k] = double(*x);
+        } else if (auto x = numbers::parse_double(tr.view(n.score))) {
+          p.scores[k] = *x;
+        }
+      }
+    });
+    return out;
+  }
 
   Scope& new_scope(const Scope* parent) {
     scopes_.emplace_back();
@@ -129,7 +225,7 @@ class Compiler {
   }
 
   // ----- values -----------------------------------------------------------------------------------------
-  Val typed_value(const std::string& text, DataType type, const std::string& path) {
+  Val typed_value(std::string_view text, DataType type, const std::string& path) {
     switch (type) {
       case DataType::String: return Val::string(prog_.strings.intern(text));
       case DataType::Integer: {
@@ -387,22 +483,26 @@ class Compiler {
     static constexpr std::size_t kMax = 64;
     std::vector<std::pair<std::string_view, std::int32_t>> seen;
     std::int32_t find(std::string_view field) const {
+      // The last letters first: names such as f0 ... f99 share their first ones.
       for (const auto& [name, slot] : seen)
-        if (name == field) return slot;
+        if (name.size() == field.size() && (name.empty() || name.back() == field.back()) && name == field) return slot;
       return -1;
     }
   };
   /// predicate(tree_predicate(...)): a tree's predicate `index`, compiled. The usual test, a numeric field
   /// of the tree's compared with a constant, is made directly, without the strings: the same Pred.
   std::int32_t tree_node_predicate(const ir::TreeData& tr, std::uint32_t index, const Scope& scope, TreeFields& fields,
-                                   ir::Predicate& scratch) {
+                                   ir::Predicate& scratch, const PreParsed* pre) {
     using TOp = ir::TreePredicate::Op;
     const ir::TreePredicate& f = tr.predicates[index];
     if (f.kind == ir::Predicate::Kind::Simple && f.op >= TOp::Equal && f.op <= TOp::GreaterOrEqual && current_slot_ < 0) {
       const std::int32_t slot = fields.find(tr.view(f.field));
       const DataType type = slot >= 0 ? prog_.slots[std::size_t(slot)].type : DataType::String;
       std::optional<double> value;
-      if (type == DataType::Double) value = numbers::parse_double(tr.view(f.value));
+      if (pre && (type == DataType::Double || type == DataType::Float) && pre->value_types[index] == type &&
+          pre->values[index] == pre->values[index])
+        value = pre->values[index];
+      else if (type == DataType::Double) value = numbers::parse_double(tr.view(f.value));
       else if (type == DataType::Float)
         if (auto v = numbers::parse_float(tr.view(f.value))) value = double(*v);
       if (value && *value == *value) {  // else the generic path, which says what is wrong
@@ -782,6 +882,8 @@ void Compiler::compile_regression(RegressionEval& e, const ir::Model& m, const S
 
 void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope, const TargetInfo& t) {
   const auto& tr = *m.tree;
+  const PreParsed* pre = pre_parsed_ && pre_parsed_->values.size() == tr.predicates.size() ? pre_parsed_ : nullptr;
+  pre_parsed_ = nullptr;
   static const std::pair<const char*, TreeEval::Missing> strategies[] = {
       {"none", TreeEval::Missing::None},
       {"lastPrediction", TreeEval::Missing::LastPrediction},
@@ -806,7 +908,7 @@ void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope,
   TreeFields fields;
   for (std::size_t i = 0; i < order.size(); ++i) {
     const ir::Node& n = tr.nodes[order[i]];
-    std::int32_t pred = tree_node_predicate(tr, n.predicate, scope, fields, scratch);
+    std::int32_t pred = tree_node_predicate(tr, n.predicate, scope, fields, scratch, pre);
     auto first_child = std::int32_t(order.size());
     std::int32_t default_child = -1;
     std::string_view default_id = tr.view(n.default_child);
@@ -827,7 +929,7 @@ void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope,
     node.record_count = std::isnan(n.record_count) ? 0.0 : n.record_count;
     if (n.has_score) {
       node.has_score = true;
-      std::string score = tr.str(n.score);
+      std::string_view score = tr.view(n.score);  // no copy: a forest has millions of scores
       if (m.function == MiningFunction::Classification) {
         Val v = typed_value(score, t.type, m.path);
         node.label = find_class(e.classes, v);
@@ -835,7 +937,10 @@ void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope,
         node.score = e.classes[std::size_t(node.label)];
       } else {
         DataType st = m.float_math ? DataType::Float : DataType::Double;
-        Val v = typed_value(score, st, m.path);
+        const std::size_t at = order[i];
+        Val v = pre && at < pre->scores.size() && pre->scores[at] == pre->scores[at]
+                    ? Val::number(pre->scores[at], st)
+                    : typed_value(score, st, m.path);
         v.num = leaf_value(v.num, options_.leaf_precision, "score", n.line);
         node.value = v.num;
         node.score = v;
@@ -847,7 +952,7 @@ void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope,
       for (std::uint32_t k = n.dist_begin; k < n.dist_end; ++k) {
         const auto& d = tr.distributions[k];
         TreeDist td;
-        std::string value = tr.str(d.value);
+        std::string_view value = tr.view(d.value);
         Val v = typed_value(value, t.type, m.path);
         td.label = find_class(e.classes, v);
         if (td.label < 0) model_error(m.path, fmt::format("ScoreDistribution value \"{}\" is not a class of the target", value));
@@ -899,13 +1004,18 @@ void Compiler::compile_mining(MiningEval& e, const ir::Model& m, Scope& scope, c
 
   const bool chain = e.method == M::ModelChain;
   const Scope* seg_parent = &scope;
-  for (const auto& s : d.segments) {
+  // In a chain, a segment sees the outputs of those before it: no scope to parse ahead for.
+  const std::vector<PreParsed> pre = chain ? std::vector<PreParsed>() : pre_parse(d.segments, scope);
+  for (std::size_t i = 0; i < d.segments.size(); ++i) {
+    const auto& s = d.segments[i];
     MiningEval::Segment seg;
     seg.predicate = predicate(*s.predicate, *seg_parent);
     seg.weight = s.weight;
     seg.id = prog_.strings.intern(s.id);
     TargetInfo inherited = t;
+    pre_parsed_ = i < pre.size() && s.model->kind == ir::Model::Kind::Tree ? &pre[i] : nullptr;
     seg.model = compile_model(*s.model, *seg_parent, &inherited);
+    pre_parsed_ = nullptr;
     segment_models_[e.id].push_back(seg.model);
     const ModelEval& child = *prog_.models[std::size_t(seg.model)];
     if (!chain && child.function != m.function)

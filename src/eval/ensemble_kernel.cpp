@@ -76,6 +76,13 @@ std::int32_t EnsembleKernel::step_other(std::size_t i, double v) const {
 
 namespace {
 
+/// Gives back a vector's spare capacity when it is a sizeable part of it (reserve()'s bounds are not exact
+/// for every forest); a copy, so not for a few spare entries.
+template <class V>
+void shrink_if_slack(V& v) {
+  if (v.capacity() - v.size() > v.size() / 8 + 64) v.shrink_to_fit();
+}
+
 /// Where a binned test sends a missing value: its no exit, its yes exit (missing_yes), or no prediction
 /// (missing_null, node 0).
 enum class MissingExit { No, Yes, Null, Unsupported };
@@ -232,6 +239,10 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
       default: return 0.0;
     }
   };
+  // As many nodes as the kernel has, unless trees share subtrees (copied here): reserved, shrunk at the end.
+  b.nodes.reserve(k.kind.size() + 1);
+  b.result.reserve(k.kind.size() + 1);
+  b.leaf_value.reserve((k.kind.size() + 1) * width);
   // Node 0: the leaf of no prediction that nullPrediction tests send a missing value to.
   b.nodes.push_back(std::uint64_t(std::uint32_t(b.leaf_k) << (b.feature_bits + 2)));
   b.result.push_back(k.null_result);
@@ -267,6 +278,9 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
     b.depth.push_back(depth);
   }
   if (!sets_fit) return false;
+  shrink_if_slack(b.nodes);
+  shrink_if_slack(b.result);
+  shrink_if_slack(b.leaf_value);
   // Built node-major; the walks read one sum's terms at a time.
   if (width > 1) {
     std::vector<double> by_sum(b.leaf_value.size());
@@ -363,6 +377,13 @@ void EnsembleKernel::bin_rows(const double* x, std::size_t rows, std::int32_t* o
 }
 
 void EnsembleKernel::finish() {
+  for (auto* v : {&feature, &yes, &no, &aux, &labels}) shrink_if_slack(*v);
+  shrink_if_slack(kind);
+  shrink_if_slack(threshold);
+  shrink_if_slack(values);
+  shrink_if_slack(probabilities);
+  shrink_if_slack(others);
+  shrink_if_slack(sets);
   const std::size_t n = kind.size();
   packed.resize(n);
   exits.resize(n);
@@ -567,6 +588,7 @@ class Builder {
   bool build() {
     const MiningEval& mining = *mining_;
     k_.classes = mining.function == MiningFunction::Classification ? mining.classes.size() : 0;
+    reserve(mining);
     k_.null_result = add_null();
     for (const auto& seg : mining.segments) {
       if (prog_.predicates[std::size_t(seg.predicate)].op != Pred::Op::True) return false;
@@ -591,6 +613,29 @@ class Builder {
   std::unordered_map<std::int32_t, std::int32_t> feature_of_slot_;
   std::vector<std::int32_t> leaf_of_result_;  // per result index: its leaf node, or -1 (results are dense)
 
+
+  /// Room for every node and result up front: a large forest's arrays would otherwise grow by copies and
+  /// keep up to half their size spare. The bounds (exact for binary trees that give a result at every node):
+  /// a leaf per result, at most one per tree node and the null result; a test per tree node but the root.
+  void reserve(const MiningEval& mining) {
+    std::size_t nodes = 0, results = 1, trees = 0;
+    for (const auto& seg : mining.segments) {
+      const auto* tree = dynamic_cast<const TreeEval*>(prog_.models[std::size_t(seg.model)].get());
+      if (!tree) return;  // no kernel: build() says so
+      ++trees;
+      nodes += tree->nodes.size();
+      for (const TreeNode& n : tree->nodes) results += n.has_score || n.dist_end > n.dist_begin ? 1 : 0;
+    }
+    const std::size_t entries = results + (nodes >= trees ? nodes - trees : 0);
+    for (auto* v : {&k_.feature, &k_.yes, &k_.no, &k_.aux}) v->reserve(entries);
+    k_.kind.reserve(entries);
+    k_.threshold.reserve(entries);
+    k_.values.reserve(results);
+    k_.labels.reserve(results);
+    k_.probabilities.reserve(results * k_.classes);
+    k_.roots.reserve(trees);
+    k_.weights.reserve(trees);
+  }
 
   std::int32_t add_null() {
     k_.values.push_back(0.0);

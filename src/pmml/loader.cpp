@@ -4,12 +4,18 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -175,6 +181,14 @@ ir::TreePredicate::Op op_named(const char* text, ir::TreePredicate::Op first, ir
 
 bool is(const xml_node& n, std::string_view name) { return n.type() == pugi::node_element && local_name(n.name()) == name; }
 
+/// Start offset of each line: 32 bits while the document allows, else the wide table.
+struct LineTable {
+  std::vector<std::uint32_t> narrow;
+  std::vector<std::size_t> wide;
+};
+
+class SegmentPool;
+
 class Loader {
  public:
   /// Thrown where a split parse (see `split`) meets what it does not handle: the caller parses again whole.
@@ -182,8 +196,20 @@ class Loader {
 
   /// `writable`: the same bytes followed by a NUL (size + 1 bytes), which may be parsed in place and so
   /// changed; null to parse a copy. `split`: try the split parse (below).
-  Loader(std::string_view bytes, char* writable, const LoadOptions& options, bool split)
-      : bytes_(bytes), writable_(writable), options_(options), try_split_(split) {}
+  Loader(std::string_view bytes, char* writable, const LoadOptions& options, bool split);
+  /// A reader of `parent`'s leaf Segments (read_span) on another thread: it shares the parent's bytes and
+  /// line table, which nothing writes once Segments are read, and keeps every other state of its own.
+  struct SpanReaderTag {};
+  Loader(const Loader& parent, SpanReaderTag);
+  ~Loader();
+
+  /// What one leaf Segment (spans_[index]) adds to the document, read on its own (see SegmentPool).
+  struct SpanResult {
+    ir::Segment segment;  // its id as written: a default id depends on its place among its siblings
+    std::size_t nodes = 0, fields = 0, categories = 0;  // what it counts against the limits
+    std::exception_ptr error;
+  };
+  SpanResult read_span(const SegmentSpan& span, const std::string& anchor_path);
 
   ir::Document run();
   /// Whether run() parsed the document split. Such a load reads the same elements in the same order as a
@@ -199,9 +225,8 @@ class Loader {
   std::size_t segment_count_ = 0;
   std::size_t field_count_ = 0;
   std::size_t category_count_ = 0;
-  // Start offset of each line (build_line_table): 32 bits while the document allows, else the wide table.
-  std::vector<std::uint32_t> newlines_;
-  std::vector<std::size_t> wide_newlines_;
+  LineTable own_lines_;  // build_line_table()
+  const LineTable* lines_ = &own_lines_;
   mutable std::size_t line_hint_ = 1;  // line_at(): its last answer
   mutable std::unordered_map<pugi::xml_node_struct*, std::unordered_map<pugi::xml_node_struct*, std::string>> sibling_index_;
   bool inside_tree_ = false;
@@ -226,8 +251,10 @@ class Loader {
   std::string segment_text_;                     // the Segment being read, its bytes (parsed in place)
   pugi::xml_document segment_doc_;
   xml_node segment_root_, segment_anchor_;       // that Segment, and its empty element in the skeleton
+  std::string anchor_path_;                      // path_of(segment_anchor_)
   std::size_t segment_base_ = 0;                 // the offset of segment_text_ in the document
   bool in_segment_ = false;
+  std::unique_ptr<SegmentPool> pool_;            // with LoadOptions::threads > 1: reads spans_ ahead
   mutable std::unordered_map<pugi::xml_node_struct*, std::unordered_map<pugi::xml_node_struct*, std::string>>
       segment_sibling_index_;  // sibling_index_ of segment_doc_'s elements (its nodes are freed with it)
 
@@ -266,7 +293,20 @@ class Loader {
     auto at = std::size_t(s.offset_debug());
     auto it = std::lower_bound(span_at_.begin(), span_at_.end(), at);
     if (it == span_at_.end() || *it != at) return s;  // <Segment/>, or one that holds Segments
-    const SegmentSpan& span = spans_[std::size_t(it - span_at_.begin())];
+    std::string anchor_path = path_of(s);
+    ++spans_read_;
+    return parse_span(spans_[std::size_t(it - span_at_.begin())], s, std::move(anchor_path), parse_options);
+  }
+  /// The index in spans_ of the skeleton's Segment `s`, or npos (see enter_segment).
+  std::size_t span_of(xml_node s) const {
+    if (!split_ || in_segment_) return std::string::npos;
+    auto at = std::size_t(s.offset_debug());
+    auto it = std::lower_bound(span_at_.begin(), span_at_.end(), at);
+    return it == span_at_.end() || *it != at ? std::string::npos : std::size_t(it - span_at_.begin());
+  }
+  /// Parses `span` into segment_doc_ and enters it; `anchor`: its empty element in the skeleton (null on a
+  /// span reader, which has no skeleton), whose path is `anchor_path`.
+  xml_node parse_span(const SegmentSpan& span, xml_node anchor, std::string anchor_path, unsigned parse_options) {
     segment_doc_.reset();
     segment_text_.assign(bytes_.data() + span.begin, span.end - span.begin);
     segment_text_.push_back('\0');
@@ -274,10 +314,10 @@ class Loader {
                                                    pugi::encoding_utf8);
     xml_node root = segment_doc_.document_element();
     if (!parsed || !root || root.offset_debug() != 1 || root.next_sibling()) throw Unsplittable{};
-    ++spans_read_;
     in_segment_ = true;
     segment_root_ = root;
-    segment_anchor_ = s;
+    segment_anchor_ = anchor;
+    anchor_path_ = std::move(anchor_path);
     segment_base_ = span.begin;
     return root;
   }
@@ -286,6 +326,7 @@ class Loader {
     in_segment_ = false;
     segment_sibling_index_.clear();
     segment_root_ = segment_anchor_ = xml_node();
+    anchor_path_.clear();
     segment_doc_.reset();
   }
 
@@ -325,43 +366,44 @@ class Loader {
   }
   std::string path_of(xml_node n) const {
     std::vector<std::string> parts;
+    std::string path;
     for (; n && n.type() == pugi::node_element; n = n.parent()) {
       // A Segment read on its own stands where its empty element is in the skeleton.
-      if (in_segment_ && n == segment_root_) n = segment_anchor_;
+      if (in_segment_ && n == segment_root_) {
+        path = anchor_path_;
+        break;
+      }
       parts.push_back(std::string(local_name(n.name())) + sibling_suffix(n));
     }
-    std::string path;
     for (auto it = parts.rbegin(); it != parts.rend(); ++it) path += "/" + *it;
     return path;
   }
   /// Built before parsing: an in-place parse rewrites line ends.
   void build_line_table() {
     bool narrow = bytes_.size() < std::size_t(std::numeric_limits<std::uint32_t>::max());
+    auto& newlines = own_lines_.narrow;
+    auto& wide_newlines = own_lines_.wide;
     auto add = [&](std::size_t offset) {
-      if (narrow) newlines_.push_back(std::uint32_t(offset));
-      else wide_newlines_.push_back(offset);
+      if (narrow) newlines.push_back(std::uint32_t(offset));
+      else wide_newlines.push_back(offset);
     };
-    // Counted first: the table is held through the whole load, so no growth slack.
-    std::size_t lines = 1;
-    const char* end = bytes_.data() + bytes_.size();
-    for (const char* p = bytes_.data(); p != end && (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(end - p)))); ++p)
-      ++lines;
-    if (narrow) newlines_.reserve(lines);
-    else wide_newlines_.reserve(lines);
     add(0);
-    if (bytes_.empty()) return;
-    for (const char* p = bytes_.data(); (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(bytes_.data() + bytes_.size() - p))));)
-      add(std::size_t(++p - bytes_.data()));
+    if (!bytes_.empty())
+      for (const char* p = bytes_.data(); (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(bytes_.data() + bytes_.size() - p))));)
+        add(std::size_t(++p - bytes_.data()));
+    // Held through the whole load: no growth slack (one copy, cheaper than a pass to count the lines first).
+    newlines.shrink_to_fit();
+    wide_newlines.shrink_to_fit();
   }
   /// 1-based line of a byte offset.
   std::size_t line_at(std::size_t offset) const {
-    if (!wide_newlines_.empty())
-      return std::size_t(std::upper_bound(wide_newlines_.begin(), wide_newlines_.end(), offset) - wide_newlines_.begin());
-    if (offset >= std::size_t(std::numeric_limits<std::uint32_t>::max())) return newlines_.size();
+    const auto& wide = lines_->wide;
+    if (!wide.empty()) return std::size_t(std::upper_bound(wide.begin(), wide.end(), offset) - wide.begin());
+    if (offset >= std::size_t(std::numeric_limits<std::uint32_t>::max())) return lines_->narrow.size();
     // Elements are looked up near the one before (a tree's nodes lie together): search outwards from the
     // last answer, which touches a few entries of the table instead of a binary search over all of it.
     const auto at = std::uint32_t(offset);
-    const auto& v = newlines_;
+    const auto& v = lines_->narrow;
     std::size_t h = std::min(line_hint_, v.size()), r;
     if (v[h - 1] <= at) {  // the answer is h or more
       std::size_t lo = h, hi = h, step = 1;
@@ -1044,10 +1086,26 @@ class Loader {
     return r;
   }
   /// required(), without a copy.
-  const char* required_text(xml_node n, const char* name) const {
-    const char* v = attr(n, name);
-    if (!v) fail(n, fmt::format("<{}> lacks the required attribute {}", local_name(n.name()), name));
-    return v;
+  const char* required_text(xml_node n, const char* name) const { return present(n, name, attr(n, name)); }
+  /// `value`, the attribute `name` of `n`, which must be there.
+  const char* present(xml_node n, const char* name, const char* value) const {
+    if (!value) fail(n, fmt::format("<{}> lacks the required attribute {}", local_name(n.name()), name));
+    return value;
+  }
+  /// The attributes `names` of `n` (null where absent), as attr() finds each (the first of that name), in
+  /// one pass over the element's attributes instead of one per name. The names differ in their first letter.
+  template <std::size_t N>
+  static std::array<const char*, N> attributes(xml_node n, const char* const (&names)[N]) {
+    std::array<const char*, N> out{};
+    for (auto a = n.first_attribute(); a; a = a.next_attribute()) {
+      const char* name = a.name();
+      for (std::size_t i = 0; i < N; ++i)
+        if (name[0] == names[i][0]) {
+          if (!out[i] && std::strcmp(name, names[i]) == 0) out[i] = a.value();
+          break;
+        }
+    }
+    return out;
   }
 
   /// predicate(), inside a tree: into the tree's flat arrays. The same checks, in the same order.
@@ -1063,11 +1121,12 @@ class Loader {
     } else if (name == "SimplePredicate") {
       p.line = std::uint32_t(line_of(n));
       p.kind = ir::Predicate::Kind::Simple;
-      p.field = put(t, required_text(n, "field"));
-      const char* op = required_text(n, "operator");
-      p.op = op_named(op, Op::Equal, Op::IsNotMissing);
+      static const char* const names[] = {"field", "operator", "value"};
+      const auto [field, op, value] = attributes(n, names);
+      p.field = put(t, present(n, "field", field));
+      p.op = op_named(present(n, "operator", op), Op::Equal, Op::IsNotMissing);
       if (p.op == Op::None) fail(n, fmt::format("unknown SimplePredicate operator \"{}\"", op));
-      if (p.op != Op::IsMissing && p.op != Op::IsNotMissing) p.value = put(t, required_text(n, "value"));
+      if (p.op != Op::IsMissing && p.op != Op::IsNotMissing) p.value = put(t, present(n, "value", value));
     } else if (name == "SimpleSetPredicate") {
       p.line = std::uint32_t(line_of(n));
       p.kind = ir::Predicate::Kind::SimpleSet;
@@ -1110,13 +1169,15 @@ class Loader {
   void node(xml_node n, ir::TreeData& t, std::uint32_t index) {
     // `t.nodes` does not grow here: the reference stays valid.
     ir::Node& node = t.nodes[index];
-    if (const char* id = attr(n, "id")) node.id = put(t, id);
-    if (const char* s = attr(n, "score")) {
-      node.score = put(t, s);
+    static const char* const names[] = {"id", "score", "recordCount", "defaultChild"};
+    const auto [id, score, record_count, default_child] = attributes(n, names);
+    if (id) node.id = put(t, id);
+    if (score) {
+      node.score = put(t, score);
       node.has_score = true;
     }
-    if (const char* r = attr(n, "recordCount")) node.record_count = finite(n, "recordCount", r);
-    if (const char* d = attr(n, "defaultChild")) node.default_child = put(t, d);
+    if (record_count) node.record_count = finite(n, "recordCount", record_count);
+    if (default_child) node.default_child = put(t, default_child);
     if (node.default_child.size) node.line = std::uint32_t(line_of(n));
     // The schema's order: Extension*, predicate, Partition?, ScoreDistribution*, Node*, embedded model?
     // A document out of that order was not written by an exporter we know; refuse it rather than guess.
@@ -1195,19 +1256,19 @@ class Loader {
       if (++segment_count_ > options_.max_segments)
         throw LimitError(fmt::format("more than {} segments (limit max_segments)", options_.max_segments));
       ir::Segment segment;
+      if (pool_) {
+        const std::size_t span = span_of(s);
+        if (span != std::string::npos) {
+          segment = take_span(span);
+          if (segment.id.empty()) segment.id = std::to_string(d.segments.size() + 1);
+          d.segments.push_back(std::move(segment));
+          continue;  // the skeleton's empty element stays, as after leave_segment() below
+        }
+      }
       const xml_node skeleton_segment = s;
       s = enter_segment(s, parse_options_);
-      segment.path = path_of(s);
-      segment.id = text_or(s, "id", "");
+      read_segment(s, segment);
       if (segment.id.empty()) segment.id = std::to_string(d.segments.size() + 1);
-      segment.weight = number_or(s, "weight", 1.0);
-      segment.predicate = predicate_child(s);
-      for (xml_node c : s.children())
-        if (is_model(c)) {
-          segment.model = model(c);
-          break;
-        }
-      if (!segment.model) fail(s, "Segment lacks a model");
       d.segments.push_back(std::move(segment));
       if (s != skeleton_segment) {
         leave_segment();  // its DOM is freed whole
@@ -1225,6 +1286,27 @@ class Loader {
     }
     if (d.segments.empty()) fail(seg, "Segmentation has no Segment");
   }
+
+  /// What a Segment holds, but a default id (empty here): that depends on its place among its siblings.
+  void read_segment(xml_node s, ir::Segment& segment) {
+    segment.path = path_of(s);
+    segment.id = text_or(s, "id", "");
+    segment.weight = number_or(s, "weight", 1.0);
+    segment.predicate = predicate_child(s);
+    for (xml_node c : s.children())
+      if (is_model(c)) {
+        segment.model = model(c);
+        break;
+      }
+    if (!segment.model) fail(s, "Segment lacks a model");
+  }
+
+  /// The Segment spans_[index] as pool_ read it; its counts are added here, in document order. An error
+  /// there is thrown here, where a one-thread split load meets it (and then the load runs again, whole).
+  ir::Segment take_span(std::size_t index);
+
+  /// With LoadOptions::threads > 1, starts pool_ reading spans_ (the skeleton, rooted at `root`, is parsed).
+  void start_pool(xml_node root);
 
   void general_regression(xml_node n, ir::Model& m) {
     m.general_regression = std::make_unique<ir::GeneralRegressionData>();
@@ -1369,20 +1451,184 @@ class Loader {
   }
 };
 
+/// Reads the leaf Segments of a split load ahead of the Loader that reaches them: on threads of its own, and
+/// on the Loader's thread while it waits for one. The Segments are handed out in document order and the
+/// Loader takes each one's result when it reaches it, so what it builds does not depend on who read what.
+class SegmentPool {
+ public:
+  /// `anchor_paths`: per span, the path of its Segment. `threads`: how many read, the caller's included.
+  SegmentPool(const Loader& parent, const std::vector<SegmentSpan>& spans, std::vector<std::string> anchor_paths,
+              std::size_t threads)
+      : parent_(parent), spans_(spans), anchor_paths_(std::move(anchor_paths)), results_(spans.size()),
+        done_(spans.size(), 0) {
+    try {
+      for (std::size_t t = 1; t < threads; ++t) workers_.emplace_back([this] { work(); });
+    } catch (const std::system_error&) {
+      // Fewer threads than asked for: the caller's thread reads what the others do not.
+    }
+  }
+  ~SegmentPool() {
+    stop_ = true;
+    for (auto& t : workers_) t.join();
+  }
+  SegmentPool(const SegmentPool&) = delete;
+  SegmentPool& operator=(const SegmentPool&) = delete;
+
+  /// The result of spans[index], read by whichever thread claimed it (this one if none has yet).
+  Loader::SpanResult take(std::size_t index) {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (!done_[index] && next_.load() >= spans_.size()) cv_.wait(lock, [&] { return done_[index] != 0; });
+        if (done_[index]) return std::move(results_[index]);
+      }
+      if (!own_reader_) own_reader_ = std::make_unique<Loader>(parent_, Loader::SpanReaderTag{});
+      read_next(*own_reader_);
+    }
+  }
+
+ private:
+  void work() {
+    // A reader of its own per thread: everything it holds while reading a Segment is private to it.
+    std::unique_ptr<Loader> reader;
+    try {
+      reader = std::make_unique<Loader>(parent_, Loader::SpanReaderTag{});
+    } catch (...) {
+      return;  // out of memory: the caller's thread reads instead
+    }
+    while (!stop_ && read_next(*reader)) {
+    }
+  }
+  /// Claims the next unclaimed span and reads it; false when none is left.
+  bool read_next(Loader& reader) {
+    const std::size_t i = next_.fetch_add(1);
+    if (i >= spans_.size()) return false;
+    Loader::SpanResult r = reader.read_span(spans_[i], anchor_paths_[i]);
+    std::lock_guard<std::mutex> lock(mutex_);
+    results_[i] = std::move(r);
+    done_[i] = 1;
+    cv_.notify_all();
+    return true;
+  }
+
+  const Loader& parent_;
+  const std::vector<SegmentSpan>& spans_;
+  std::vector<std::string> anchor_paths_;
+  std::vector<Loader::SpanResult> results_;  // guarded by mutex_, with done_
+  std::vector<char> done_;
+  std::atomic<std::size_t> next_{0};         // the first span no thread has claimed
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::unique_ptr<Loader> own_reader_;       // the caller's thread's reader
+  std::vector<std::thread> workers_;
+};
+
+Loader::Loader(std::string_view bytes, char* writable, const LoadOptions& options, bool split)
+    : bytes_(bytes), writable_(writable), options_(options), try_split_(split) {}
+
+Loader::Loader(const Loader& parent, SpanReaderTag)
+    : bytes_(parent.bytes_), writable_(nullptr), options_(parent.options_), lines_(parent.lines_),
+      xml_depth_(parent.xml_depth_), try_split_(false), split_(true) {}
+
+Loader::~Loader() { pool_.reset(); }
+
+Loader::SpanResult Loader::read_span(const SegmentSpan& span, const std::string& anchor_path) {
+  SpanResult r;
+  node_count_ = field_count_ = category_count_ = 0;
+  try {
+    read_segment(parse_span(span, xml_node(), anchor_path, parse_options_), r.segment);
+  } catch (...) {
+    r.error = std::current_exception();
+  }
+  r.nodes = node_count_;
+  r.fields = field_count_;
+  r.categories = category_count_;
+  leave_segment();
+  return r;
+}
+
+ir::Segment Loader::take_span(std::size_t index) {
+  ++spans_read_;
+  SpanResult r = pool_->take(index);
+  if (r.error) std::rethrow_exception(r.error);
+  node_count_ += r.nodes;
+  field_count_ += r.fields;
+  category_count_ += r.categories;
+  if (node_count_ > options_.max_nodes)
+    throw LimitError(fmt::format("more than {} tree nodes (limit max_nodes)", options_.max_nodes));
+  if (field_count_ > options_.max_fields)
+    throw LimitError(fmt::format("more than {} fields (limit max_fields)", options_.max_fields));
+  if (category_count_ > options_.max_categories)
+    throw LimitError(fmt::format("more than {} Value elements (limit max_categories)", options_.max_categories));
+  return std::move(r.segment);
+}
+
+/// How many threads LoadOptions::threads asks for.
+std::size_t load_threads(const LoadOptions& options) {
+  if (options.threads != 0) return options.threads;
+  return std::max<std::size_t>(1, std::thread::hardware_concurrency());
+}
+
+void Loader::start_pool(xml_node root) {
+  const std::size_t threads = std::min(load_threads(options_), spans_.size());
+  if (!split_ || threads < 2) return;
+  // The path of every span's Segment, found here on the skeleton, which the pool's threads never touch.
+  std::vector<std::string> anchor_paths(spans_.size());
+  std::vector<xml_node> stack{root};
+  while (!stack.empty()) {
+    xml_node n = stack.back();
+    stack.pop_back();
+    for (xml_node c = n.first_child(); c; c = c.next_sibling()) {
+      if (c.type() != pugi::node_element) continue;
+      const std::size_t span = is(c, "Segment") ? span_of(c) : std::string::npos;
+      if (span != std::string::npos) anchor_paths[span] = path_of(c);
+      else stack.push_back(c);
+    }
+  }
+  pool_ = std::make_unique<SegmentPool>(*this, spans_, std::move(anchor_paths), threads);
+}
+
 ir::Document Loader::run() {
   if (bytes_.size() > options_.max_document_bytes)
     throw LimitError(fmt::format("document of {} bytes exceeds the limit of {} bytes (max_document_bytes)",
                                  bytes_.size(), options_.max_document_bytes));
-  // What needs the bytes as written, before an in-place parse changes them.
-  build_line_table();
+  // What needs the bytes as written, before an in-place parse changes them. With threads to spare, the
+  // line table is built beside the scan for Segments, both passes over the whole document.
+  std::size_t scanned_depth = 0;
+  auto find_spans = [&] {
+    split_ = try_split_ && certainly_utf8(bytes_) &&
+             find_leaf_segments(bytes_, options_.max_element_depth, spans_, scanned_depth) && !spans_.empty();
+  };
+  std::thread lines;
+  std::exception_ptr line_table_error;
+  if (try_split_ && load_threads(options_) > 1) {
+    try {
+      lines = std::thread([&] {
+        try {
+          build_line_table();
+        } catch (...) {
+          line_table_error = std::current_exception();
+        }
+      });
+    } catch (const std::system_error&) {
+      // No thread to be had: built below.
+    }
+  }
+  if (!lines.joinable()) build_line_table();
+  try {
+    find_spans();
+  } catch (...) {
+    if (lines.joinable()) lines.join();
+    throw;
+  }
+  if (lines.joinable()) lines.join();
+  if (line_table_error) std::rethrow_exception(line_table_error);
   std::size_t bare_ampersand = bare_ampersand_line();
   pugi::xml_document xml;
   const unsigned parse_options = parse_options_;
   std::unique_ptr<char[]> copy;
   pugi::xml_parse_result parsed;
-  std::size_t scanned_depth = 0;
-  split_ = try_split_ && certainly_utf8(bytes_) &&
-           find_leaf_segments(bytes_, options_.max_element_depth, spans_, scanned_depth) && !spans_.empty();
   if (split_) {
     build_skeleton();
     parsed = xml.load_buffer_inplace(skeleton_.data(), skeleton_.size(), parse_options, pugi::encoding_utf8);
@@ -1434,6 +1680,7 @@ ir::Document Loader::run() {
   }
   if (!ns.empty() && ns.rfind("http://www.dmg.org/PMML-", 0) != 0)
     fail(root, fmt::format("namespace \"{}\" is not a PMML namespace (http://www.dmg.org/PMML-X_Y)", ns));
+  start_pool(root);
 
   ir::Document doc;
   doc.version = text_or(root, "version", "");
@@ -1462,17 +1709,21 @@ ir::Document Loader::run() {
   // A Segment that was never read (in a second model, say) was never parsed either: what a whole parse
   // says of it is not known.
   if (split_ && spans_read_ != spans_.size()) throw Unsplittable{};
+  pool_.reset();
   return doc;
 }
 
 /// Loads split where it can (see Loader::split()), whole where it cannot or where the split load fails.
 ir::Document load(std::string_view bytes, char* writable, const LoadOptions& options) {
-  Loader split(bytes, writable, options, true);
-  try {
-    return split.run();
-  } catch (const Loader::Unsplittable&) {
-  } catch (const Error&) {
-    if (!split.split()) throw;
+  {
+    // Scoped: its threads, if any, are joined before the document is parsed again.
+    Loader split(bytes, writable, options, true);
+    try {
+      return split.run();
+    } catch (const Loader::Unsplittable&) {
+    } catch (const Error&) {
+      if (!split.split()) throw;
+    }
   }
   return Loader(bytes, writable, options, false).run();
 }

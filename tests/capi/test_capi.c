@@ -217,6 +217,9 @@ static void test_options(void) {
   OK(pmmlrt_options_set_threads(o, 3));
   OK(pmmlrt_options_set_threads(o, 1));
   EXPECT(pmmlrt_options_set_threads(NULL, 2), PMMLRT_ERROR_INVALID_HANDLE);
+  OK(pmmlrt_options_set_load_threads(o, 0));
+  OK(pmmlrt_options_set_load_threads(o, 1));
+  EXPECT(pmmlrt_options_set_load_threads(NULL, 2), PMMLRT_ERROR_INVALID_HANDLE);
 
   precision = PMMLRT_LEAF_PRECISION_HALF;
   OK(pmmlrt_options_get_leaf_precision(o, &precision));
@@ -241,6 +244,7 @@ static void test_options(void) {
   EXPECT(pmmlrt_options_set_threads(released, 2), PMMLRT_ERROR_INVALID_HANDLE);
   EXPECT(pmmlrt_options_set_leaf_precision(released, PMMLRT_LEAF_PRECISION_HALF), PMMLRT_ERROR_INVALID_HANDLE);
   EXPECT(pmmlrt_options_get_leaf_precision(released, &precision), PMMLRT_ERROR_INVALID_HANDLE);
+  EXPECT(pmmlrt_options_set_load_threads(released, 2), PMMLRT_ERROR_INVALID_HANDLE);
   EXPECT(pmmlrt_options_set_expected_sha256(released, NULL), PMMLRT_ERROR_INVALID_HANDLE);
   pmmlrt_options_release(released);
   pmmlrt_options_release(NULL);
@@ -296,6 +300,16 @@ static void test_loading(void) {
   OK(pmmlrt_model_load_memory(bytes, size, NULL, &m));
   CHECK(m != NULL);
   pmmlrt_model_release(m);
+  m = NULL;
+
+  /* A forest loaded on two threads (the unit tests check that it is the same model). */
+  OK(pmmlrt_options_create(&o));
+  OK(pmmlrt_options_set_load_threads(o, 2));
+  OK(pmmlrt_model_load_memory(bytes, size, o, &m));
+  CHECK(m != NULL);
+  pmmlrt_model_release(m);
+  pmmlrt_options_release(o);
+  o = NULL;
   m = sentinel;
 
   /* Argument errors leave *out alone. */

@@ -1,10 +1,13 @@
 // The split parse (loader.cpp: a skeleton, then each innermost Segment on its own) must give the IR that the
-// DOM of the whole document gives, to every path and line, and report every error as the whole parse does.
+// DOM of the whole document gives, to every path and line, and report every error as the whole parse does;
+// so must a load that reads the Segments on several threads (LoadOptions::threads), whatever their count.
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -94,9 +97,9 @@ std::vector<fs::path> models() {
   return out;
 }
 
-std::string error_of(const std::string& text) {
+std::string error_of(const std::string& text, const LoadOptions& options = {}) {
   try {
-    Model::load_string(text);
+    Model::load_string(text, options);
   } catch (const Error& e) {
     return std::to_string(int(e.kind())) + " " + e.what();
   }
@@ -117,6 +120,59 @@ std::string forest(const std::vector<std::string>& roots) {
          "<MiningSchema><MiningField name=\"x\"/></MiningSchema>\n<Node score=\"0\"><True/>\n" + roots[i] +
          "</Node>\n</TreeModel>\n</Segment>\n";
   return s + "</Segmentation>\n</MiningModel>\n</PMML>\n";
+}
+
+LoadOptions on_threads(std::size_t threads) {
+  LoadOptions o;
+  o.threads = threads;
+  return o;
+}
+
+/// The IR as text, or the error.
+std::string dump_or_error(const std::string& text, const LoadOptions& options) {
+  try {
+    return Dump().of(pmml::load_document(text, options));
+  } catch (const Error& e) {
+    return "error " + std::to_string(int(e.kind())) + " " + e.what();
+  }
+}
+
+/// A regression forest of `trees` random trees of depth `depth` over x0, x1 (double) and x2, x3 (float),
+/// what make_big_forest.py makes of a real model, in small: every node has an id and a score.
+std::string random_forest(std::size_t trees, int depth, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  std::ostringstream s;
+  s.precision(17);
+  s << "<?xml version=\"1.0\"?>\n<PMML xmlns=\"http://www.dmg.org/PMML-4_4\" version=\"4.4\">\n<DataDictionary>\n";
+  for (int f = 0; f < 4; ++f)
+    s << "<DataField name=\"x" << f << "\" optype=\"continuous\" dataType=\"" << (f < 2 ? "double" : "float") << "\"/>\n";
+  s << "<DataField name=\"y\" optype=\"continuous\" dataType=\"double\"/>\n</DataDictionary>\n"
+       "<MiningModel functionName=\"regression\">\n<MiningSchema>";
+  for (int f = 0; f < 4; ++f) s << "<MiningField name=\"x" << f << "\"/>";
+  s << "<MiningField name=\"y\" usageType=\"target\"/></MiningSchema>\n<Segmentation multipleModelMethod=\"sum\">\n";
+  int id = 0;
+  auto node = [&](auto&& self, int level, const std::string& predicate) -> void {
+    s << "<Node id=\"" << ++id << "\" score=\"" << u(rng) << "\">" << predicate << "\n";
+    if (level < depth) {
+      const int f = int(rng() % 4);
+      const double t = double(int(rng() % 17) - 8) / 8;  // on a grid that test inputs hit exactly
+      self(self, level + 1, "<SimplePredicate field=\"x" + std::to_string(f) + "\" operator=\"lessThan\" value=\"" +
+                                std::to_string(t) + "\"/>");
+      self(self, level + 1, "<True/>");
+    }
+    s << "</Node>\n";
+  };
+  for (std::size_t t = 0; t < trees; ++t) {
+    s << "<Segment id=\"t" << t << "\"><True/>\n<TreeModel functionName=\"regression\" missingValueStrategy=\""
+      << (t % 3 == 0 ? "nullPrediction" : "lastPrediction") << "\">\n<MiningSchema>";
+    for (int f = 0; f < 4; ++f) s << "<MiningField name=\"x" << f << "\"/>";
+    s << "</MiningSchema>\n";
+    node(node, 0, "<True/>");
+    s << "</TreeModel>\n</Segment>\n";
+  }
+  s << "</Segmentation>\n</MiningModel>\n</PMML>\n";
+  return s.str();
 }
 
 const std::string good_leaves =
@@ -204,4 +260,91 @@ TEST_CASE("the split parse reads documents it cannot split whole") {
   auto whole = Dump().of(pmml::load_document_whole(tricky, {}));
   CHECK(Dump().of(pmml::load_document(tricky, {})) == whole);
   CHECK(whole.find("Segment: 2> ") != std::string::npos);
+}
+
+TEST_CASE("a load on several threads gives the IR of a one-thread load on every real model") {
+  auto paths = models();
+  REQUIRE(paths.size() > 20);
+  std::size_t ensembles = 0;
+  for (const auto& p : paths) {
+    CAPTURE(p.string());
+    const std::string text = pmmlrt_test::slurp(p);
+    const std::string one = dump_or_error(text, on_threads(1));
+    for (std::size_t threads : {2, 4, 0}) {
+      CAPTURE(threads);
+      CHECK(dump_or_error(text, on_threads(threads)) == one);
+    }
+    if (pmml::split_segments(text, {}) > 1) ++ensembles;
+  }
+  CHECK(ensembles > 10);
+}
+
+TEST_CASE("a large forest loads to the same IR and scores on 1, 2 and 4 threads") {
+  const std::string text = random_forest(400, 5, 7);
+  REQUIRE(pmml::split_segments(text, {}) == 400);
+  const std::string one = dump_or_error(text, on_threads(1));
+  REQUIRE(one.rfind("error", 0) != 0);
+  CHECK(Dump().of(pmml::load_document_whole(text, {})) == one);
+  const Model reference = Model::load_string(text, on_threads(1));
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> u(-1.2, 1.2);
+  std::vector<double> rows(200 * 4);
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i % 2 ? u(rng) : double(int(rng() % 17) - 8) / 8;
+  for (std::size_t r = 0; r < 200; r += 17) rows[r * 4 + r % 4] = std::nan("");  // some missing inputs
+  const auto expected = reference.score(rows.data(), 200, 4, Layout::RowMajor).predicted();
+  for (std::size_t threads : {2, 4}) {
+    CAPTURE(threads);
+    CHECK(dump_or_error(text, on_threads(threads)) == one);
+    const auto got = Model::load_string(text, on_threads(threads)).score(rows.data(), 200, 4, Layout::RowMajor).predicted();
+    REQUIRE(got.size() == expected.size());
+    for (std::size_t r = 0; r < got.size(); ++r) CHECK(pmmlrt_test::same_bits(got[r], expected[r]));
+  }
+}
+
+TEST_CASE("a load on several threads reports the error of a one-thread load") {
+  // Errors in the middle of a forest wide enough that several threads read Segments when it fails.
+  std::vector<std::string> roots(40, good_leaves);
+  const std::string broken = "<Node score=\"1\"><True/></Node>\n<Node score=\"2\"><True x/></Node>\n";
+  const std::string bad_operator =
+      "<Node score=\"1\"><SimplePredicate field=\"x\" operator=\"near\" value=\"1\"/></Node>\n"
+      "<Node score=\"2\"><True/></Node>\n";
+  const std::string bad_number =
+      "<Node score=\"1\" recordCount=\"many\"><True/></Node>\n<Node score=\"2\"><True/></Node>\n";
+  auto with = [&](std::vector<std::pair<std::size_t, std::string>> changes) {
+    auto r = roots;
+    for (auto& [at, root] : changes) r[at] = root;
+    return forest(r);
+  };
+  struct Case {
+    std::string text;
+    LoadOptions options;
+  };
+  LoadOptions few_nodes;
+  few_nodes.max_nodes = 20 * 3 + 1;  // exceeded in the 21st tree
+  LoadOptions few_segments;
+  few_segments.max_segments = 25;
+  std::vector<Case> cases = {
+      {with({{20, broken}}), {}},                          // malformed XML in a middle Segment
+      {with({{20, bad_operator}}), {}},                    // a semantic error there
+      {with({{30, bad_number}, {10, bad_operator}}), {}},  // two: the first in document order counts
+      {with({{10, bad_operator}, {30, broken}}), {}},      // malformed XML after a semantic error
+      {with({{39, bad_number}}), {}},                      // in the last Segment
+      {with({}), few_nodes},                               // the limit of tree nodes
+      {with({}), few_segments},                            // the limit of Segments
+  };
+  for (auto& c : cases) {
+    CAPTURE(c.text);
+    const std::string one = error_of(c.text, [&] {
+      LoadOptions o = c.options;
+      o.threads = 1;
+      return o;
+    }());
+    CHECK(one != "loaded");
+    for (std::size_t threads : {2, 4, 0}) {
+      CAPTURE(threads);
+      LoadOptions o = c.options;
+      o.threads = threads;
+      CHECK(error_of(c.text, o) == one);
+    }
+  }
 }
