@@ -369,16 +369,14 @@ void build_bin_search(EnsembleKernel::Binned& b) {
 void EnsembleKernel::bin_rows(const double* x, std::size_t rows, std::int32_t* out) const {
   const std::size_t nf = features();
   const double* edges = bins.edges.data();
-  // Blocks of rows: a lane per row, the searches of eight features (four at AVX2) interleaved; the rows left
-  // over one by one (bin_row_*). Both must match the scalar lower bound below (the scalar level).
-  std::size_t r = !binned || rows < 4                 ? 0
+  // AVX-512: blocks of eight rows, a lane per row, the searches of eight features interleaved; the rows left
+  // over one by one (bin_row_avx512). AVX2: row by row. All must match the scalar lower bound below.
+  std::size_t r = !binned                     ? 0
                   : simd == SimdLevel::Avx512 ? (rows >= 8 ? bin_rows_avx512(*this, x, rows, out) : 0)
                   : simd == SimdLevel::Avx2   ? bin_rows_avx2(*this, x, rows, out)
                                               : 0;
   if (binned && simd == SimdLevel::Avx512)
     for (; r < rows; ++r) bin_row_avx512(*this, x + r * nf, out + r * nf);
-  if (binned && simd == SimdLevel::Avx2)
-    for (; r < rows; ++r) bin_row_avx2(*this, x + r * nf, out + r * nf);
   for (; r < rows; ++r) {
     const double* row = x + r * nf;
     std::int32_t* o = out + r * nf;

@@ -250,7 +250,7 @@ std::unique_ptr<EnsembleKernel> build_tree_kernel(const Program& program, const 
 /// Fills the kernel's direct_specs once the program's input specs exist (after the models are compiled).
 void link_direct_inputs(const Program& program, EnsembleKernel& kernel);
 /// The same binned walks and binning with AVX2 (ensemble_kernel_avx2.cpp); call only when cpu_has_avx2().
-/// bin_rows_avx2 bins the leading multiple of 4 rows.
+/// bin_rows_avx2 bins every row (and returns rows).
 void walk_binned_block_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows, std::int32_t* out,
                             std::size_t out_rows, double* sums);
 void walk_binned_row_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out);

@@ -268,40 +268,13 @@ PMMLRT_AVX2_POPCNT void bin_row_avx2(const EnsembleKernel& k, const double* x, s
   }
 }
 
-PMMLRT_AVX2 std::size_t bin_rows_avx2(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out) {
+PMMLRT_AVX2_POPCNT std::size_t bin_rows_avx2(const EnsembleKernel& k, const double* x, std::size_t rows,
+                                             std::int32_t* out) {
+  // Row by row: four rows' searches of one feature side by side (a lane per row) were chains of dependent
+  // gathers, measured twice as slow as bin_row_avx2's search.
   const std::size_t nf = k.features();
-  const double* edges = k.bins.edges.data();
-  const __m128i lanes = _mm_mullo_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32(int(nf)));
-  const __m256i missing_bin = _mm256_set1_epi64x(k.bins.missing_bin);
-  std::size_t r0 = 0;
-  for (; r0 + 4 <= rows; r0 += 4) {
-    const double* block = x + r0 * nf;
-    std::int32_t* o = out + r0 * nf;
-    // One feature at a time for four rows: the branch-free lower bound of bin_rows, a 64-bit lane per row.
-    for (std::size_t f = 0; f < nf; ++f) {
-      const __m256d v = _mm256_i32gather_pd(block + f, lanes, 8);
-      const double* first = edges + k.bins.edge_begin[f];
-      std::int32_t len = k.bins.edge_begin[f + 1] - k.bins.edge_begin[f];
-      __m256i base = _mm256_setzero_si256();
-      while (len > 1) {
-        const std::int32_t half = len / 2;
-        const __m256d probe = _mm256_i64gather_pd(first + (half - 1), base, 8);
-        base = _mm256_add_epi64(base, _mm256_and_si256(_mm256_castpd_si256(_mm256_cmp_pd(probe, v, _CMP_LT_OQ)),
-                                                       _mm256_set1_epi64x(half)));
-        len -= half;
-      }
-      if (len == 1) {
-        const __m256d probe = _mm256_i64gather_pd(first, base, 8);
-        base = _mm256_sub_epi64(base, _mm256_castpd_si256(_mm256_cmp_pd(probe, v, _CMP_LT_OQ)));
-      }
-      base = _mm256_castpd_si256(_mm256_blendv_pd(_mm256_castsi256_pd(base), _mm256_castsi256_pd(missing_bin),
-                                                  _mm256_cmp_pd(v, v, _CMP_UNORD_Q)));
-      alignas(32) std::int64_t bin[4];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(bin), base);
-      for (std::size_t j = 0; j < 4; ++j) o[j * nf + f] = std::int32_t(bin[j]);
-    }
-  }
-  return r0;
+  for (std::size_t r = 0; r < rows; ++r) bin_row_avx2(k, x + r * nf, out + r * nf);
+  return rows;
 }
 
 bool cpu_has_avx2() {
