@@ -26,8 +26,8 @@
 // without them; the block walk reads membership bits every step, the single-record walk only when some lane
 // meets a set node.
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <vector>
