@@ -343,12 +343,54 @@ bool build_perfect(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
 
 }  // namespace
 
+void build_bin_search(EnsembleKernel::Binned& b) {
+  constexpr std::size_t kWidth = EnsembleKernel::Binned::kSearchWidth;
+  constexpr double kPad = std::numeric_limits<double>::quiet_NaN();
+  const std::size_t nf = b.edge_begin.size() - 1, groups = (nf + 7) / 8;
+  b.search_top.assign(groups * 8 * kWidth, kPad);
+  b.search_top_entries.assign(groups, 0);
+  b.search_deep.assign(groups, 0);
+  b.search_exact.assign(groups, 0);
+  b.search.clear();
+  b.search_levels.clear();
+  b.level_begin.assign(1, 0);
+  std::vector<std::vector<double>> levels;  // the last level first
+  for (std::size_t f = 0; f < nf; ++f) {
+    const std::size_t g = f / 8, lane = f % 8;
+    levels.assign(1, std::vector<double>(b.edges.begin() + b.edge_begin[f], b.edges.begin() + b.edge_begin[f + 1]));
+    // A level of more than one block gets the level above: the last entry of each of its blocks but the last.
+    // Blocks before `pos` then lie wholly below the value, the rest wholly above it.
+    while (levels.back().size() > kWidth) {
+      std::vector<double> keys;
+      for (std::size_t end = kWidth; end < levels.back().size(); end += kWidth) keys.push_back(levels.back()[end - 1]);
+      levels.push_back(std::move(keys));
+    }
+    const auto& top = levels.back();
+    for (std::size_t j = 0; j < top.size(); ++j) b.search_top[(g * kWidth + j) * 8 + lane] = top[j];
+    b.search_top_entries[g] = std::max(b.search_top_entries[g], std::int32_t(top.size()));
+    if (levels.size() > 1) b.search_deep[g] |= std::uint8_t(1u << lane);
+    if (b.exact[f]) b.search_exact[g] |= std::uint8_t(1u << lane);
+    for (auto level = levels.rbegin() + 1; level != levels.rend(); ++level) {
+      b.search_levels.push_back(b.search.size());
+      const std::size_t padded = (level->size() + kWidth - 1) / kWidth * kWidth;
+      b.search.insert(b.search.end(), level->begin(), level->end());
+      b.search.resize(b.search.size() + padded - level->size(), kPad);
+    }
+    b.level_begin.push_back(std::int32_t(b.search_levels.size()));
+  }
+}
+
 void EnsembleKernel::bin_rows(const double* x, std::size_t rows, std::int32_t* out) const {
   const std::size_t nf = features();
   const double* edges = bins.edges.data();
-  std::size_t r = !binned || rows < 4                 ? 0
+  // AVX-512: blocks of eight rows, a lane per row, the searches of eight features interleaved; the rows left
+  // over one by one (bin_row_avx512). AVX2: row by row. All must match the scalar lower bound below.
+  std::size_t r = !binned                     ? 0
                   : simd == SimdLevel::Avx512 ? (rows >= 8 ? bin_rows_avx512(*this, x, rows, out) : 0)
-                                              : bin_rows_avx2(*this, x, rows, out);
+                  : simd == SimdLevel::Avx2   ? bin_rows_avx2(*this, x, rows, out)
+                                              : 0;
+  if (binned && simd == SimdLevel::Avx512)
+    for (; r < rows; ++r) bin_row_avx512(*this, x + r * nf, out + r * nf);
   for (; r < rows; ++r) {
     const double* row = x + r * nf;
     std::int32_t* o = out + r * nf;
@@ -424,6 +466,7 @@ void EnsembleKernel::finish() {
     bins = Binned();
     summing = Summing::None;
   }
+  if (binned) build_bin_search(bins);
   if (binned && simd == SimdLevel::Avx512 && !build_perfect(*this, bins)) {
     bins.perfect_tests.clear();
     bins.perfect_leaves.clear();

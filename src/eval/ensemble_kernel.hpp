@@ -26,8 +26,10 @@
 // without them; the block walk reads membership bits every step, the single-record walk only when some lane
 // meets a set node.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "eval/value.hpp"
@@ -102,6 +104,32 @@ struct EnsembleKernel {
     std::vector<std::int32_t> edge_begin;  // features() + 1 offsets into `edges`
     std::vector<std::int32_t> exact;  // per feature: 1 if it has set tests (bins 2i + 1 = edge i, 2i = between)
     bool any_exact = false;
+    // The binning's search tree (build_bin_search): per feature, its edges cut into blocks of kSearchWidth,
+    // above them the last edge of every block but the last, in blocks too, and so on up to a single block,
+    // the top; every block padded with NaN (never below a value, never equal to one). A value's bin is then
+    // one compare-and-count per level: pos = kSearchWidth * pos + (the entries of block `pos` below the
+    // value), from the top (pos = 0) down to the number of edges below it. The tops of eight features side by
+    // side (entry j of lane i at 8 j + i) are counted for all eight in one vector; only features with more
+    // than kSearchWidth edges have levels below the top, in `search`.
+    static constexpr std::size_t kSearchWidth = 16;
+    template <class T>
+    struct CacheLineAllocator {  // blocks of the search start on cache lines
+      using value_type = T;
+      CacheLineAllocator() = default;
+      template <class U>
+      CacheLineAllocator(const CacheLineAllocator<U>&) {}
+      T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
+      void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t(64)); }
+      bool operator==(const CacheLineAllocator&) const { return true; }
+      bool operator!=(const CacheLineAllocator&) const { return false; }
+    };
+    std::vector<double, CacheLineAllocator<double>> search_top;  // per eight features: 8 * kSearchWidth entries
+    std::vector<std::int32_t> search_top_entries;  // per eight features: the most entries one of their tops has
+    std::vector<std::uint8_t> search_deep;   // per eight features: the lanes with levels below the top
+    std::vector<std::uint8_t> search_exact;  // per eight features: the lanes of exact features
+    std::vector<double, CacheLineAllocator<double>> search;  // the levels below the tops
+    std::vector<std::size_t> search_levels;  // per feature, highest first: where its levels below the top start
+    std::vector<std::int32_t> level_begin;   // features() + 1 offsets into `search_levels`
     std::vector<std::uint64_t> set_words;  // the set tests' membership bits, one run of words per distinct set
     std::vector<std::uint64_t> nodes;
     std::vector<std::int32_t> result;  // per node: the result index of a leaf
@@ -204,7 +232,9 @@ void walk_binned_row_avx512(const EnsembleKernel& k, const std::int32_t* bins, s
 void walk_perfect_row_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* nodes);
 void walk_perfect_block_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows, std::int32_t* out,
                                std::size_t out_rows, double* sums);
-/// bin_rows for one row, a lane per feature.
+/// Binned's search (search_top, search and the rest) for its edges, edge_begin and exact; finish() calls it.
+void build_bin_search(EnsembleKernel::Binned& b);
+/// bin_rows for one row, by Binned's search.
 void bin_row_avx512(const EnsembleKernel& k, const double* x, std::int32_t* out);
 /// bin_rows for the leading multiple of 8 rows; returns how many rows it binned.
 std::size_t bin_rows_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out);
@@ -220,7 +250,7 @@ std::unique_ptr<EnsembleKernel> build_tree_kernel(const Program& program, const 
 /// Fills the kernel's direct_specs once the program's input specs exist (after the models are compiled).
 void link_direct_inputs(const Program& program, EnsembleKernel& kernel);
 /// The same binned walks and binning with AVX2 (ensemble_kernel_avx2.cpp); call only when cpu_has_avx2().
-/// bin_rows_avx2 bins the leading multiple of 4 rows.
+/// bin_rows_avx2 bins every row (and returns rows).
 void walk_binned_block_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows, std::int32_t* out,
                             std::size_t out_rows, double* sums);
 void walk_binned_row_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out);

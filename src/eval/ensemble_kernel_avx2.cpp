@@ -197,101 +197,89 @@ PMMLRT_AVX2 void walk_binned_row_avx2(const EnsembleKernel& k, const std::int32_
   }
 }
 
-PMMLRT_AVX2 std::size_t bin_rows_avx2(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out) {
-  const std::size_t nf = k.features();
-  const double* edges = k.bins.edges.data();
-  const __m128i lanes = _mm_mullo_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32(int(nf)));
-  const __m256i missing_bin = _mm256_set1_epi64x(k.bins.missing_bin);
-  std::size_t r0 = 0;
-  for (; r0 + 4 <= rows; r0 += 4) {
-    const double* block = x + r0 * nf;
-    std::int32_t* o = out + r0 * nf;
-    // One feature at a time for four rows: the branch-free lower bound of bin_rows, a 64-bit lane per row.
-    for (std::size_t f = 0; f < nf; ++f) {
-      const __m256d v = _mm256_i32gather_pd(block + f, lanes, 8);
-      const double* first = edges + k.bins.edge_begin[f];
-      std::int32_t len = k.bins.edge_begin[f + 1] - k.bins.edge_begin[f];
-      __m256i base = _mm256_setzero_si256();
-      while (len > 1) {
-        const std::int32_t half = len / 2;
-        const __m256d probe = _mm256_i64gather_pd(first + (half - 1), base, 8);
-        base = _mm256_add_epi64(base, _mm256_and_si256(_mm256_castpd_si256(_mm256_cmp_pd(probe, v, _CMP_LT_OQ)),
-                                                       _mm256_set1_epi64x(half)));
-        len -= half;
-      }
-      if (len == 1) {
-        const __m256d probe = _mm256_i64gather_pd(first, base, 8);
-        base = _mm256_sub_epi64(base, _mm256_castpd_si256(_mm256_cmp_pd(probe, v, _CMP_LT_OQ)));
-      }
-      base = _mm256_castpd_si256(_mm256_blendv_pd(_mm256_castsi256_pd(base), _mm256_castsi256_pd(missing_bin),
-                                                  _mm256_cmp_pd(v, v, _CMP_UNORD_Q)));
-      alignas(32) std::int64_t bin[4];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(bin), base);
-      for (std::size_t j = 0; j < 4; ++j) o[j * nf + f] = std::int32_t(bin[j]);
-    }
-  }
-  return r0;
+namespace {
+
+#define PMMLRT_AVX2_POPCNT __attribute__((target("avx2,popcnt")))
+
+/// The entries of a block of Binned::search below `v` (v in every lane): its four quarters compared, the
+/// results narrowed to bytes (two per entry, in an order that a count does not need) and counted.
+PMMLRT_AVX2_POPCNT inline unsigned entries_below(const double* block, __m256d v) {
+  const __m256i c0 = _mm256_castpd_si256(_mm256_cmp_pd(v, _mm256_load_pd(block), _CMP_GT_OQ));
+  const __m256i c1 = _mm256_castpd_si256(_mm256_cmp_pd(v, _mm256_load_pd(block + 4), _CMP_GT_OQ));
+  const __m256i c2 = _mm256_castpd_si256(_mm256_cmp_pd(v, _mm256_load_pd(block + 8), _CMP_GT_OQ));
+  const __m256i c3 = _mm256_castpd_si256(_mm256_cmp_pd(v, _mm256_load_pd(block + 12), _CMP_GT_OQ));
+  const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(c0, c1), _mm256_packs_epi32(c2, c3));
+  return unsigned(_mm_popcnt_u32(unsigned(_mm256_movemask_epi8(bytes)))) / 2;
 }
 
-PMMLRT_AVX2 void bin_row_avx2(const EnsembleKernel& k, const double* x, std::int32_t* out) {
-  // A 64-bit lane per feature, each with its own number of thresholds: the branch-free lower bound of
-  // bin_rows, stepping until every lane's range is down to one threshold. Four vectors of features at a time.
-  constexpr std::size_t kVectors = 4;
+/// The levels of feature `f`'s search below its top, from `pos`, the count at its top, for value `x`.
+PMMLRT_AVX2_POPCNT inline std::int64_t search_below_top(const EnsembleKernel::Binned& b, std::size_t f,
+                                                        std::size_t pos, double x) {
+  constexpr std::size_t kWidth = EnsembleKernel::Binned::kSearchWidth;
+  const __m256d v = _mm256_set1_pd(x);
+  const std::size_t* level = b.search_levels.data() + b.level_begin[f];
+  const std::size_t* end = b.search_levels.data() + b.level_begin[f + 1];
+  do pos = kWidth * pos + entries_below(b.search.data() + *level + kWidth * pos, v);
+  while (++level != end);
+  return std::int64_t(pos);
+}
+
+}  // namespace
+
+PMMLRT_AVX2_POPCNT void bin_row_avx2(const EnsembleKernel& k, const double* x, std::int32_t* out) {
+  // As bin_row_avx512: eight features' tops side by side (two vectors of four), then the deeper levels of
+  // the features that have them one by one; the bins of exact features from the next edge.
+  constexpr std::size_t kWidth = EnsembleKernel::Binned::kSearchWidth;
+  const auto& b = k.bins;
   const std::size_t nf = k.features();
-  const double* edges = k.bins.edges.data();
-  const std::int32_t* edge_begin = k.bins.edge_begin.data();
-  const __m256i one = _mm256_set1_epi64x(1);
-  const __m256i missing_bin = _mm256_set1_epi64x(k.bins.missing_bin);
-  for (std::size_t f0 = 0; f0 < nf; f0 += 4 * kVectors) {
-    __m256i base[kVectors], first[kVectors], len[kVectors];
-    __m256d v[kVectors];
-    for (std::size_t i = 0; i < kVectors; ++i) {
-      // Lanes past the last feature search nothing (len 0) and are never stored.
-      alignas(32) std::int64_t at[4], count[4];
-      alignas(32) double value[4];
-      for (std::size_t j = 0; j < 4; ++j) {
-        const std::size_t f = f0 + 4 * i + j;
-        at[j] = f < nf ? edge_begin[f] : 0;
-        count[j] = f < nf ? edge_begin[f + 1] - edge_begin[f] : 0;
-        value[j] = f < nf ? x[f] : 0.0;
-      }
-      first[i] = base[i] = _mm256_load_si256(reinterpret_cast<const __m256i*>(at));
-      len[i] = _mm256_load_si256(reinterpret_cast<const __m256i*>(count));
-      v[i] = _mm256_load_pd(value);
+  const __m256d missing_bin = _mm256_castsi256_pd(_mm256_set1_epi64x(b.missing_bin));
+  for (std::size_t f0 = 0, g = 0; f0 < nf; f0 += 8, ++g) {
+    const std::size_t here = std::min<std::size_t>(8, nf - f0);
+    alignas(32) double value[8];
+    for (std::size_t i = 0; i < 8; ++i) value[i] = i < here ? x[f0 + i] : 0.0;
+    const __m256d low = _mm256_load_pd(value), high = _mm256_load_pd(value + 4);
+    const double* top = b.search_top.data() + g * 8 * kWidth;
+    __m256i count_low = _mm256_setzero_si256(), count_high = _mm256_setzero_si256();
+    for (std::int32_t j = 0, n = b.search_top_entries[g]; j < n; ++j) {
+      count_low = _mm256_sub_epi64(count_low, _mm256_castpd_si256(_mm256_cmp_pd(low, _mm256_load_pd(top + 8 * j), _CMP_GT_OQ)));
+      count_high =
+          _mm256_sub_epi64(count_high, _mm256_castpd_si256(_mm256_cmp_pd(high, _mm256_load_pd(top + 8 * j + 4), _CMP_GT_OQ)));
     }
-    for (;;) {
-      bool more = false;
-      for (std::size_t i = 0; i < kVectors; ++i) {
-        const __m256i step = _mm256_cmpgt_epi64(len[i], one);
-        if (_mm256_testz_si256(step, step)) continue;
-        more = true;
-        const __m256i half = _mm256_srli_epi64(len[i], 1);
-        const __m256d probe = _mm256_mask_i64gather_pd(_mm256_setzero_pd(), edges,
-                                                       _mm256_sub_epi64(_mm256_add_epi64(base[i], half), one),
-                                                       _mm256_castsi256_pd(step), 8);
-        const __m256i below = _mm256_and_si256(step, _mm256_castpd_si256(_mm256_cmp_pd(probe, v[i], _CMP_LT_OQ)));
-        base[i] = _mm256_add_epi64(base[i], _mm256_and_si256(below, half));
-        len[i] = _mm256_sub_epi64(len[i], _mm256_and_si256(step, half));
-      }
-      if (!more) break;
+    alignas(32) std::int64_t bin[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bin), count_low);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bin + 4), count_high);
+    for (unsigned deep = b.search_deep[g]; deep; deep &= deep - 1) {
+      const auto lane = unsigned(__builtin_ctz(deep));
+      bin[lane] = search_below_top(b, f0 + lane, std::size_t(bin[lane]), value[lane]);
     }
-    for (std::size_t i = 0; i < kVectors && f0 + 4 * i < nf; ++i) {
-      const __m256i last = _mm256_cmpeq_epi64(len[i], one);
-      const __m256d probe = _mm256_mask_i64gather_pd(_mm256_setzero_pd(), edges, base[i], _mm256_castsi256_pd(last), 8);
-      const __m256i below = _mm256_and_si256(last, _mm256_castpd_si256(_mm256_cmp_pd(probe, v[i], _CMP_LT_OQ)));
-      __m256i bin = _mm256_sub_epi64(_mm256_sub_epi64(base[i], below), first[i]);
-      bin = _mm256_castpd_si256(_mm256_blendv_pd(_mm256_castsi256_pd(bin), _mm256_castsi256_pd(missing_bin),
-                                                 _mm256_cmp_pd(v[i], v[i], _CMP_UNORD_Q)));
-      alignas(32) std::int64_t lane[4];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(lane), bin);
-      for (std::size_t j = 0; j < 4 && f0 + 4 * i + j < nf; ++j) out[f0 + 4 * i + j] = std::int32_t(lane[j]);
+    for (unsigned exact = b.search_exact[g]; exact; exact &= exact - 1) {
+      const auto lane = unsigned(__builtin_ctz(exact));
+      const double* first = b.edges.data() + b.edge_begin[f0 + lane];
+      const std::int64_t count = b.edge_begin[f0 + lane + 1] - b.edge_begin[f0 + lane];
+      bin[lane] = 2 * bin[lane] + (bin[lane] < count && first[bin[lane]] == value[lane] ? 1 : 0);
     }
+    _mm256_store_pd(reinterpret_cast<double*>(bin),
+                    _mm256_blendv_pd(_mm256_load_pd(reinterpret_cast<const double*>(bin)), missing_bin,
+                                     _mm256_cmp_pd(low, low, _CMP_UNORD_Q)));
+    _mm256_store_pd(reinterpret_cast<double*>(bin + 4),
+                    _mm256_blendv_pd(_mm256_load_pd(reinterpret_cast<const double*>(bin + 4)), missing_bin,
+                                     _mm256_cmp_pd(high, high, _CMP_UNORD_Q)));
+    for (std::size_t i = 0; i < here; ++i) out[f0 + i] = std::int32_t(bin[i]);
   }
+}
+
+PMMLRT_AVX2_POPCNT std::size_t bin_rows_avx2(const EnsembleKernel& k, const double* x, std::size_t rows,
+                                             std::int32_t* out) {
+  // Row by row: four rows' searches of one feature side by side (a lane per row) were chains of dependent
+  // gathers, measured twice as slow as bin_row_avx2's search.
+  const std::size_t nf = k.features();
+  for (std::size_t r = 0; r < rows; ++r) bin_row_avx2(k, x + r * nf, out + r * nf);
+  return rows;
 }
 
 bool cpu_has_avx2() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
 }
 
 #else

@@ -423,6 +423,8 @@ PMMLRT_AVX512 void walk_binned_block_avx512(const EnsembleKernel& k, const std::
 
 namespace {
 
+#define PMMLRT_AVX512_POPCNT __attribute__((target("avx512f,avx512vl,avx2,popcnt")))
+
 /// The bins of exact features (set tests, see Binned::exact) from the number of edges below v, `below`:
 /// 2 * below + 1 when v equals the next edge, 2 * below when it lies between edges. Lane j's edges are
 /// edges[first[j] ...], count[j] of them; only `lanes` change.
@@ -435,7 +437,83 @@ PMMLRT_AVX512 inline __m256i exact_bins(__m256i below, __m256i first, __m256i co
   return _mm256_mask_add_epi32(twice, equal, twice, _mm256_set1_epi32(1));
 }
 
+/// The entries of a block of Binned::search below `v` (all lanes v): its two halves compared (v > entry, so
+/// that the loads fold into the compares) and counted.
+PMMLRT_AVX512_POPCNT inline std::size_t entries_below(const double* block, __m512d v) {
+  const __mmask8 low = _mm512_cmp_pd_mask(v, _mm512_load_pd(block), _CMP_GT_OQ);
+  const __mmask8 high = _mm512_cmp_pd_mask(v, _mm512_load_pd(block + 8), _CMP_GT_OQ);
+  return std::size_t(_mm_popcnt_u32(_cvtmask16_u32(_mm512_kunpackb(high, low))));
+}
+
+/// Binned::search's levels below the tops, read once per row.
+struct LowerLevels {
+  const double* search;
+  const std::size_t* levels;
+  const std::int32_t* level_begin;
+};
+
+/// The number of edges below `x` for feature `f`, which has levels below its top, from its count at the top.
+PMMLRT_AVX512_POPCNT inline std::size_t search_below_top(const LowerLevels& l, std::size_t f, std::size_t pos,
+                                                         double x) {
+  constexpr std::size_t kWidth = EnsembleKernel::Binned::kSearchWidth;
+  const __m512d v = _mm512_set1_pd(x);
+  const std::size_t* level = l.levels + l.level_begin[f];
+  const std::size_t* end = l.levels + l.level_begin[f + 1];
+  do pos = kWidth * pos + entries_below(l.search + *level + kWidth * pos, v);
+  while (++level != end);
+  return pos;
+}
+
+template <bool kExact>
+PMMLRT_AVX512_POPCNT inline void bin_row(const EnsembleKernel::Binned& b, std::size_t nf, const double* x,
+                                         std::int32_t* out) {
+  // Eight features per vector: their tops compared side by side, which bins the features of at most
+  // kSearchWidth edges; then the features with more levels one by one (a short chain of loads and compares
+  // each, independent of the others', so that they overlap).
+  constexpr std::size_t kWidth = EnsembleKernel::Binned::kSearchWidth;
+  const LowerLevels lower{b.search.data(), b.search_levels.data(), b.level_begin.data()};
+  const double* tops = b.search_top.data();
+  const __m256i minus_one = _mm256_set1_epi32(-1);
+  for (std::size_t f0 = 0, g = 0; f0 < nf; f0 += 8, ++g) {
+    const auto live = __mmask8(nf - f0 >= 8 ? 0xFF : (1u << (nf - f0)) - 1);
+    const __m512d v = _mm512_maskz_loadu_pd(live, x + f0);
+    const double* top = tops + g * 8 * kWidth;
+    __m256i bin = _mm256_setzero_si256();
+    for (std::int32_t j = 0, n = b.search_top_entries[g]; j < n; ++j)
+      bin = _mm256_mask_sub_epi32(bin, _mm512_cmp_pd_mask(v, _mm512_load_pd(top + 8 * j), _CMP_GT_OQ), bin, minus_one);
+    // Missing values are binned here, with the features that have no more levels.
+    const __mmask8 missing_values = _mm512_cmp_pd_mask(v, v, _CMP_UNORD_Q);
+    const auto deep = __mmask8(b.search_deep[g] & ~missing_values);
+    alignas(32) std::int32_t pos[8];
+    if (deep) _mm256_store_si256(reinterpret_cast<__m256i*>(pos), bin);
+    const auto exact = kExact ? __mmask8(b.search_exact[g]) : __mmask8(0);
+    if (kExact && (exact & ~deep)) {
+      const __m256i first = _mm256_maskz_loadu_epi32(live, b.edge_begin.data() + f0);
+      const __m256i count = _mm256_sub_epi32(_mm256_maskz_loadu_epi32(live, b.edge_begin.data() + f0 + 1), first);
+      bin = exact_bins(bin, first, count, v, b.edges.data(), __mmask8(exact & ~deep));
+    }
+    bin = _mm256_mask_mov_epi32(bin, missing_values, _mm256_set1_epi32(b.missing_bin));
+    _mm256_mask_storeu_epi32(out + f0, __mmask8(live & ~deep), bin);
+    for (unsigned lanes = deep; lanes; lanes &= lanes - 1) {
+      const auto lane = unsigned(__builtin_ctz(lanes));
+      const std::size_t f = f0 + lane;
+      const double value = x[f];
+      std::size_t below = search_below_top(lower, f, std::size_t(pos[lane]), value);
+      if (kExact && (exact >> lane & 1)) {  // 2 * below + 1 when the value is the next edge
+        const auto count = std::size_t(b.edge_begin[f + 1] - b.edge_begin[f]);
+        below = 2 * below + (below < count && b.edges[std::size_t(b.edge_begin[f]) + below] == value ? 1 : 0);
+      }
+      out[f] = std::int32_t(below);
+    }
+  }
+}
+
 }  // namespace
+
+PMMLRT_AVX512_POPCNT void bin_row_avx512(const EnsembleKernel& k, const double* x, std::int32_t* out) {
+  if (k.bins.any_exact) bin_row<true>(k.bins, k.features(), x, out);
+  else bin_row<false>(k.bins, k.features(), x, out);
+}
 
 PMMLRT_AVX512 std::size_t bin_rows_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out) {
   // A lane per row, eight features at a time: the same branch-free lower bound as bin_rows. Each search is a
@@ -562,61 +640,6 @@ PMMLRT_AVX512 void walk_binned_row_avx512(const EnsembleKernel& k, const std::in
   }
 }
 
-PMMLRT_AVX512 void bin_row_avx512(const EnsembleKernel& k, const double* x, std::int32_t* out) {
-  // A lane per feature, each with its own number of thresholds: the branch-free lower bound of bin_rows,
-  // stepping until every lane's range is down to one threshold. Four vectors of features at a time.
-  constexpr std::size_t kVectors = 4;
-  const std::size_t nf = k.features();
-  const double* edges = k.bins.edges.data();
-  const std::int32_t* edge_begin = k.bins.edge_begin.data();
-  const __m256i one = _mm256_set1_epi32(1);
-  const __m256i missing_bin = _mm256_set1_epi32(k.bins.missing_bin);
-  for (std::size_t f0 = 0; f0 < nf; f0 += 8 * kVectors) {
-    __m256i base[kVectors], first[kVectors], len[kVectors];
-    __m512d v[kVectors];
-    __mmask8 live[kVectors];
-    for (std::size_t i = 0; i < kVectors; ++i) {
-      const std::size_t f = f0 + 8 * i;
-      live[i] = __mmask8(f >= nf ? 0 : nf - f >= 8 ? 0xFF : (1u << (nf - f)) - 1);
-      first[i] = _mm256_maskz_loadu_epi32(live[i], edge_begin + (f < nf ? f : 0));
-      len[i] = _mm256_sub_epi32(_mm256_maskz_loadu_epi32(live[i], edge_begin + (f < nf ? f : 0) + 1), first[i]);
-      base[i] = first[i];
-      v[i] = _mm512_maskz_loadu_pd(live[i], x + (f < nf ? f : 0));
-    }
-    for (;;) {
-      bool more = false;
-      for (std::size_t i = 0; i < kVectors; ++i) {
-        const __mmask8 step = _mm256_cmpgt_epi32_mask(len[i], one);
-        if (!step) continue;
-        more = true;
-        const __m256i half = _mm256_srli_epi32(len[i], 1);
-        const __m512d probe = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), step,
-                                                       _mm256_sub_epi32(_mm256_add_epi32(base[i], half), one), edges, 8);
-        const __mmask8 below = step & _mm512_cmp_pd_mask(probe, v[i], _CMP_LT_OQ);
-        base[i] = _mm256_mask_add_epi32(base[i], below, base[i], half);
-        len[i] = _mm256_mask_sub_epi32(len[i], step, len[i], half);
-      }
-      if (!more) break;
-    }
-    for (std::size_t i = 0; i < kVectors; ++i) {
-      if (!live[i]) continue;
-      const __mmask8 last = _mm256_cmpeq_epi32_mask(len[i], one);
-      const __m512d probe = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), last, base[i], edges, 8);
-      const __mmask8 below = last & _mm512_cmp_pd_mask(probe, v[i], _CMP_LT_OQ);
-      __m256i bin = _mm256_sub_epi32(_mm256_mask_add_epi32(base[i], below, base[i], one), first[i]);
-      if (k.bins.any_exact) {
-        const std::size_t f = f0 + 8 * i;
-        const __mmask8 exact = live[i] & _mm256_test_epi32_mask(_mm256_maskz_loadu_epi32(live[i], k.bins.exact.data() + f),
-                                                                _mm256_set1_epi32(1));
-        if (exact) bin = exact_bins(bin, first[i], _mm256_sub_epi32(_mm256_maskz_loadu_epi32(live[i], edge_begin + f + 1),
-                                                                    first[i]), v[i], edges, exact);
-      }
-      bin = _mm256_mask_mov_epi32(bin, _mm512_cmp_pd_mask(v[i], v[i], _CMP_UNORD_Q), missing_bin);
-      _mm256_mask_storeu_epi32(out + f0 + 8 * i, live[i], bin);
-    }
-  }
-}
-
 PMMLRT_AVX512 void walk_block_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out) {
   const std::size_t nf = k.features(), nt = k.trees();
   const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(nf)));
@@ -642,7 +665,8 @@ PMMLRT_AVX512 void walk_row_avx512(const EnsembleKernel& k, const double* x, std
 bool cpu_has_avx512() {
   // The CPU only: simd_level() applies PMMLRT_SIMD and PMMLRT_DISABLE_AVX512.
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2");
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
+         __builtin_cpu_supports("popcnt");
 }
 
 #else
