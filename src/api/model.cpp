@@ -379,7 +379,8 @@ BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, c
   out.classes_ = compiled.class_labels;
   out.probabilities_ = xt::xtensor<double, 2>::from_shape({rows, k});
   for (const auto& o : compiled.outputs) out.output_names_.push_back(o.name);
-  out.outputs_.assign(compiled.outputs.size(), std::vector<Value>(rows));
+  out.outputs_.resize(compiled.outputs.size());
+  for (auto& column : out.outputs_) column.resize(rows);  // built in place, not copied from a temporary
   if (options.on_error == RowErrorPolicy::Record) out.errors_.assign(rows, std::string());
 
   // Rows are split into contiguous ranges, one per thread (the calling thread takes the first). Every row is
