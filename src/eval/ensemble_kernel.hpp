@@ -226,12 +226,8 @@ struct EnsembleKernel {
 /// result indices into `out`.
 void walk_binned_block_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows, std::int32_t* out,
                               std::size_t out_rows, double* sums);
+/// Both walk the perfect layout (Binned::perfect_depth > 0) when the kernel has one.
 void walk_binned_row_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out);
-/// The perfect layout's walks (Binned::perfect_depth > 0): the leaf node of every tree for one row of bins
-/// into `nodes` (perfect_groups() * 16 values, the padding lanes' too), and the block walk over it.
-void walk_perfect_row_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* nodes);
-void walk_perfect_block_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows, std::int32_t* out,
-                               std::size_t out_rows, double* sums);
 /// Binned's search (search_top, search and the rest) for its edges, edge_begin and exact; finish() calls it.
 void build_bin_search(EnsembleKernel::Binned& b);
 /// bin_rows for one row, by Binned's search.

@@ -351,14 +351,9 @@ PMMLRT_AVX512 void walk_perfect_range(const EnsembleKernel& k, const std::int32_
                  : walk_perfect_groups<false, false>(k, bins, first, last, nodes);
 }
 
-}  // namespace
-
-PMMLRT_AVX512 void walk_perfect_row_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* nodes) {
-  walk_perfect_range(k, bins, 0, k.bins.perfect_groups(), nodes);
-}
-
-PMMLRT_AVX512 void walk_perfect_block_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows,
-                                             std::int32_t* out, std::size_t out_rows, double* sums) {
+/// The block walk of the perfect layout (Binned::perfect_depth > 0): walk_binned_block_avx512's contract.
+PMMLRT_AVX512 void walk_perfect_block(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows,
+                                      std::int32_t* out, std::size_t out_rows, double* sums) {
   // Trees in chunks of kChunk groups, so that a chunk stays in cache while every row of the block passes
   // through it (a large forest does not fit). Within a chunk, eight rows at a time: each row's trees walked,
   // then their results stored or their terms added, eight rows per vector and tree by tree; chunks go in
@@ -414,9 +409,11 @@ PMMLRT_AVX512 void walk_perfect_block_avx512(const EnsembleKernel& k, const std:
   }
 }
 
+}  // namespace
+
 PMMLRT_AVX512 void walk_binned_block_avx512(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows,
                                             std::int32_t* out, std::size_t out_rows, double* sums) {
-  if (k.bins.perfect_depth) return walk_perfect_block_avx512(k, bins, rows, out, out_rows, sums);
+  if (k.bins.perfect_depth) return walk_perfect_block(k, bins, rows, out, out_rows, sums);
   if (k.bins.set_words.empty()) walk_binned_block<SetTests::None>(k, bins, rows, out, out_rows, sums);
   else walk_binned_block<SetTests::Always>(k, bins, rows, out, out_rows, sums);
 }
@@ -601,7 +598,7 @@ PMMLRT_AVX512 void walk_binned_row_avx512(const EnsembleKernel& k, const std::in
       if (many.size() < slots) many.resize(slots);
       nodes = many.data();
     }
-    walk_perfect_row_avx512(k, bins, nodes);
+    walk_perfect_range(k, bins, 0, k.bins.perfect_groups(), nodes);
     const std::size_t nt = k.trees();
     const std::int32_t* result = k.bins.result.data();
     for (std::size_t t = 0; t < nt; t += 16) {
@@ -675,9 +672,6 @@ void walk_block_avx512(const EnsembleKernel&, const double*, std::size_t, std::i
 void walk_binned_block_avx512(const EnsembleKernel&, const std::int32_t*, std::size_t, std::int32_t*, std::size_t,
                               double*) {}
 void walk_binned_row_avx512(const EnsembleKernel&, const std::int32_t*, std::int32_t*) {}
-void walk_perfect_row_avx512(const EnsembleKernel&, const std::int32_t*, std::int32_t*) {}
-void walk_perfect_block_avx512(const EnsembleKernel&, const std::int32_t*, std::size_t, std::int32_t*, std::size_t,
-                               double*) {}
 std::size_t bin_rows_avx512(const EnsembleKernel&, const double*, std::size_t, std::int32_t*) { return 0; }
 void bin_row_avx512(const EnsembleKernel&, const double*, std::int32_t*) {}
 void walk_row_avx512(const EnsembleKernel&, const double*, std::int32_t*) {}
