@@ -348,10 +348,6 @@ const std::size_t* output_position(const pmmlrt::BatchResult& r, const char* nam
   raise(PMMLRT_ERROR_UNKNOWN_NAME, std::string("no OutputField named \"") + name + "\"");
 }
 
-double number_of(const pmmlrt::Value& v) {
-  return v.is_number() || v.is_boolean() ? v.number() : std::numeric_limits<double>::quiet_NaN();
-}
-
 }  // namespace
 
 // ---- exported functions ----------------------------------------------------------------------------------
@@ -890,8 +886,8 @@ pmmlrt_status pmmlrt_batch_result_output(const pmmlrt_batch_result* result, cons
     const std::size_t rows = r.result.rows();
     if (rows) need(out, "out");
     need_capacity(capacity, rows, "out");
-    const auto& column = r.result.output(r.result.output_names()[index]);
-    for (std::size_t i = 0; i < rows; ++i) out[i] = number_of(column[i]);
+    const auto numbers = r.result.output_numbers(r.result.output_names()[index]);  // builds no Values
+    for (std::size_t i = 0; i < rows; ++i) out[i] = numbers(i);
   });
 }
 

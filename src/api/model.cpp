@@ -70,10 +70,17 @@ struct Model::Impl {
 
   template <class Fill>
   static BatchResult score_rows(const Impl& impl, std::size_t rows, const BatchOptions& options, Fill& fill);
+  /// Per column (the predicted value, then each output): the rows of a range whose value is a string that
+  /// is no class label, ascending. Kept per range, since ranges run on threads; merged in row order after.
+  using StringSpill = std::vector<std::vector<std::pair<std::size_t, Value>>>;
   /// Scores rows [first, last) into `out` (allocated for all rows) on the calling thread.
   template <class Fill>
   static void score_range(const Impl& impl, std::size_t first, std::size_t last, const BatchOptions& options,
-                          BatchResult& out, Fill& fill);
+                          BatchResult& out, StringSpill& spill, Fill& fill);
+  /// Stores one value of a batch column: numbers, booleans and class labels in place, other strings spilled.
+  static void put(BatchResult::Column& column, std::size_t row, const eval::Frame& f, const eval::Val& v,
+                  std::int32_t label_hint, const std::vector<std::string>& classes,
+                  std::vector<std::pair<std::size_t, Value>>& spill);
 };
 
 namespace {
@@ -380,7 +387,13 @@ BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, c
   out.probabilities_ = xt::xtensor<double, 2>::from_shape({rows, k});
   for (const auto& o : compiled.outputs) out.output_names_.push_back(o.name);
   out.outputs_.resize(compiled.outputs.size());
-  for (auto& column : out.outputs_) column.resize(rows);  // built in place, not copied from a temporary
+  for (auto& column : out.outputs_) column.resize(rows);
+  auto merge = [&](StringSpill& spill) {
+    for (std::size_t c = 0; c < spill.size(); ++c) {
+      auto& strings = c == 0 ? out.predicted_values_.strings : out.outputs_[c - 1].strings;
+      for (auto& s : spill[c]) strings.push_back(std::move(s));
+    }
+  };
   if (options.on_error == RowErrorPolicy::Record) out.errors_.assign(rows, std::string());
 
   // Rows are split into contiguous ranges, one per thread (the calling thread takes the first). Every row is
@@ -390,10 +403,13 @@ BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, c
   constexpr std::size_t kMinRowsPerThread = 256;
   threads = std::max<std::size_t>(1, std::min(threads, rows / kMinRowsPerThread));
   if (threads == 1) {
-    score_range(impl, 0, rows, options, out, fill);
+    StringSpill spill(1 + compiled.outputs.size());
+    score_range(impl, 0, rows, options, out, spill, fill);
+    merge(spill);
     return out;
   }
   std::vector<std::exception_ptr> failed(threads);
+  std::vector<StringSpill> spills(threads, StringSpill(1 + compiled.outputs.size()));
   std::vector<std::thread> pool;
   auto range = [&](std::size_t i) {
     std::size_t per = (rows + threads - 1) / threads;
@@ -402,7 +418,7 @@ BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, c
   auto work = [&](std::size_t i) {
     try {
       auto [b, e] = range(i);
-      score_range(impl, b, e, options, out, fill);
+      score_range(impl, b, e, options, out, spills[i], fill);
     } catch (...) {
       failed[i] = std::current_exception();
     }
@@ -412,12 +428,45 @@ BatchResult Model::Impl::score_rows(const Model::Impl& impl, std::size_t rows, c
   for (auto& t : pool) t.join();
   for (auto& e : failed)
     if (e) std::rethrow_exception(e);
+  for (auto& spill : spills) merge(spill);
   return out;
+}
+
+void Model::Impl::put(BatchResult::Column& column, std::size_t row, const eval::Frame& f, const eval::Val& v,
+                      std::int32_t label_hint, const std::vector<std::string>& classes,
+                      std::vector<std::pair<std::size_t, Value>>& spill) {
+  using Column = BatchResult::Column;
+  switch (v.kind) {
+    case eval::Kind::Missing: return;
+    case eval::Kind::Number:
+      column.tags[row] = std::uint8_t(Column::kNumber + std::uint8_t(v.type));
+      column.numbers[row] = v.num;
+      return;
+    case eval::Kind::Boolean:
+      column.tags[row] = Column::kBoolean;
+      column.numbers[row] = v.num != 0 ? 1.0 : 0.0;
+      return;
+    case eval::Kind::String: break;
+  }
+  const std::string_view text = f.text(v);
+  // A predicted label is usually classes[label_hint]; other string columns are looked up in short lists.
+  std::size_t match = classes.size();
+  if (label_hint >= 0 && std::size_t(label_hint) < classes.size() && classes[std::size_t(label_hint)] == text)
+    match = std::size_t(label_hint);
+  else if (classes.size() <= 16)
+    match = std::size_t(std::find(classes.begin(), classes.end(), text) - classes.begin());
+  if (match < classes.size()) {
+    column.tags[row] = Column::kLabel;
+    column.numbers[row] = double(match);
+    return;
+  }
+  column.tags[row] = Column::kString;
+  spill.emplace_back(row, Value(std::string(text)));
 }
 
 template <class Fill>
 void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::size_t last, const BatchOptions& options,
-                              BatchResult& out, Fill& fill) {
+                              BatchResult& out, StringSpill& spill, Fill& fill) {
   const auto& compiled = *impl.compiled;
   const auto& prog = compiled.program;
   const std::size_t k = compiled.class_labels.size();
@@ -436,16 +485,16 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
       out.predicted_(row) = nan;
     } else if (compiled.function == MiningFunction::Classification) {
       out.predicted_(row) = p.label >= 0 ? double(p.label) : nan;
-      out.predicted_values_[row] = to_value(f, p.value);
+      put(out.predicted_values_, row, f, p.value, p.label, out.classes_, spill[0]);
     } else {
       out.predicted_(row) = p.value.kind == eval::Kind::Number ? p.value.num : nan;
-      out.predicted_values_[row] = to_value(f, p.value);
+      put(out.predicted_values_, row, f, p.value, -1, out.classes_, spill[0]);
     }
     for (std::size_t c = 0; c < k; ++c) out.probabilities_(row, c) = p.valid && p.has_probabilities ? p.probabilities[c] : nan;
     for (std::size_t o = 0; o < compiled.outputs.size(); ++o)
       for (auto slot : compiled.outputs[o].slots)
         if (f.state[std::size_t(slot)] == 2) {
-          out.outputs_[o][row] = to_value(f, f.slots[std::size_t(slot)]);
+          put(out.outputs_[o], row, f, f.slots[std::size_t(slot)], -1, out.classes_, spill[1 + o]);
           break;
         }
   };
