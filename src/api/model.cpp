@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <cmath>
 #include <fstream>
 #include <mutex>
@@ -14,6 +15,7 @@
 
 #include "api/sha256.hpp"
 #include "compile/compiler.hpp"
+#include "eval/chain_tail.hpp"
 #include "eval/input.hpp"
 #include "eval/linear_kernel.hpp"
 #include "eval/models.hpp"
@@ -47,6 +49,10 @@ struct Model::Impl {
     bool covers_inputs = false;    // every input is plain and in some table: usable sums vouch for all cells
   };
   std::unique_ptr<LinearPlan> linear;
+  /// A boosted classifier's chain after the kernel sums, scored without a Frame in batches; per compiled
+  /// output, the ChainTail::Work::values entry it reads (-1: missing).
+  std::unique_ptr<eval::ChainTail> tail;
+  std::vector<std::int32_t> tail_output;
 
   // Frames are reused across calls; a model is shared between threads, so the pool is locked briefly.
   mutable std::mutex pool_mutex;
@@ -185,6 +191,22 @@ std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOpt
   for (std::size_t i = 0; i < impl->compiled->inputs.size(); ++i)
     impl->field_of_spec[std::size_t(impl->compiled->input_spec_of_field[i])] = std::ptrdiff_t(i);
   impl->linear = linear_plan(impl->compiled->program);
+  const char* tail_switch = std::getenv("PMMLRT_CHAIN_TAIL");  // "generic": every record the generic way
+  if (!tail_switch || std::string_view(tail_switch) != "generic") impl->tail = eval::ChainTail::plan(impl->compiled->program);
+  if (impl->tail) {
+    const auto& set = impl->tail->set_slots();
+    for (const auto& o : impl->compiled->outputs) {
+      std::int32_t at = -1;
+      for (auto slot : o.slots) {
+        auto it = std::find(set.begin(), set.end(), slot);
+        if (it != set.end()) {
+          at = std::int32_t(it - set.begin());
+          break;
+        }
+      }
+      impl->tail_output.push_back(at);
+    }
+  }
   const auto& specs = impl->compiled->program.inputs;
   impl->specs_by_name.resize(specs.size());
   for (std::size_t s = 0; s < specs.size(); ++s) impl->specs_by_name[s] = s;
@@ -479,8 +501,8 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
     out.predicted_(row) = nan;
     for (std::size_t c = 0; c < k; ++c) out.probabilities_(row, c) = nan;
   };
-  auto collect = [&](std::size_t row, const eval::Frame& f) {
-    const eval::Prediction& p = f.predictions[0];
+  // The top prediction `p` of a row and its outputs (`output_value(o)`: the value or null for missing).
+  auto collect_prediction = [&](std::size_t row, const eval::Frame& f, const eval::Prediction& p, auto&& output_value) {
     if (!p.valid) {
       out.predicted_(row) = nan;
     } else if (compiled.function == MiningFunction::Classification) {
@@ -492,11 +514,32 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
     }
     for (std::size_t c = 0; c < k; ++c) out.probabilities_(row, c) = p.valid && p.has_probabilities ? p.probabilities[c] : nan;
     for (std::size_t o = 0; o < compiled.outputs.size(); ++o)
+      if (const eval::Val* v = output_value(o)) put(out.outputs_[o], row, f, *v, -1, out.classes_, spill[1 + o]);
+  };
+  auto collect = [&](std::size_t row, const eval::Frame& f) {
+    collect_prediction(row, f, f.predictions[0], [&](std::size_t o) -> const eval::Val* {
       for (auto slot : compiled.outputs[o].slots)
-        if (f.state[std::size_t(slot)] == 2) {
-          put(out.outputs_[o], row, f, f.slots[std::size_t(slot)], -1, out.classes_, spill[1 + o]);
-          break;
-        }
+        if (f.state[std::size_t(slot)] == 2) return &f.slots[std::size_t(slot)];
+      return nullptr;
+    });
+  };
+  // A row the chain tail scores from its kernel sums: true when it did (and the row is collected).
+  std::unique_ptr<eval::ChainTail::Work> tail_work;
+  std::vector<double> tail_sums;
+  if (impl.tail) {
+    tail_work = std::make_unique<eval::ChainTail::Work>(impl.tail->make_work());
+    tail_sums.resize(impl.tail->kernels().size());
+  }
+  auto score_tail = [&](std::size_t row, const eval::Frame& f) {
+    if (!impl.tail) return false;
+    for (std::size_t j = 0; j < tail_sums.size(); ++j)
+      tail_sums[j] = f.precomputed_sums[std::size_t(impl.tail->kernels()[j])][0];
+    if (!impl.tail->evaluate(tail_sums.data(), *tail_work, row)) return false;
+    collect_prediction(row, f, tail_work->top, [&](std::size_t o) -> const eval::Val* {
+      const std::int32_t at = impl.tail_output[o];
+      return at >= 0 ? &tail_work->values[std::size_t(at)] : nullptr;
+    });
+    return true;
   };
 
   // Ensembles whose trees can be walked ahead: a block of rows passes through each tree in turn.
@@ -600,6 +643,7 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
       eval::Frame& f = **leases[i];
       try {
         if (fill_error[i]) std::rethrow_exception(fill_error[i]);
+        if (score_tail(start + i, f)) continue;
         evaluate_row(impl, f);
       } catch (const Error& e) {
         fail_row(start + i, e);

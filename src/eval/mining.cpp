@@ -12,9 +12,7 @@
 
 namespace pmmlrt::eval {
 
-namespace {
-
-void copy_prediction(const MiningEval::Segment& s, const Prediction& in, Prediction& out) {
+void MiningEval::copy_segment_prediction(const Segment& s, const Prediction& in, Prediction& out) {
   out.valid = in.valid;
   out.value = in.value;
   out.node = in.node;
@@ -29,8 +27,6 @@ void copy_prediction(const MiningEval::Segment& s, const Prediction& in, Predict
   }
 }
 
-}  // namespace
-
 void MiningEval::predict_selected(Frame& f, Prediction& out) const {
   const Segment* chosen = nullptr;
   for (const Segment& s : segments) {
@@ -40,8 +36,18 @@ void MiningEval::predict_selected(Frame& f, Prediction& out) const {
     if (method == Method::SelectFirst) break;
   }
   if (!chosen) return;
-  copy_prediction(*chosen, f.predictions[std::size_t(chosen->model)], out);
+  copy_segment_prediction(*chosen, f.predictions[std::size_t(chosen->model)], out);
   if (method == Method::SelectFirst) out.entity = chosen->id;
+}
+
+void MiningEval::predict_from_sum(double sum, Prediction& out) const {
+  // Every tree gave a prediction (else the sum is NaN), and the sum is the one aggregate_regression makes.
+  const double trees = double(kernel->trees());
+  if (missing_treatment == MissingTreatment::SkipSegment && trees > 0 && 0.0 > missing_threshold) return;
+  if (method == Method::Average)
+    sum = kernel->summing == EnsembleKernel::Summing::Float ? double(float(sum) / float(trees)) : sum / trees;
+  out.valid = true;
+  out.value = Val::number(sum, float_math ? DataType::Float : DataType::Double);
 }
 
 const std::int32_t* ModelEval::kernel_results(Frame& f, Prediction& out) const {
@@ -116,17 +122,7 @@ void MiningEval::predict(Frame& f, Prediction& out) const {
         return;
       }
     }
-    double sum = sums[0];
-    if (have && !kernel->class_average) {
-      // Every tree gave a prediction (else the sum is NaN), and the sum is the one aggregate_regression makes.
-      const double trees = double(kernel->trees());
-      if (skip && trees > 0 && 0.0 > missing_threshold) return;
-      if (method == Method::Average)
-        sum = kernel->summing == EnsembleKernel::Summing::Float ? double(float(sum) / float(trees)) : sum / trees;
-      out.valid = true;
-      out.value = Val::number(sum, float_math ? DataType::Float : DataType::Double);
-      return;
-    }
+    if (have && !kernel->class_average) return predict_from_sum(sums[0], out);
   }
   if (kernel && !ahead) ahead = kernel_results(f, out);
   if (ahead) {

@@ -2,6 +2,7 @@
 // The model evaluators. Each is filled by the compiler and scores through Frame; one virtual call per model
 // per record, none per node or predictor.
 
+#include <cmath>
 #include <vector>
 
 #include "eval/ensemble_kernel.hpp"
@@ -36,15 +37,73 @@ struct RegressionTableEval {
   bool trivial() const { return numeric.empty() && categorical.empty() && terms.empty() && intercept == 0.0; }
   /// Sum of the table; false when an input it needs is missing.
   bool evaluate(Frame& f, bool float_math, double& out) const;
+  /// The same sum over inputs read by `number(slot, ok)` (ok = false: missing) and categorical predictors
+  /// tested by `matches(predictor)`: the one summation of the Frame path and of ChainTail.
+  template <class Number, class Matches>
+  bool sum(Number number, Matches matches, bool float_math, double& out) const;
 };
 
 class RegressionEval final : public ModelEval {
  public:
   void predict(Frame& f, Prediction& out) const override;
+  /// The prediction from the table sums `v` (one per table; overwritten): normalization, probabilities and
+  /// label of a classification model. `row` names the record in errors.
+  void classify(std::vector<double>& v, Prediction& out, std::size_t row) const;
   Normalization normalization = Normalization::None;
   bool ordinal = false;
   std::vector<RegressionTableEval> tables;
 };
+
+template <class Number, class Matches>
+bool RegressionTableEval::sum(Number number, Matches matches, bool float_math, double& out) const {
+  if (float_math) {
+    float total = 0.0f;
+    for (const auto& p : numeric) {
+      bool ok = true;
+      float x = float(number(p.slot, ok));
+      if (!ok) return false;
+      float c = float(p.coefficient);
+      total += p.exponent == 1 ? c * x : c * float(std::pow(double(x), double(p.exponent)));
+    }
+    for (const auto& p : categorical)
+      if (matches(p)) total += float(p.coefficient);
+    for (const auto& t : terms) {
+      float prod = float(t.coefficient);
+      for (auto s : t.slots) {
+        bool ok = true;
+        float x = float(number(s, ok));
+        if (!ok) return false;
+        prod *= x;
+      }
+      total += prod;
+    }
+    if (intercept != 0.0) total += float(intercept);
+    out = double(total);
+    return true;
+  }
+  double total = 0.0;
+  for (const auto& p : numeric) {
+    bool ok = true;
+    double x = number(p.slot, ok);
+    if (!ok) return false;
+    total += p.exponent == 1 ? p.coefficient * x : p.coefficient * std::pow(x, double(p.exponent));
+  }
+  for (const auto& p : categorical)
+    if (matches(p)) total += p.coefficient;
+  for (const auto& t : terms) {
+    double prod = t.coefficient;
+    for (auto s : t.slots) {
+      bool ok = true;
+      double x = number(s, ok);
+      if (!ok) return false;
+      prod *= x;
+    }
+    total += prod;
+  }
+  if (intercept != 0.0) total += intercept;
+  out = total;
+  return true;
+}
 
 /// Inverse link of a regression normalization (regression results and binary classification).
 double inverse_link(Normalization n, double y, bool float_math);
@@ -108,6 +167,10 @@ class MiningEval final : public ModelEval {
     std::vector<std::int32_t> class_map;  // segment class index -> this model's class index
   };
   void predict(Frame& f, Prediction& out) const override;
+  /// The prediction of a summing ensemble whose trees all predicted, from the kernel's sum.
+  void predict_from_sum(double sum, Prediction& out) const;
+  /// A chosen segment's prediction as this model's (its classes mapped to this model's).
+  static void copy_segment_prediction(const Segment& s, const Prediction& in, Prediction& out);
   Method method = Method::Sum;
   MissingTreatment missing_treatment = MissingTreatment::Continue;
   double missing_threshold = 1.0;

@@ -32,10 +32,23 @@ std::int32_t ModelEval::class_of(const Val& v, const Frame& f) const {
   return -1;
 }
 
+Val class_output(const OutputSpec& o, const Prediction& src, const std::vector<double>& values, bool present,
+                 bool float_math) {
+  if (!src.valid || !present || o.class_unknown) return Val::missing();
+  std::int32_t c = o.class_index >= 0 ? o.class_index : src.label;
+  if (c < 0) return Val::missing();
+  return Val::number(values[std::size_t(c)], float_math ? DataType::Float : DataType::Double);
+}
+
 void ModelEval::evaluate(Frame& f) const {
   Prediction& p = f.predictions[std::size_t(id)];
   p.reset(classes.size());
   predict(f, p);
+  finish(p);
+  write_outputs(f, p);
+}
+
+void ModelEval::finish(Prediction& p) const {
   if (function == MiningFunction::Regression) {
     if (p.valid && !target.identity() && p.value.kind == Kind::Number) {
       double y = apply_targets(target, p.value.num, float_math);
@@ -58,15 +71,15 @@ void ModelEval::evaluate(Frame& f) const {
     if (p.valid && p.label >= 0) p.value = classes[std::size_t(p.label)];
     else if (p.valid && p.label < 0 && p.value.is_missing()) p.valid = false;
   }
+}
+
+void ModelEval::write_outputs(Frame& f, const Prediction& p) const {
   for (const OutputSpec& o : outputs) {
     const Prediction& src = o.source_model >= 0 ? f.predictions[std::size_t(o.source_model)] : p;
     const ModelEval& model = o.source_model >= 0 ? *f.program.models[std::size_t(o.source_model)] : *this;
     Val v;
-    auto class_value = [&](const std::vector<double>& values, bool present) -> Val {
-      if (!src.valid || !present || o.class_unknown) return Val::missing();
-      std::int32_t c = o.class_index >= 0 ? o.class_index : src.label;
-      if (c < 0) return Val::missing();
-      return Val::number(values[std::size_t(c)], model.float_math ? DataType::Float : DataType::Double);
+    auto class_value = [&](const std::vector<double>& values, bool present) {
+      return class_output(o, src, values, present, model.float_math);
     };
     switch (o.feature) {
       case OutputSpec::Feature::PredictedValue:

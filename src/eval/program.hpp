@@ -214,8 +214,12 @@ class ModelEval {
   /// evaluating the rest of the record.
   bool kernel_ahead = false;
 
-  /// predict(), then Targets defaults, then this model's OutputFields into their slots.
+  /// predict(), then finish(), then this model's OutputFields into their slots.
   void evaluate(Frame& frame) const;
+  /// After predict(): Targets (rescaling, casting, defaults, priors) and the predicted class's value.
+  void finish(Prediction& p) const;
+  /// This model's OutputFields from its finished prediction `p`, into their slots.
+  void write_outputs(Frame& frame, const Prediction& p) const;
   /// The kernel's tree results for this record: walked ahead by a batch, or here (and kept for the record).
   const std::int32_t* kernel_results(Frame& f, Prediction& out) const;
   std::int32_t class_of(const Val& v, const Frame& frame) const;
@@ -301,6 +305,10 @@ std::string format_number(double v, DataType type);
 Val evaluate_expression(Frame& f, std::int32_t expr);
 /// Targets post-processing of a regression value: clamp, rescale (in float32 under float math), castInteger.
 double apply_targets(const TargetSpec& t, double y, bool float_math);
+/// A Probability or Confidence OutputField's value: `values` (aligned with the classes) at the field's class,
+/// or at the predicted class; missing without a prediction or without `present` values.
+Val class_output(const OutputSpec& o, const Prediction& src, const std::vector<double>& values, bool present,
+                 bool float_math);
 Truth evaluate_predicate(Frame& f, std::int32_t pred, bool* used_surrogate = nullptr);
 
 }  // namespace pmmlrt::eval

@@ -29,53 +29,8 @@ double numeric_value(Frame& f, const Val& v, bool& ok) {
 }  // namespace
 
 bool RegressionTableEval::evaluate(Frame& f, bool float_math, double& out) const {
-  if (float_math) {
-    float sum = 0.0f;
-    for (const auto& p : numeric) {
-      bool ok = true;
-      float x = float(numeric_value(f, f.get(p.slot), ok));
-      if (!ok) return false;
-      float c = float(p.coefficient);
-      sum += p.exponent == 1 ? c * x : c * float(std::pow(double(x), double(p.exponent)));
-    }
-    for (const auto& p : categorical)
-      if (same_value(f, f.get(p.slot), p.value)) sum += float(p.coefficient);
-    for (const auto& t : terms) {
-      float prod = float(t.coefficient);
-      for (auto s : t.slots) {
-        bool ok = true;
-        float x = float(numeric_value(f, f.get(s), ok));
-        if (!ok) return false;
-        prod *= x;
-      }
-      sum += prod;
-    }
-    if (intercept != 0.0) sum += float(intercept);
-    out = double(sum);
-    return true;
-  }
-  double sum = 0.0;
-  for (const auto& p : numeric) {
-    bool ok = true;
-    double x = numeric_value(f, f.get(p.slot), ok);
-    if (!ok) return false;
-    sum += p.exponent == 1 ? p.coefficient * x : p.coefficient * std::pow(x, double(p.exponent));
-  }
-  for (const auto& p : categorical)
-    if (same_value(f, f.get(p.slot), p.value)) sum += p.coefficient;
-  for (const auto& t : terms) {
-    double prod = t.coefficient;
-    for (auto s : t.slots) {
-      bool ok = true;
-      double x = numeric_value(f, f.get(s), ok);
-      if (!ok) return false;
-      prod *= x;
-    }
-    sum += prod;
-  }
-  if (intercept != 0.0) sum += intercept;
-  out = sum;
-  return true;
+  return sum([&](std::int32_t slot, bool& ok) { return numeric_value(f, f.get(slot), ok); },
+             [&](const Categorical& p) { return same_value(f, f.get(p.slot), p.value); }, float_math, out);
 }
 
 double inverse_link(Normalization n, double y, bool float_math) {
@@ -122,6 +77,11 @@ void RegressionEval::predict(Frame& f, Prediction& out) const {
     if (ahead) v[i] = ahead[i];
     else if (!tables[i].evaluate(f, float_math, v[i])) return;
   }
+  classify(v, out, f.row);
+}
+
+void RegressionEval::classify(std::vector<double>& v, Prediction& out, std::size_t row) const {
+  const std::size_t k = tables.size();
 
   auto binomial = [&](Normalization n) {
     if (n == Normalization::None) v[0] = std::min(1.0, std::max(0.0, v[0]));
@@ -142,7 +102,7 @@ void RegressionEval::predict(Frame& f, Prediction& out) const {
       case Normalization::Simplemax: {
         double sum = 0;
         for (double x : v) sum += x;
-        if (sum == 0.0) throw EvaluationError("simplemax over values that sum to zero", f.row);
+        if (sum == 0.0) throw EvaluationError("simplemax over values that sum to zero", row);
         for (auto& x : v) x /= sum;
         break;
       }

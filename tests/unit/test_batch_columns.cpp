@@ -115,6 +115,15 @@ TEST_CASE("batch Value columns: every predicted value and output is the record p
         const pmmlrt::Value want = failed ? pmmlrt::Value() : expected.predicted();
         REQUIRE(identical(a.predicted_values()[r], want));
         REQUIRE(identical(b.predicted_values()[r], want));
+        // The numbers beside the Values: probabilities to the bit, the predicted class's index or value.
+        const auto& probabilities = failed ? std::vector<double>() : expected.probabilities();
+        for (std::size_t c = 0; c < a.classes().size(); ++c) {
+          const double p = c < probabilities.size() ? probabilities[c] : std::nan("");
+          REQUIRE(same_bits(a.probabilities()(r, c), p));
+          REQUIRE(same_bits(b.probabilities()(r, c), p));
+        }
+        REQUIRE(same_bits(a.predicted()(r), b.predicted()(r)));
+        if (want.is_number() && a.classes().empty()) REQUIRE(same_bits(a.predicted()(r), want.number()));
         note(seen, want, a.classes());
         for (std::size_t o = 0; o < outputs.size(); ++o) {
           CAPTURE(outputs[o]);

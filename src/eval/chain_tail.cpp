@@ -1,0 +1,130 @@
+#include "eval/chain_tail.hpp"
+
+namespace pmmlrt::eval {
+
+namespace {
+
+bool always_true(const Program& p, std::int32_t predicate) {
+  return predicate >= 0 && std::size_t(predicate) < p.predicates.size() &&
+         p.predicates[std::size_t(predicate)].op == Pred::Op::True;
+}
+
+/// OutputFields whose value the tail computes as ModelEval::write_outputs does: the model's own predicted
+/// value, probabilities and confidences (no expressions, display values, entities or other models).
+bool simple_outputs(const ModelEval& m) {
+  for (const OutputSpec& o : m.outputs) {
+    if (o.source_model >= 0 || o.slot < 0) return false;
+    switch (o.feature) {
+      case OutputSpec::Feature::PredictedValue:
+      case OutputSpec::Feature::Probability:
+      case OutputSpec::Feature::Confidence: break;
+      default: return false;
+    }
+  }
+  return true;
+}
+
+/// The value write_outputs gives `o` from the finished prediction `p` of `m`; false when it would need a cast.
+bool output_value(const OutputSpec& o, const ModelEval& m, const Prediction& p, Val& v) {
+  switch (o.feature) {
+    case OutputSpec::Feature::PredictedValue: v = p.valid ? p.value : Val::missing(); break;
+    case OutputSpec::Feature::Probability: v = class_output(o, p, p.probabilities, p.has_probabilities, m.float_math); break;
+    case OutputSpec::Feature::Confidence:
+      v = p.has_confidences ? class_output(o, p, p.confidences, true, m.float_math)
+                            : class_output(o, p, p.probabilities, p.has_probabilities, m.float_math);
+      break;
+    default: return false;
+  }
+  return !(o.cast && !v.is_missing() && v.type != o.type);
+}
+
+}  // namespace
+
+std::unique_ptr<ChainTail> ChainTail::plan(const Program& program) {
+  const auto* top = dynamic_cast<const MiningEval*>(&program.top());
+  if (!top || top->method != MiningEval::Method::ModelChain || top->function != MiningFunction::Classification ||
+      top->kernel || !top->outputs.empty() || top->segments.size() < 2)
+    return nullptr;
+  auto tail = std::make_unique<ChainTail>();
+  tail->top_ = top;
+  tail->value_of_slot_.assign(program.slots.size(), -1);
+  for (const auto& s : top->segments)
+    if (!always_true(program, s.predicate)) return nullptr;
+  // Every segment but the last: a summing ensemble whose kernel runs ahead, seen through its OutputFields.
+  for (std::size_t i = 0; i + 1 < top->segments.size(); ++i) {
+    const auto* m = dynamic_cast<const MiningEval*>(program.models[std::size_t(top->segments[i].model)].get());
+    if (!m || !m->kernel || !m->kernel_ahead || m->function != MiningFunction::Regression ||
+        m->kernel->summing == EnsembleKernel::Summing::None || m->kernel->class_average || m->kernel->sum_width != 1 ||
+        !simple_outputs(*m))
+      return nullptr;
+    for (const OutputSpec& o : m->outputs) {
+      if (o.feature != OutputSpec::Feature::PredictedValue) return nullptr;
+      tail->value_of_slot_[std::size_t(o.slot)] = std::int32_t(tail->set_slots_.size());
+      tail->set_slots_.push_back(o.slot);
+    }
+    tail->sum_models_.push_back(m);
+    tail->kernels_.push_back(m->kernel_index);
+  }
+  // The last: a RegressionModel classifier over those values only.
+  const auto& last = top->segments.back();
+  const auto* r = dynamic_cast<const RegressionEval*>(program.models[std::size_t(last.model)].get());
+  if (!r || r->function != MiningFunction::Classification || r->ordinal || r->tables.empty() || !simple_outputs(*r))
+    return nullptr;
+  for (const auto& t : r->tables) {
+    if (!t.categorical.empty()) return nullptr;
+    for (const auto& p : t.numeric)
+      if (tail->value_of_slot_[std::size_t(p.slot)] < 0) return nullptr;
+    for (const auto& term : t.terms)
+      for (auto s : term.slots)
+        if (tail->value_of_slot_[std::size_t(s)] < 0) return nullptr;
+  }
+  for (const OutputSpec& o : r->outputs) tail->set_slots_.push_back(o.slot);
+  tail->regression_ = r;
+  tail->regression_segment_ = &last;
+  return tail;
+}
+
+ChainTail::Work ChainTail::make_work() const {
+  Work w;
+  w.sums.resize(sum_models_.size());
+  w.tables.resize(regression_->tables.size());
+  w.values.resize(set_slots_.size());
+  return w;
+}
+
+bool ChainTail::evaluate(const double* sums, Work& w, std::size_t row) const {
+  for (std::size_t i = 0; i < sum_models_.size(); ++i)
+    if (sums[i] != sums[i]) return false;
+  // What ModelEval::evaluate does for each model of the chain, in the chain's order.
+  std::size_t set = 0;
+  for (std::size_t i = 0; i < sum_models_.size(); ++i) {
+    const MiningEval& m = *sum_models_[i];
+    Prediction& p = w.sums[i];
+    p.reset(0);
+    m.predict_from_sum(sums[i], p);
+    m.finish(p);
+    for (const OutputSpec& o : m.outputs)
+      if (!output_value(o, m, p, w.values[set++])) return false;
+  }
+  // The tables read the summing segments' OutputFields: numbers, or the generic path decides.
+  for (std::size_t k = 0; k < set; ++k)
+    if (w.values[k].kind != Kind::Number) return false;
+  const RegressionEval& r = *regression_;
+  auto number = [&](std::int32_t slot, bool&) { return w.values[std::size_t(value_of_slot_[std::size_t(slot)])].num; };
+  auto never = [](const RegressionTableEval::Categorical&) { return false; };
+  for (std::size_t t = 0; t < r.tables.size(); ++t)
+    if (!r.tables[t].sum(number, never, r.float_math, w.tables[t])) return false;
+  Prediction& rp = w.regression;
+  rp.reset(r.classes.size());
+  r.classify(w.tables, rp, row);
+  r.finish(rp);
+  for (const OutputSpec& o : r.outputs)
+    if (!output_value(o, r, rp, w.values[set++])) return false;
+  Prediction& top = w.top;
+  top.reset(top_->classes.size());
+  MiningEval::copy_segment_prediction(*regression_segment_, rp, top);
+  top_->finish(top);
+  return true;
+}
+
+}  // namespace pmmlrt::eval

@@ -1,0 +1,50 @@
+#pragma once
+// A modelChain of summing tree ensembles into a RegressionModel: how sklearn2pmml exports XGBoost, LightGBM
+// and scikit-learn gradient boosting classifiers. Once the ensemble kernels have summed a record's trees,
+// the rest of the record depends on those sums only. ChainTail computes it without a Frame (no slots, no
+// predicates, no virtual calls) through the very functions the generic evaluators call, so the results are
+// the same to the bit; a record it cannot take (a sum is NaN) goes the generic way.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "eval/models.hpp"
+
+namespace pmmlrt::eval {
+
+class ChainTail {
+ public:
+  /// The tail of `program`'s top model, or null when the top model has another shape.
+  static std::unique_ptr<ChainTail> plan(const Program& program);
+
+  /// Working state of evaluate(), one per thread.
+  struct Work {
+    std::vector<Prediction> sums;  // per summing segment
+    Prediction regression, top;
+    std::vector<double> tables;    // the RegressionModel's table sums
+    std::vector<Val> values;       // per set_slots() entry: the OutputField's value
+  };
+  Work make_work() const;
+
+  /// The kernel (Program::kernel_models index) of each summing segment, in segment order.
+  const std::vector<std::int32_t>& kernels() const { return kernels_; }
+  /// The OutputField slots the chain sets, in the order evaluate() fills Work::values.
+  const std::vector<std::int32_t>& set_slots() const { return set_slots_; }
+
+  /// Scores the record whose kernel sums are `sums` (one per kernels() entry) into `w`; w.top is then the
+  /// top model's prediction. False, with nothing decided, when the record needs the generic path. Throws
+  /// what the generic path throws (EvaluationError naming `row`).
+  bool evaluate(const double* sums, Work& w, std::size_t row) const;
+
+ private:
+  const MiningEval* top_ = nullptr;
+  std::vector<const MiningEval*> sum_models_;
+  std::vector<std::int32_t> kernels_;
+  const RegressionEval* regression_ = nullptr;
+  const MiningEval::Segment* regression_segment_ = nullptr;
+  std::vector<std::int32_t> set_slots_;
+  std::vector<std::int32_t> value_of_slot_;  // per slot of the program: its Work::values index (summed values), or -1
+};
+
+}  // namespace pmmlrt::eval

@@ -1,0 +1,110 @@
+// ChainTail: a boosted classifier's modelChain (summing ensembles into a RegressionModel) scored from the
+// kernel sums without a Frame. It must be taken by the XGBoost, LightGBM and scikit-learn boosting
+// classifiers, refused by every other shape, and give the generic path's results to the bit, row by row,
+// also for rows that fall back (missing values) and across threads.
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "compile/compiler.hpp"
+#include "eval/chain_tail.hpp"
+#include "pmml/loader.hpp"
+#include "pmmlrt/pmmlrt.hpp"
+#include "support.hpp"
+
+namespace fs = std::filesystem;
+using pmmlrt_test::same_bits;
+
+namespace {
+
+const fs::path kGenerated = PMMLRT_SOURCE_DIR "/tests/generated/cases";
+
+bool has_tail(const fs::path& pmml) {
+  pmmlrt::LoadOptions o;
+  const auto compiled = pmmlrt::compile::compile_document(pmmlrt::pmml::load_document(pmmlrt_test::slurp(pmml), o), o);
+  return pmmlrt::eval::ChainTail::plan(compiled->program) != nullptr;
+}
+
+pmmlrt::Model load(const fs::path& pmml, bool tail) {
+  // The switch is read when a model is loaded.
+  if (tail) unsetenv("PMMLRT_CHAIN_TAIL");
+  else setenv("PMMLRT_CHAIN_TAIL", "generic", 1);
+  auto m = pmmlrt::Model::load_file(pmml);
+  unsetenv("PMMLRT_CHAIN_TAIL");
+  return m;
+}
+
+bool identical(const pmmlrt::Value& a, const pmmlrt::Value& b) {
+  if (a.kind() != b.kind() || a.type() != b.type()) return false;
+  return a.is_number() ? same_bits(a.number(), b.number()) : a == b;
+}
+
+void require_same(const pmmlrt::BatchResult& a, const pmmlrt::BatchResult& b) {
+  REQUIRE(a.rows() == b.rows());
+  REQUIRE(a.output_names() == b.output_names());
+  for (std::size_t r = 0; r < a.rows(); ++r) {
+    CAPTURE(r);
+    REQUIRE(same_bits(a.predicted()(r), b.predicted()(r)));
+    REQUIRE(identical(a.predicted_values()[r], b.predicted_values()[r]));
+    for (std::size_t c = 0; c < a.classes().size(); ++c) REQUIRE(same_bits(a.probabilities()(r, c), b.probabilities()(r, c)));
+    for (const auto& name : a.output_names()) REQUIRE(identical(a.output(name)[r], b.output(name)[r]));
+    REQUIRE(a.errors()[r] == b.errors()[r]);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("chain tail: taken by boosted classifiers, refused by other shapes") {
+  for (const char* name : {"XGBoostBreastCancer", "XGBoostWine", "XGBoostLoanNA", "LightGBMBreastCancer", "LightGBMWine",
+                           "LightGBMLoanCat", "GradientBoostingBreastCancer", "GradientBoostingWine"}) {
+    const std::string model = name;
+    CAPTURE(model);
+    CHECK(has_tail(kGenerated / name / "model.pmml"));
+  }
+  for (const char* name : {"XGBoostDiabetes", "XGBoostLoanCat", "LightGBMDiabetes", "LightGBMLoanNA", "GradientBoostingDiabetes",
+                           "RandomForestWine", "RandomForestBreastCancer", "DecisionTreeIris", "LogisticRegressionIris",
+                           "PipelineLogisticLoan"}) {
+    const std::string model = name;
+    CAPTURE(model);
+    CHECK_FALSE(has_tail(kGenerated / name / "model.pmml"));
+  }
+  // Real exports of the corpus; the Spark one has a top-level transformedValue output, which the tail leaves
+  // to the generic path.
+  for (const char* id : {"jpmml-transpiler/XGBoostAudit", "jpmml-transpiler/XGBoostIris", "jpmml-transpiler/LightGBMAudit",
+                         "jpmml-transpiler/GradientBoostingAudit"}) {
+    const std::string model = id;
+    CAPTURE(model);
+    CHECK(has_tail(fs::path(PMMLRT_CONFORMANCE_DIR) / id / "model.pmml"));
+  }
+  CHECK_FALSE(has_tail(fs::path(PMMLRT_CONFORMANCE_DIR) / "jpmml-sparkml-lightgbm/LightGBMAuditNA/model.pmml"));
+}
+
+TEST_CASE("chain tail: every batch result is the generic path's, with missing values and on threads") {
+  for (const char* name : {"XGBoostBreastCancer", "XGBoostWine", "XGBoostLoanNA", "LightGBMBreastCancer", "LightGBMWine",
+                           "GradientBoostingWine", "LightGBMLoanCat"}) {
+    const std::string model = name;
+    CAPTURE(model);
+    const fs::path pmml = kGenerated / name / "model.pmml";
+    REQUIRE(has_tail(pmml));
+    const auto fast = load(pmml, true), slow = load(pmml, false);
+    const std::size_t cols = fast.input_fields().size(), rows = 2000;
+    std::mt19937_64 rng(11);
+    std::normal_distribution<double> value(0.0, 4.0);
+    std::vector<double> x(rows * cols);
+    for (auto& v : x) v = rng() % 13 == 0 ? std::nan("") : std::round(value(rng) * 8) / 8;
+    for (std::size_t threads : {1, 3}) {
+      CAPTURE(threads);
+      pmmlrt::BatchOptions o;
+      o.on_error = pmmlrt::RowErrorPolicy::Record;
+      o.threads = threads;
+      require_same(fast.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, o),
+                   slow.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, o));
+    }
+  }
+}
