@@ -53,6 +53,9 @@ struct Model::Impl {
   /// output, the ChainTail::Work::values entry it reads (-1: missing).
   std::unique_ptr<eval::ChainTail> tail;
   std::vector<std::int32_t> tail_output;
+  /// Numeric batches may skip the Frame: every input is a plain number whose NaN is just missing, and the
+  /// tail's kernels read them as they are (EnsembleKernel::direct_specs).
+  bool direct_tail = false;
 
   // Frames are reused across calls; a model is shared between threads, so the pool is locked briefly.
   mutable std::mutex pool_mutex;
@@ -205,6 +208,15 @@ std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOpt
         }
       }
       impl->tail_output.push_back(at);
+    }
+    const auto& prog = impl->compiled->program;
+    impl->direct_tail = std::all_of(prog.inputs.begin(), prog.inputs.end(), [](const eval::InputSpec& s) {
+      return s.plain_number && !s.missing_replacement && !s.missing_is_error;
+    });
+    for (auto k : impl->tail->kernels()) {
+      const auto& kernel = *prog.models[std::size_t(prog.kernel_models[std::size_t(k)])]->kernel;
+      impl->direct_tail = impl->direct_tail && !kernel.direct_specs.empty() &&
+                          kernel.direct_specs.size() == kernel.feature_slots.size();
     }
   }
   const auto& specs = impl->compiled->program.inputs;
@@ -578,6 +590,58 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
   }
 
   constexpr std::size_t kBlock = 64;
+  if constexpr (Fill::kNumeric) {
+    // Every input a plain number whose NaN is simply missing, and the chain tail over kernels that read
+    // those inputs as they are: no Frame is needed for a row unless its tail falls back (a NaN sum).
+    if (impl.direct_tail) {
+      FrameLease lease(impl);
+      eval::Frame& f = *lease;
+      const auto& kernels = impl.tail->kernels();
+      std::vector<std::vector<double>> features(kernels.size()), sums(kernels.size());
+      for (std::size_t a = 0; a < kernels.size(); ++a) {
+        const auto& kernel = *prog.models[std::size_t(prog.kernel_models[std::size_t(kernels[a])])]->kernel;
+        features[a].resize(kBlock * kernel.features());
+        sums[a].resize(kBlock);
+      }
+      for (std::size_t start = first; start < last; start += kBlock) {
+        const std::size_t n = std::min(kBlock, last - start);
+        for (std::size_t a = 0; a < kernels.size(); ++a) {
+          const auto& kernel = *prog.models[std::size_t(prog.kernel_models[std::size_t(kernels[a])])]->kernel;
+          const std::size_t nf = kernel.features();
+          double* x = features[a].data();
+          // What EnsembleKernel::gather reads from a lazy row.
+          for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = 0; j < nf; ++j) {
+              const double v = fill.spec_cell(start + i, kernel.direct_specs[j]);
+              x[i * nf + j] = kernel.direct_float[j] ? double(static_cast<float>(v)) : v;
+            }
+          kernel.sum_block(x, n, sums[a].data());
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+          const std::size_t row = start + i;
+          try {
+            for (std::size_t a = 0; a < kernels.size(); ++a) tail_sums[a] = sums[a][i];
+            if (impl.tail->evaluate(tail_sums.data(), *tail_work, row)) {
+              collect_prediction(row, f, tail_work->top, [&](std::size_t o) -> const eval::Val* {
+                const std::int32_t at = impl.tail_output[o];
+                return at >= 0 ? &tail_work->values[std::size_t(at)] : nullptr;
+              });
+              continue;
+            }
+            f.reset();
+            f.row = row;
+            fill(f, row);
+            evaluate_row(impl, f);
+          } catch (const Error& e) {
+            fail_row(row, e);
+            continue;
+          }
+          collect(row, f);
+        }
+      }
+      return;
+    }
+  }
   const std::size_t block = std::min(kBlock, rows);
   std::vector<std::unique_ptr<FrameLease>> leases;
   for (std::size_t i = 0; i < block; ++i) leases.push_back(std::make_unique<FrameLease>(impl));
@@ -708,6 +772,12 @@ struct MatrixFill {
   double cell(std::size_t row, std::size_t col) const {
     return double(layout == Layout::RowMajor ? data[row * cols + col] : data[col * rows + row]);
   }
+  /// The raw number of input spec `spec` in `row` (NaN without a column), as Frame::LazyRow::cell reads it.
+  double spec_cell(std::size_t row, std::int32_t spec) const {
+    const std::ptrdiff_t col = map[std::size_t(spec)];
+    return col >= 0 ? cell(row, std::size_t(col)) : std::nan("");
+  }
+  static constexpr bool kNumeric = true;
 
   void operator()(eval::Frame& f, std::size_t row) const {
     const auto& prog = impl.compiled->program;
@@ -791,6 +861,7 @@ struct MatrixFill {
 
 /// Fills a frame from columns of Values.
 struct ValueFill {
+  static constexpr bool kNumeric = false;
   const Model::Impl& impl;
   const std::vector<std::vector<Value>>& cells;
   std::vector<std::ptrdiff_t> map;
