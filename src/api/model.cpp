@@ -231,6 +231,39 @@ void evaluate_row(const Model::Impl& impl, eval::Frame& f) {
   impl.compiled->program.top().evaluate(f);
 }
 
+/// One record: its trees walked and summed here, then the chain tail, else (or when the tail falls back)
+/// the generic evaluation, which reuses the walks. True when the tail scored it (its outputs are then in
+/// f.tail_values, not in the slots).
+bool evaluate_record(const Model::Impl& impl, eval::Frame& f) {
+  if (impl.tail && impl.tail->kernels().size() <= 16) {
+    const auto& prog = impl.compiled->program;
+    double sums[16];
+    bool summed = true;
+    for (std::size_t j = 0; j < impl.tail->kernels().size() && summed; ++j) {
+      const auto k = std::size_t(impl.tail->kernels()[j]);
+      const eval::ModelEval& m = *prog.models[std::size_t(prog.kernel_models[k])];
+      double* s = f.precomputed_sums[k].data();
+      const std::int32_t* results = m.kernel_results(f, f.predictions[std::size_t(m.id)]);
+      summed = results && m.kernel->sum_results(results, s);
+      sums[j] = s[0];
+    }
+    if (summed && impl.tail->evaluate(sums, f, f.row)) return true;
+  }
+  evaluate_row(impl, f);
+  return false;
+}
+
+/// The value of compiled output `o` for the record in `f`, or null when missing.
+const eval::Val* output_value(const Model::Impl& impl, const eval::Frame& f, std::size_t o, bool by_tail) {
+  if (by_tail) {
+    const std::int32_t at = impl.tail_output[o];
+    return at >= 0 ? &f.tail_values[std::size_t(at)] : nullptr;
+  }
+  for (auto slot : impl.compiled->outputs[o].slots)
+    if (f.state[std::size_t(slot)] == 2) return &f.slots[std::size_t(slot)];
+  return nullptr;
+}
+
 }  // namespace
 
 Model Model::load_file(const std::filesystem::path& path, const LoadOptions& options) {
@@ -340,7 +373,7 @@ Result Model::score(const Record& record) const {
   }
   static const Value missing;
   for (std::size_t s = 0; s < prog.inputs.size(); ++s) eval::prepare_input(f, prog.inputs[s], found[s] ? *found[s] : missing);
-  evaluate_row(*impl_, f);
+  const bool by_tail = evaluate_record(*impl_, f);
 
   Result r;
   const eval::Prediction& p = f.predictions[0];
@@ -350,14 +383,9 @@ Result Model::score(const Record& record) const {
   for (const auto& t : impl_->compiled->targets) r.targets_.push_back({t.name, p.valid ? to_value(f, p.value) : Value()});
   if (p.valid && p.has_probabilities) r.probabilities_ = p.probabilities;
   if (p.valid && p.has_confidences) r.confidences_ = p.confidences;
-  for (const auto& o : impl_->compiled->outputs) {
-    Value v;
-    for (auto slot : o.slots)
-      if (f.state[std::size_t(slot)] == 2) {
-        v = to_value(f, f.slots[std::size_t(slot)]);
-        break;
-      }
-    r.outputs_.push_back({o.name, std::move(v)});
+  for (std::size_t o = 0; o < impl_->compiled->outputs.size(); ++o) {
+    const eval::Val* v = output_value(*impl_, f, o, by_tail);
+    r.outputs_.push_back({impl_->compiled->outputs[o].name, v ? to_value(f, *v) : Value()});
   }
   return r;
 }
@@ -385,7 +413,7 @@ void Model::score_into(const double* inputs, std::size_t n_inputs, const RecordO
     if (prog.inputs[s].plain_number && !std::isnan(x)) continue;
     eval::prepare_number(f, prog.inputs[s], x);
   }
-  evaluate_row(*impl_, f);
+  const bool by_tail = evaluate_record(*impl_, f);
   const eval::Prediction& p = f.predictions[0];
   const double nan = std::nan("");
   if (out.predicted) {
@@ -399,14 +427,8 @@ void Model::score_into(const double* inputs, std::size_t n_inputs, const RecordO
       out.probabilities[c] = p.valid && p.has_probabilities ? p.probabilities[c] : nan;
   if (out.outputs)
     for (std::size_t o = 0; o < compiled.outputs.size(); ++o) {
-      double v = nan;
-      for (auto slot : compiled.outputs[o].slots)
-        if (f.state[std::size_t(slot)] == 2) {
-          const eval::Val& x = f.slots[std::size_t(slot)];
-          if (x.kind == eval::Kind::Number || x.kind == eval::Kind::Boolean) v = x.num;
-          break;
-        }
-      out.outputs[o] = v;
+      const eval::Val* x = output_value(*impl_, f, o, by_tail);
+      out.outputs[o] = x && (x->kind == eval::Kind::Number || x->kind == eval::Kind::Boolean) ? x->num : nan;
     }
 }
 
@@ -529,28 +551,19 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
       if (const eval::Val* v = output_value(o)) put(out.outputs_[o], row, f, *v, -1, out.classes_, spill[1 + o]);
   };
   auto collect = [&](std::size_t row, const eval::Frame& f) {
-    collect_prediction(row, f, f.predictions[0], [&](std::size_t o) -> const eval::Val* {
-      for (auto slot : compiled.outputs[o].slots)
-        if (f.state[std::size_t(slot)] == 2) return &f.slots[std::size_t(slot)];
-      return nullptr;
-    });
+    collect_prediction(row, f, f.predictions[0], [&](std::size_t o) { return output_value(impl, f, o, false); });
   };
   // A row the chain tail scores from its kernel sums: true when it did (and the row is collected).
-  std::unique_ptr<eval::ChainTail::Work> tail_work;
-  std::vector<double> tail_sums;
-  if (impl.tail) {
-    tail_work = std::make_unique<eval::ChainTail::Work>(impl.tail->make_work());
-    tail_sums.resize(impl.tail->kernels().size());
-  }
-  auto score_tail = [&](std::size_t row, const eval::Frame& f) {
+  std::vector<double> tail_sums(impl.tail ? impl.tail->kernels().size() : 0);
+  auto collect_tail = [&](std::size_t row, const eval::Frame& f) {
+    collect_prediction(row, f, f.predictions[0], [&](std::size_t o) { return output_value(impl, f, o, true); });
+  };
+  auto score_tail = [&](std::size_t row, eval::Frame& f) {
     if (!impl.tail) return false;
     for (std::size_t j = 0; j < tail_sums.size(); ++j)
       tail_sums[j] = f.precomputed_sums[std::size_t(impl.tail->kernels()[j])][0];
-    if (!impl.tail->evaluate(tail_sums.data(), *tail_work, row)) return false;
-    collect_prediction(row, f, tail_work->top, [&](std::size_t o) -> const eval::Val* {
-      const std::int32_t at = impl.tail_output[o];
-      return at >= 0 ? &tail_work->values[std::size_t(at)] : nullptr;
-    });
+    if (!impl.tail->evaluate(tail_sums.data(), f, row)) return false;
+    collect_tail(row, f);
     return true;
   };
 
@@ -577,14 +590,16 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
         const double* s = sums.data() + at * width;
         if (std::none_of(s, s + width, [](double v) { return v != v; })) f.precomputed_linear = s;
       }
+      bool by_tail = false;
       try {
         fill(f, row);
-        evaluate_row(impl, f);
+        by_tail = evaluate_record(impl, f);
       } catch (const Error& e) {
         fail_row(row, e);
         continue;
       }
-      collect(row, f);
+      if (by_tail) collect_tail(row, f);
+      else collect(row, f);
     }
     return;
   }
@@ -621,11 +636,8 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
           const std::size_t row = start + i;
           try {
             for (std::size_t a = 0; a < kernels.size(); ++a) tail_sums[a] = sums[a][i];
-            if (impl.tail->evaluate(tail_sums.data(), *tail_work, row)) {
-              collect_prediction(row, f, tail_work->top, [&](std::size_t o) -> const eval::Val* {
-                const std::int32_t at = impl.tail_output[o];
-                return at >= 0 ? &tail_work->values[std::size_t(at)] : nullptr;
-              });
+            if (impl.tail->evaluate(tail_sums.data(), f, row)) {
+              collect_tail(row, f);
               continue;
             }
             f.reset();

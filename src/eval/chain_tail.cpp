@@ -84,43 +84,39 @@ std::unique_ptr<ChainTail> ChainTail::plan(const Program& program) {
   return tail;
 }
 
-ChainTail::Work ChainTail::make_work() const {
-  Work w;
-  w.sums.resize(sum_models_.size());
-  w.tables.resize(regression_->tables.size());
-  w.values.resize(set_slots_.size());
-  return w;
-}
-
-bool ChainTail::evaluate(const double* sums, Work& w, std::size_t row) const {
+bool ChainTail::evaluate(const double* sums, Frame& f, std::size_t row) const {
   for (std::size_t i = 0; i < sum_models_.size(); ++i)
     if (sums[i] != sums[i]) return false;
+  std::vector<Val>& values = f.tail_values;
+  values.resize(set_slots_.size());
   // What ModelEval::evaluate does for each model of the chain, in the chain's order.
   std::size_t set = 0;
   for (std::size_t i = 0; i < sum_models_.size(); ++i) {
     const MiningEval& m = *sum_models_[i];
-    Prediction& p = w.sums[i];
+    Prediction& p = f.predictions[std::size_t(m.id)];
     p.reset(0);
     m.predict_from_sum(sums[i], p);
     m.finish(p);
     for (const OutputSpec& o : m.outputs)
-      if (!output_value(o, m, p, w.values[set++])) return false;
+      if (!output_value(o, m, p, values[set++])) return false;
   }
   // The tables read the summing segments' OutputFields: numbers, or the generic path decides.
   for (std::size_t k = 0; k < set; ++k)
-    if (w.values[k].kind != Kind::Number) return false;
+    if (values[k].kind != Kind::Number) return false;
   const RegressionEval& r = *regression_;
-  auto number = [&](std::int32_t slot, bool&) { return w.values[std::size_t(value_of_slot_[std::size_t(slot)])].num; };
+  auto number = [&](std::int32_t slot, bool&) { return values[std::size_t(value_of_slot_[std::size_t(slot)])].num; };
   auto never = [](const RegressionTableEval::Categorical&) { return false; };
+  std::vector<double>& tables = f.tail_tables;
+  tables.resize(r.tables.size());
   for (std::size_t t = 0; t < r.tables.size(); ++t)
-    if (!r.tables[t].sum(number, never, r.float_math, w.tables[t])) return false;
-  Prediction& rp = w.regression;
+    if (!r.tables[t].sum(number, never, r.float_math, tables[t])) return false;
+  Prediction& rp = f.predictions[std::size_t(r.id)];
   rp.reset(r.classes.size());
-  r.classify(w.tables, rp, row);
+  r.classify(tables, rp, row);
   r.finish(rp);
   for (const OutputSpec& o : r.outputs)
-    if (!output_value(o, r, rp, w.values[set++])) return false;
-  Prediction& top = w.top;
+    if (!output_value(o, r, rp, values[set++])) return false;
+  Prediction& top = f.predictions[std::size_t(top_->id)];
   top.reset(top_->classes.size());
   MiningEval::copy_segment_prediction(*regression_segment_, rp, top);
   top_->finish(top);

@@ -18,24 +18,16 @@ class ChainTail {
   /// The tail of `program`'s top model, or null when the top model has another shape.
   static std::unique_ptr<ChainTail> plan(const Program& program);
 
-  /// Working state of evaluate(), one per thread.
-  struct Work {
-    std::vector<Prediction> sums;  // per summing segment
-    Prediction regression, top;
-    std::vector<double> tables;    // the RegressionModel's table sums
-    std::vector<Val> values;       // per set_slots() entry: the OutputField's value
-  };
-  Work make_work() const;
-
   /// The kernel (Program::kernel_models index) of each summing segment, in segment order.
   const std::vector<std::int32_t>& kernels() const { return kernels_; }
   /// The OutputField slots the chain sets, in the order evaluate() fills Work::values.
   const std::vector<std::int32_t>& set_slots() const { return set_slots_; }
 
-  /// Scores the record whose kernel sums are `sums` (one per kernels() entry) into `w`; w.top is then the
-  /// top model's prediction. False, with nothing decided, when the record needs the generic path. Throws
-  /// what the generic path throws (EvaluationError naming `row`).
-  bool evaluate(const double* sums, Work& w, std::size_t row) const;
+  /// Scores the record whose kernel sums are `sums` (one per kernels() entry) into the predictions of `f`
+  /// (f.predictions[0] is then the top model's) and into f.tail_values (per set_slots() entry), leaving its
+  /// slots alone. False when the record needs the generic path. Throws what the generic path throws
+  /// (EvaluationError naming `row`).
+  bool evaluate(const double* sums, Frame& f, std::size_t row) const;
 
  private:
   const MiningEval* top_ = nullptr;

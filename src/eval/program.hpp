@@ -283,6 +283,9 @@ struct Frame {
   };
   LazyRow lazy;
   std::size_t row = 0;
+  /// ChainTail's working space: the RegressionModel's table sums, and the values of the OutputFields it sets.
+  std::vector<double> tail_tables;
+  std::vector<Val> tail_values;
 
   /// The text of a string value (or of any value, formatted).
   std::string_view text(const Val& v) const;

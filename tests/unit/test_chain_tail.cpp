@@ -1,7 +1,7 @@
 // ChainTail: a boosted classifier's modelChain (summing ensembles into a RegressionModel) scored from the
 // kernel sums without a Frame. It must be taken by the XGBoost, LightGBM and scikit-learn boosting
 // classifiers, refused by every other shape, and give the generic path's results to the bit, row by row,
-// also for rows that fall back (missing values) and across threads.
+// also for rows that fall back (missing values), across threads, and one record at a time.
 
 #include <doctest/doctest.h>
 
@@ -98,6 +98,31 @@ TEST_CASE("chain tail: every batch result is the generic path's, with missing va
     std::normal_distribution<double> value(0.0, 4.0);
     std::vector<double> x(rows * cols);
     for (auto& v : x) v = rng() % 13 == 0 ? std::nan("") : std::round(value(rng) * 8) / 8;
+    // One record at a time: score_into and score(Record), tail against generic.
+    const std::size_t k = fast.class_labels().size(), outputs = fast.output_fields().size();
+    for (std::size_t r = 0; r < 300; ++r) {
+      CAPTURE(r);
+      const double* row = x.data() + r * cols;
+      std::vector<double> pa(k), pb(k), oa(outputs), ob(outputs);
+      double ya = 0, yb = 0;
+      std::string ea, eb;
+      try { fast.score_into(row, cols, {&ya, pa.data(), oa.data()}); } catch (const pmmlrt::Error& e) { ea = e.what(); }
+      try { slow.score_into(row, cols, {&yb, pb.data(), ob.data()}); } catch (const pmmlrt::Error& e) { eb = e.what(); }
+      REQUIRE(ea == eb);
+      if (!ea.empty()) continue;
+      REQUIRE(same_bits(ya, yb));
+      for (std::size_t c = 0; c < k; ++c) REQUIRE(same_bits(pa[c], pb[c]));
+      for (std::size_t o = 0; o < outputs; ++o) REQUIRE(same_bits(oa[o], ob[o]));
+      pmmlrt::Record record;
+      for (std::size_t c = 0; c < cols; ++c)
+        if (!std::isnan(row[c])) record[fast.input_fields()[c].name] = pmmlrt::Value(row[c]);
+      const auto a = fast.score(record), b = slow.score(record);
+      REQUIRE(identical(a.predicted(), b.predicted()));
+      REQUIRE(a.probabilities().size() == b.probabilities().size());
+      for (std::size_t c = 0; c < a.probabilities().size(); ++c) REQUIRE(same_bits(a.probabilities()[c], b.probabilities()[c]));
+      REQUIRE(a.outputs().size() == b.outputs().size());
+      for (std::size_t o = 0; o < a.outputs().size(); ++o) REQUIRE(identical(a.outputs()[o].value, b.outputs()[o].value));
+    }
     for (std::size_t threads : {1, 3}) {
       CAPTURE(threads);
       pmmlrt::BatchOptions o;
