@@ -52,6 +52,7 @@ struct Model::Impl {
       /// Per term: the number a missing cell stands for (its field's numeric missingValueReplacement), or
       /// NaN when a missing cell leaves the record to the generic path (no replacement, or returnInvalid).
       std::vector<double> missing_values;
+      bool has_missing_values = false;  // some term has a replacement (the vector kernel then blends it in)
       /// acc += c * x over the terms from 0, then the intercept, as RegressionTableEval adds them; `x` holds
       /// a term's cell at position[i] (a field index for score_into, a spec index for a Record).
       double sum_row(const double* x, const std::vector<std::uint8_t>& to_float,
@@ -227,6 +228,7 @@ std::unique_ptr<Model::Impl::LinearPlan> linear_plan(const eval::Program& prog,
       table.fields.push_back(field_of_spec[std::size_t(spec)]);
       table.record_positions.push_back(spec);
       table.missing_values.push_back(missing_value_of(prog.inputs[std::size_t(spec)]));
+      table.has_missing_values = table.has_missing_values || !std::isnan(table.missing_values.back());
     }
     products += table.specs.size();
     std::vector<std::uint8_t> float_term;
@@ -693,7 +695,7 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
     eval::Frame& f = *lease;
     // The linear fast path: the table sums of a block of rows at a time (when the fill can compute them).
     constexpr std::size_t kLinearBlock = 64;
-    const std::size_t width = impl.linear && rows >= 2 ? impl.linear->tables.size() : 0;
+    const std::size_t width = impl.linear ? impl.linear->tables.size() : 0;
     std::vector<double> sums(width * kLinearBlock);
     bool have_sums = false;
     for (std::size_t row = first; row < last; ++row) {
@@ -918,7 +920,8 @@ struct MatrixFill {
 
   /// One table's sums of `m` rows from `row` with the vector kernel (double matrices only).
   bool vector_sums(std::size_t row, std::size_t m, const std::vector<std::ptrdiff_t>& columns,
-                   const std::vector<std::uint8_t>& to_float, const std::vector<double>& coefficients, double* acc) const {
+                   const std::vector<std::uint8_t>& to_float, const std::vector<double>& coefficients,
+                   const double* missing_values, double* acc) const {
     if constexpr (!std::is_same_v<T, double>) {
       return false;
     } else {
@@ -927,12 +930,13 @@ struct MatrixFill {
       rows.column_stride = layout == Layout::RowMajor ? 1 : this->rows;
       for (std::size_t j = 0; j < 8; ++j)
         rows.base[j] = layout == Layout::RowMajor ? data + (row + std::min(j, m - 1)) * cols : data + row;
-      return eval::linear_sums8(rows, columns.data(), coefficients.data(), to_float.data(), columns.size(), acc);
+      return eval::linear_sums8(rows, columns.data(), coefficients.data(), to_float.data(), missing_values,
+                                columns.size(), acc);
     }
   }
 
   /// The top model's table sums for rows [first, first + n) into sums (n x tables), NaN where a row must take
-  /// the generic path (a missing cell); false without a linear plan.
+  /// the generic path (a missing cell without a numeric replacement); false without a linear plan.
   bool linear(std::size_t first, std::size_t n, double* sums) const {
     const auto* plan = impl.linear.get();
     if (!plan) return false;
@@ -945,7 +949,8 @@ struct MatrixFill {
         // Eight rows side by side, each added in the table's order: products first, then the intercept.
         double acc[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
         if (!term_columns[t].empty() &&
-            vector_sums(first + r0, m, term_columns[t], plan->float_term[t], table.coefficients, acc)) {
+            vector_sums(first + r0, m, term_columns[t], plan->float_term[t], table.coefficients,
+                        table.has_missing_values ? table.missing_values.data() : nullptr, acc)) {
           for (std::size_t j = 0; j < m; ++j) {
             double y = acc[j];
             if (table.intercept != 0.0) y += table.intercept;
@@ -955,16 +960,17 @@ struct MatrixFill {
         }
         for (std::size_t i = 0; i < table.specs.size(); ++i) {
           const auto spec = std::size_t(table.specs[i]);
-          const double c = table.coefficients[i];
+          const double c = table.coefficients[i], missing = table.missing_values[i];
           const std::ptrdiff_t col = map[spec];
-          if (col < 0) {
-            for (std::size_t j = 0; j < m; ++j) acc[j] = std::nan("");
-            break;
+          if (col < 0) {  // every cell missing (NaN sums without a replacement)
+            for (std::size_t j = 0; j < m; ++j) acc[j] += c * missing;
+            continue;
           }
           const bool round = plan->float_spec[spec];
           for (std::size_t j = 0; j < m; ++j) {
             double x = cell(first + r0 + j, std::size_t(col));
-            if (round) x = double(float(x));
+            if (x != x) x = missing;  // the prepared replacement, taken as it is
+            else if (round) x = double(float(x));
             acc[j] += c * x;
           }
         }
