@@ -310,7 +310,8 @@ std::string without_row(const std::string& message) {
   return colon == std::string::npos ? message : message.substr(colon + 2);
 }
 
-void check_same(const Outcome& want, const Outcome& got, bool compare_messages) {
+void check_same(const Outcome& want, const Outcome& got, bool compare_messages, int line = __builtin_LINE()) {
+  CAPTURE(line);
   REQUIRE(want.error.empty() == got.error.empty());
   if (!want.error.empty()) {
     if (compare_messages) REQUIRE(without_row(want.error) == without_row(got.error));
