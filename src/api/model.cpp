@@ -32,7 +32,6 @@ struct Model::Impl {
   std::shared_ptr<const std::vector<std::string>> classes;
   std::vector<std::ptrdiff_t> field_of_spec;  // per program input spec: the input field that feeds it, or -1
   std::vector<std::size_t> specs_by_name;     // program input specs in name order (a Record's order)
-  std::vector<std::uint8_t> name_repeats;     // per entry of specs_by_name: the previous entry has its name
   std::vector<std::string> sorted_names;      // per entry of specs_by_name: its name, side by side for the merge
   /// Per spec: a plain number whose preparation cannot fail, so that a Record's number (or its absence)
   /// may be prepared on first use.
@@ -286,9 +285,6 @@ std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOpt
   std::sort(impl->specs_by_name.begin(), impl->specs_by_name.end(),
             [&](std::size_t a, std::size_t b) { return specs[a].name < specs[b].name; });
   for (auto spec : impl->specs_by_name) impl->sorted_names.push_back(specs[spec].name);
-  impl->name_repeats.assign(specs.size(), 0);
-  for (std::size_t i = 1; i < specs.size(); ++i)
-    impl->name_repeats[i] = specs[impl->specs_by_name[i]].name == specs[impl->specs_by_name[i - 1]].name;
   for (const auto& spec : specs) impl->lazy_when_number.push_back(spec.plain_number && !eval::preparation_may_fail(spec));
   return impl;
 }
@@ -432,24 +428,20 @@ Result Model::score(const Record& record) const {
   found.assign(prog.inputs.size(), nullptr);
   numbers.resize(prog.inputs.size());
   bool numeric_row = true;
+  // Spec names are unique (the compiler keeps one spec per field), so each entry matches one spec at most.
   auto it = record.begin();
-  const Value* previous = nullptr;
-  bool previous_numeric = true;  // the previous value is missing or a number that is not NaN
-  double previous_number = std::nan("");
   for (std::size_t i = 0; i < impl_->specs_by_name.size(); ++i) {
     const std::size_t s = impl_->specs_by_name[i];
-    if (!impl_->name_repeats[i]) {  // else the previous spec has the same name: the same value
-      const std::string& name = impl_->sorted_names[i];
-      int c = -1;
-      while (it != record.end() && (c = compare_names(it->first, name)) < 0) ++it;
-      previous = it != record.end() && c == 0 ? &it->second : nullptr;
-      previous_number = previous && previous->is_number() ? previous->number() : std::nan("");
-      previous_numeric = !previous || previous->is_missing() || !std::isnan(previous_number);
-      if (previous) ++it;  // each entry matches one name at most
-    }
-    found[s] = previous;
-    numbers[s] = previous_number;
-    numeric_row = numeric_row && previous_numeric && impl_->lazy_when_number[s];
+    const std::string& name = impl_->sorted_names[i];
+    int c = -1;
+    while (it != record.end() && (c = compare_names(it->first, name)) < 0) ++it;
+    const Value* v = it != record.end() && c == 0 ? &it->second : nullptr;
+    if (v) ++it;
+    const double x = v && v->is_number() ? v->number() : std::nan("");
+    found[s] = v;
+    numbers[s] = x;
+    // Missing, or a number that is not NaN (a NaN number is an invalid value, not a missing one).
+    numeric_row = numeric_row && impl_->lazy_when_number[s] && (!v || v->is_missing() || !std::isnan(x));
   }
   static const Value missing;
   thread_local std::vector<double> sums;
