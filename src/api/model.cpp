@@ -32,6 +32,10 @@ struct Model::Impl {
   std::shared_ptr<const std::vector<std::string>> classes;
   std::vector<std::ptrdiff_t> field_of_spec;  // per program input spec: the input field that feeds it, or -1
   std::vector<std::size_t> specs_by_name;     // program input specs in name order (a Record's order)
+  std::vector<std::string> sorted_names;      // per entry of specs_by_name: its name, side by side for the merge
+  /// Per spec: a plain number whose preparation cannot fail, so that a Record's number (or its absence)
+  /// may be prepared on first use.
+  std::vector<std::uint8_t> lazy_when_number;
 
   /// The linear fast path of numeric batches: a top-level RegressionModel whose tables are sums of plain
   /// numeric inputs times coefficients. Its table sums are computed for eight rows at a time, in each
@@ -42,11 +46,25 @@ struct Model::Impl {
       double intercept = 0.0;
       std::vector<std::int32_t> specs;
       std::vector<double> coefficients;
+      std::vector<std::ptrdiff_t> fields;  // per term: its input field (its place in a score_into span)
+      std::vector<std::ptrdiff_t> record_positions;  // per term: its spec (its place in a Record's values)
+      /// Per term: the number a missing cell stands for (its field's numeric missingValueReplacement), or
+      /// NaN when a missing cell leaves the record to the generic path (no replacement, or returnInvalid).
+      std::vector<double> missing_values;
+      bool has_missing_values = false;  // some term has a replacement (the vector kernel then blends it in)
+      /// acc += c * x over the terms from 0, then the intercept, as RegressionTableEval adds them; `x` holds
+      /// a term's cell at position[i] (a field index for score_into, a spec index for a Record).
+      double sum_row(const double* x, const std::vector<std::uint8_t>& to_float,
+                     const std::vector<std::ptrdiff_t>& position) const;
     };
     std::vector<Table> tables;
     std::vector<bool> float_spec;  // per spec: a float field (the cell is rounded to float first)
     std::vector<std::vector<std::uint8_t>> float_term;  // per table, per term: float_spec of its input
-    bool covers_inputs = false;    // every input is plain and in some table: usable sums vouch for all cells
+    bool has_fields = false;       // every term's input is a top-level input field (score_into can use it)
+
+    /// The table sums of one record whose cells are in `x` (see Table::sum_row), into `sums`; false when one
+    /// is NaN (a missing cell without a replacement, or NaN from the arithmetic): the generic path decides.
+    bool sum_row(const double* x, bool by_field, double* sums) const;
   };
   std::unique_ptr<LinearPlan> linear;
   /// A boosted classifier's chain after the kernel sums, scored without a Frame in batches; per compiled
@@ -56,6 +74,11 @@ struct Model::Impl {
   /// Numeric batches may skip the Frame: every input is a plain number whose NaN is just missing, and the
   /// tail's kernels read them as they are (EnsembleKernel::direct_specs).
   bool direct_tail = false;
+  /// Program input specs, in program order, whose preparation may throw (eval::preparation_may_fail): a
+  /// numeric row prepares these before evaluating and leaves every other input to its first use. Decided
+  /// per field once, so a row pays nothing for the inputs whose MiningSchema treatment cannot fail.
+  std::vector<std::size_t> eager_specs;
+  std::vector<std::ptrdiff_t> spec_identity;  // 0, 1, ...: the lazy columns of a Record's values laid out by spec
 
   // Frames are reused across calls; a model is shared between threads, so the pool is locked briefly.
   mutable std::mutex pool_mutex;
@@ -91,6 +114,29 @@ struct Model::Impl {
                   std::int32_t label_hint, const std::vector<std::string>& classes,
                   std::vector<std::pair<std::size_t, Value>>& spill);
 };
+
+double Model::Impl::LinearPlan::Table::sum_row(const double* x, const std::vector<std::uint8_t>& to_float,
+                                               const std::vector<std::ptrdiff_t>& position) const {
+  double acc = 0.0;
+  const std::size_t n = coefficients.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    double v = x[position[i]];
+    if (v != v) v = missing_values[i];  // the prepared replacement, taken as it is
+    else if (to_float[i]) v = double(float(v));
+    acc += coefficients[i] * v;
+  }
+  if (intercept != 0.0) acc += intercept;
+  return acc;
+}
+
+bool Model::Impl::LinearPlan::sum_row(const double* x, bool by_field, double* sums) const {
+  for (std::size_t t = 0; t < tables.size(); ++t) {
+    const Table& table = tables[t];
+    sums[t] = table.sum_row(x, float_term[t], by_field ? table.fields : table.record_positions);
+    if (sums[t] != sums[t]) return false;
+  }
+  return true;
+}
 
 namespace {
 
@@ -152,7 +198,16 @@ void check_sha256(std::string_view bytes, const LoadOptions& options) {
                                            "truncated model", got, want));
 }
 
-std::unique_ptr<Model::Impl::LinearPlan> linear_plan(const eval::Program& prog) {
+/// The number a missing value of a plain input becomes once prepared (its numeric missingValueReplacement),
+/// or NaN when the generic path must decide (no replacement: the table has no sum; returnInvalid: an error).
+double missing_value_of(const eval::InputSpec& s) {
+  if (s.missing_is_error || !s.missing_replacement || s.missing_replacement->kind != eval::Kind::Number)
+    return std::nan("");
+  return s.missing_replacement->num;
+}
+
+std::unique_ptr<Model::Impl::LinearPlan> linear_plan(const eval::Program& prog,
+                                                     const std::vector<std::ptrdiff_t>& field_of_spec) {
   const auto* top = dynamic_cast<const eval::RegressionEval*>(&prog.top());
   if (!top || top->float_math || top->tables.empty()) return nullptr;
   auto plan = std::make_unique<Model::Impl::LinearPlan>();
@@ -169,6 +224,10 @@ std::unique_ptr<Model::Impl::LinearPlan> linear_plan(const eval::Program& prog) 
       if (p.exponent != 1 || spec < 0 || !prog.inputs[std::size_t(spec)].plain_number) return nullptr;
       table.specs.push_back(spec);
       table.coefficients.push_back(p.coefficient);
+      table.fields.push_back(field_of_spec[std::size_t(spec)]);
+      table.record_positions.push_back(spec);
+      table.missing_values.push_back(missing_value_of(prog.inputs[std::size_t(spec)]));
+      table.has_missing_values = table.has_missing_values || !std::isnan(table.missing_values.back());
     }
     products += table.specs.size();
     std::vector<std::uint8_t> float_term;
@@ -177,12 +236,9 @@ std::unique_ptr<Model::Impl::LinearPlan> linear_plan(const eval::Program& prog) 
     plan->float_term.push_back(std::move(float_term));
   }
   if (products < 8) return nullptr;  // too small to be worth the block pass
-  std::vector<bool> used(prog.inputs.size(), false);
+  plan->has_fields = true;
   for (const auto& t : plan->tables)
-    for (auto s : t.specs) used[std::size_t(s)] = true;
-  plan->covers_inputs = true;
-  for (std::size_t s = 0; s < prog.inputs.size(); ++s)
-    plan->covers_inputs = plan->covers_inputs && used[s] && prog.inputs[s].plain_number;
+    for (auto field : t.fields) plan->has_fields = plan->has_fields && field >= 0;
   return plan;
 }
 
@@ -193,7 +249,7 @@ std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOpt
   impl->field_of_spec.assign(impl->compiled->program.inputs.size(), -1);
   for (std::size_t i = 0; i < impl->compiled->inputs.size(); ++i)
     impl->field_of_spec[std::size_t(impl->compiled->input_spec_of_field[i])] = std::ptrdiff_t(i);
-  impl->linear = linear_plan(impl->compiled->program);
+  impl->linear = linear_plan(impl->compiled->program, impl->field_of_spec);
   const char* tail_switch = std::getenv("PMMLRT_CHAIN_TAIL");  // "generic": every record the generic way
   if (!tail_switch || std::string_view(tail_switch) != "generic") impl->tail = eval::ChainTail::plan(impl->compiled->program);
   if (impl->tail) {
@@ -220,11 +276,46 @@ std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOpt
     }
   }
   const auto& specs = impl->compiled->program.inputs;
+  for (std::size_t s = 0; s < specs.size(); ++s) {
+    if (eval::preparation_may_fail(specs[s])) impl->eager_specs.push_back(s);
+    impl->spec_identity.push_back(std::ptrdiff_t(s));
+  }
   impl->specs_by_name.resize(specs.size());
   for (std::size_t s = 0; s < specs.size(); ++s) impl->specs_by_name[s] = s;
   std::sort(impl->specs_by_name.begin(), impl->specs_by_name.end(),
             [&](std::size_t a, std::size_t b) { return specs[a].name < specs[b].name; });
+  for (auto spec : impl->specs_by_name) impl->sorted_names.push_back(specs[spec].name);
+  for (const auto& spec : specs) impl->lazy_when_number.push_back(spec.plain_number && !eval::preparation_may_fail(spec));
   return impl;
+}
+
+/// Prepares, in program order, the inputs of a numeric row whose preparation may throw; the others are
+/// prepared on first use from the frame's lazy row (they cannot fail, so the first error is unchanged).
+/// cell(spec) is the spec's number (NaN when missing).
+template <class Cell>
+void prepare_eager_inputs(const Model::Impl& impl, eval::Frame& f, const Cell& cell) {
+  const auto& prog = impl.compiled->program;
+  for (auto s : impl.eager_specs) {
+    const double x = cell(s);
+    if (prog.inputs[s].plain_number && !std::isnan(x)) continue;
+    eval::prepare_number(f, prog.inputs[s], x);
+  }
+}
+
+/// Orders names as std::string::compare does (bytes as unsigned char, then length), without a call for the
+/// short names records mostly have.
+int compare_names(std::string_view a, std::string_view b) {
+  const std::size_t n = std::min(a.size(), b.size());
+  constexpr std::size_t kShort = 16;
+  if (n > kShort) {
+    if (int c = a.compare(0, n, b.substr(0, n)); c != 0) return c;
+  } else {
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+      if (x != y) return x < y ? -1 : 1;
+    }
+  }
+  return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
 }
 
 void evaluate_row(const Model::Impl& impl, eval::Frame& f) {
@@ -360,19 +451,46 @@ Result Model::score(const Record& record) const {
   f.reset();
   f.row = 0;
   const auto& prog = impl_->compiled->program;
-  // One merge of the record (sorted by name) with the specs in name order finds every value; then the
-  // specs are prepared in program order (the reference's order, which decides the first error).
+  // One merge of the record (sorted by name) with the specs in name order finds every value. When every
+  // input is a plain number given as a number (or not given), the record is laid out by spec as a numeric
+  // row and prepared on first use, as a batch row is (none of these inputs can fail): a linear model then
+  // sums it straight from there, and an ensemble kernel gathers it directly. Otherwise the specs are
+  // prepared in program order (the reference's order, which decides the first error).
   thread_local std::vector<const Value*> found;
+  thread_local std::vector<double> numbers;
   found.assign(prog.inputs.size(), nullptr);
+  numbers.resize(prog.inputs.size());
+  bool numeric_row = true;
+  // Spec names are unique (the compiler keeps one spec per field), so each entry matches one spec at most.
   auto it = record.begin();
-  for (auto s : impl_->specs_by_name) {
-    const std::string& name = prog.inputs[s].name;
+  for (std::size_t i = 0; i < impl_->specs_by_name.size(); ++i) {
+    const std::size_t s = impl_->specs_by_name[i];
+    const std::string& name = impl_->sorted_names[i];
     int c = -1;
-    while (it != record.end() && (c = it->first.compare(name)) < 0) ++it;
-    if (it != record.end() && c == 0) found[s] = &it->second;
+    while (it != record.end() && (c = compare_names(it->first, name)) < 0) ++it;
+    const Value* v = it != record.end() && c == 0 ? &it->second : nullptr;
+    if (v) ++it;
+    const double x = v && v->is_number() ? v->number() : std::nan("");
+    found[s] = v;
+    numbers[s] = x;
+    // Missing, or a number that is not NaN (a NaN number is an invalid value, not a missing one).
+    numeric_row = numeric_row && impl_->lazy_when_number[s] && (!v || v->is_missing() || !std::isnan(x));
   }
   static const Value missing;
-  for (std::size_t s = 0; s < prog.inputs.size(); ++s) eval::prepare_input(f, prog.inputs[s], found[s] ? *found[s] : missing);
+  thread_local std::vector<double> sums;
+  if (numeric_row) {
+    f.lazy.data = numbers.data();
+    f.lazy.is_float = false;
+    f.lazy.base = 0;
+    f.lazy.stride = 1;
+    f.lazy.column_of_spec = impl_->spec_identity.data();
+    if (const auto* plan = impl_->linear.get()) {
+      sums.resize(plan->tables.size());
+      if (plan->sum_row(numbers.data(), false, sums.data())) f.precomputed_linear = sums.data();
+    }
+  } else {
+    for (std::size_t s = 0; s < prog.inputs.size(); ++s) eval::prepare_input(f, prog.inputs[s], found[s] ? *found[s] : missing);
+  }
   const bool by_tail = evaluate_record(*impl_, f);
 
   Result r;
@@ -392,7 +510,6 @@ Result Model::score(const Record& record) const {
 
 void Model::score_into(const double* inputs, std::size_t n_inputs, const RecordOutput& out) const {
   const auto& compiled = *impl_->compiled;
-  const auto& prog = compiled.program;
   if (n_inputs != compiled.inputs.size())
     throw Error(ErrorKind::Usage, fmt::format("{} inputs for a model of {} input fields", n_inputs, compiled.inputs.size()));
   if (!inputs && n_inputs) throw Error(ErrorKind::Usage, "Model::score_into: null inputs");
@@ -400,19 +517,24 @@ void Model::score_into(const double* inputs, std::size_t n_inputs, const RecordO
   eval::Frame& f = *lease;
   f.reset();
   f.row = 0;
-  // Specs in program order (the reference's preparation order), each fed by its field's number; plain
-  // numbers are left to be prepared on first use (they cannot fail), as in a batch row.
+  // The span is the frame's lazy row, as a batch row is: inputs that may fail are prepared now in program
+  // order (the reference's, which decides the first error), the rest on first use.
   f.lazy.data = inputs;
   f.lazy.is_float = false;
   f.lazy.base = 0;
   f.lazy.stride = 1;
   f.lazy.column_of_spec = impl_->field_of_spec.data();
-  for (std::size_t s = 0; s < prog.inputs.size(); ++s) {
-    const auto field = impl_->field_of_spec[s];
-    const double x = field >= 0 ? inputs[field] : std::nan("");
-    if (prog.inputs[s].plain_number && !std::isnan(x)) continue;
-    eval::prepare_number(f, prog.inputs[s], x);
+  // A linear model's table sums straight from the span, when none of them needs the generic path.
+  thread_local std::vector<double> sums;
+  const auto* plan = impl_->linear.get();
+  if (plan && plan->has_fields) {
+    sums.resize(plan->tables.size());
+    if (plan->sum_row(inputs, true, sums.data())) f.precomputed_linear = sums.data();
   }
+  prepare_eager_inputs(*impl_, f, [&](std::size_t s) {
+    const auto field = impl_->field_of_spec[s];
+    return field >= 0 ? inputs[field] : std::nan("");
+  });
   const bool by_tail = evaluate_record(*impl_, f);
   const eval::Prediction& p = f.predictions[0];
   const double nan = std::nan("");
@@ -578,7 +700,7 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
     eval::Frame& f = *lease;
     // The linear fast path: the table sums of a block of rows at a time (when the fill can compute them).
     constexpr std::size_t kLinearBlock = 64;
-    const std::size_t width = impl.linear && rows >= 2 ? impl.linear->tables.size() : 0;
+    const std::size_t width = impl.linear ? impl.linear->tables.size() : 0;
     std::vector<double> sums(width * kLinearBlock);
     bool have_sums = false;
     for (std::size_t row = first; row < last; ++row) {
@@ -792,25 +914,18 @@ struct MatrixFill {
   static constexpr bool kNumeric = true;
 
   void operator()(eval::Frame& f, std::size_t row) const {
-    const auto& prog = impl.compiled->program;
     f.lazy.data = data;
     f.lazy.is_float = std::is_same_v<T, float>;
     f.lazy.base = layout == Layout::RowMajor ? row * cols : row;
     f.lazy.stride = layout == Layout::RowMajor ? 1 : rows;
     f.lazy.column_of_spec = map.data();
-    // Sums that are not NaN saw every cell of every input, none of them NaN (a NaN cell makes its product
-    // NaN): nothing is left to prepare now.
-    if (f.precomputed_linear && impl.linear->covers_inputs) return;
-    for (std::size_t s = 0; s < prog.inputs.size(); ++s) {
-      double x = map[s] >= 0 ? cell(row, std::size_t(map[s])) : std::nan("");
-      if (prog.inputs[s].plain_number && !std::isnan(x)) continue;
-      eval::prepare_number(f, prog.inputs[s], x);
-    }
+    prepare_eager_inputs(impl, f, [&](std::size_t s) { return spec_cell(row, std::int32_t(s)); });
   }
 
   /// One table's sums of `m` rows from `row` with the vector kernel (double matrices only).
   bool vector_sums(std::size_t row, std::size_t m, const std::vector<std::ptrdiff_t>& columns,
-                   const std::vector<std::uint8_t>& to_float, const std::vector<double>& coefficients, double* acc) const {
+                   const std::vector<std::uint8_t>& to_float, const std::vector<double>& coefficients,
+                   const double* missing_values, double* acc) const {
     if constexpr (!std::is_same_v<T, double>) {
       return false;
     } else {
@@ -819,12 +934,13 @@ struct MatrixFill {
       rows.column_stride = layout == Layout::RowMajor ? 1 : this->rows;
       for (std::size_t j = 0; j < 8; ++j)
         rows.base[j] = layout == Layout::RowMajor ? data + (row + std::min(j, m - 1)) * cols : data + row;
-      return eval::linear_sums8(rows, columns.data(), coefficients.data(), to_float.data(), columns.size(), acc);
+      return eval::linear_sums8(rows, columns.data(), coefficients.data(), to_float.data(), missing_values,
+                                columns.size(), acc);
     }
   }
 
   /// The top model's table sums for rows [first, first + n) into sums (n x tables), NaN where a row must take
-  /// the generic path (a missing cell); false without a linear plan.
+  /// the generic path (a missing cell without a numeric replacement); false without a linear plan.
   bool linear(std::size_t first, std::size_t n, double* sums) const {
     const auto* plan = impl.linear.get();
     if (!plan) return false;
@@ -837,7 +953,8 @@ struct MatrixFill {
         // Eight rows side by side, each added in the table's order: products first, then the intercept.
         double acc[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
         if (!term_columns[t].empty() &&
-            vector_sums(first + r0, m, term_columns[t], plan->float_term[t], table.coefficients, acc)) {
+            vector_sums(first + r0, m, term_columns[t], plan->float_term[t], table.coefficients,
+                        table.has_missing_values ? table.missing_values.data() : nullptr, acc)) {
           for (std::size_t j = 0; j < m; ++j) {
             double y = acc[j];
             if (table.intercept != 0.0) y += table.intercept;
@@ -847,16 +964,17 @@ struct MatrixFill {
         }
         for (std::size_t i = 0; i < table.specs.size(); ++i) {
           const auto spec = std::size_t(table.specs[i]);
-          const double c = table.coefficients[i];
+          const double c = table.coefficients[i], missing = table.missing_values[i];
           const std::ptrdiff_t col = map[spec];
-          if (col < 0) {
-            for (std::size_t j = 0; j < m; ++j) acc[j] = std::nan("");
-            break;
+          if (col < 0) {  // every cell missing (NaN sums without a replacement)
+            for (std::size_t j = 0; j < m; ++j) acc[j] += c * missing;
+            continue;
           }
           const bool round = plan->float_spec[spec];
           for (std::size_t j = 0; j < m; ++j) {
             double x = cell(first + r0 + j, std::size_t(col));
-            if (round) x = double(float(x));
+            if (x != x) x = missing;  // the prepared replacement, taken as it is
+            else if (round) x = double(float(x));
             acc[j] += c * x;
           }
         }

@@ -150,4 +150,17 @@ void prepare_number(Frame& f, const InputSpec& s, double x) {
   finish(f, s, v, st, [&] { return describe(f, v); });
 }
 
+bool preparation_may_fail(const InputSpec& s) {
+  if (s.missing_is_error) return true;
+  // A plain number is valid unless NaN, and NaN is missing; any other field may meet an invalid value.
+  if (s.plain_number) return false;
+  switch (s.invalid_treatment) {
+    case InputSpec::Treatment::ReturnInvalid: return true;
+    case InputSpec::Treatment::AsValue: return !s.invalid_replacement;
+    case InputSpec::Treatment::AsIs:
+    case InputSpec::Treatment::AsMissing: return false;
+  }
+  return true;
+}
+
 }  // namespace pmmlrt::eval

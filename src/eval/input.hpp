@@ -8,4 +8,8 @@ namespace pmmlrt::eval {
 void prepare_input(Frame& f, const InputSpec& spec, const Value& raw);
 /// The same for a numeric batch cell: NaN is missing; string-typed categorical fields take a category code.
 void prepare_number(Frame& f, const InputSpec& spec, double x);
+/// False when prepare_number cannot throw for any cell of this field (its MiningSchema treatments turn every
+/// missing or invalid value into a value), so that a numeric row may prepare it on first use without
+/// changing which error a row reports first. Decided once per field, not per cell.
+bool preparation_may_fail(const InputSpec& spec);
 }  // namespace pmmlrt::eval

@@ -27,6 +27,14 @@ PMMLRT_AVX512 inline __m512d term(__m512d acc, double c, __m512d x, bool to_floa
   return _mm512_add_pd(acc, _mm512_mul_pd(_mm512_set1_pd(c), x));
 }
 
+/// term() where a NaN cell stands for `missing` (a field's missing value replacement).
+PMMLRT_AVX512 inline __m512d term(__m512d acc, double c, __m512d x, bool to_float, double missing) {
+  const __mmask8 is_missing = _mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q);
+  if (to_float) x = _mm512_cvtps_pd(_mm512_cvtpd_ps(x));
+  x = _mm512_mask_mov_pd(x, is_missing, _mm512_set1_pd(missing));
+  return _mm512_add_pd(acc, _mm512_mul_pd(_mm512_set1_pd(c), x));
+}
+
 /// Columns c .. c + 7 of eight rows, transposed: out[k] holds column c + k of rows 0..7.
 PMMLRT_AVX512 inline void load_transposed(const LinearRows& rows, std::ptrdiff_t c, __m512d* out) {
   __m512d r[8];
@@ -61,8 +69,17 @@ PMMLRT_AVX512 inline __m512d load_column(const LinearRows& rows, std::ptrdiff_t 
   return _mm512_load_pd(cell);
 }
 
+template <bool kReplaceMissing>
+PMMLRT_AVX512 inline __m512d term_at(__m512d acc, const double* coefficients, const std::uint8_t* to_float,
+                                     const double* missing_values, std::size_t i, __m512d x) {
+  if constexpr (kReplaceMissing) return term(acc, coefficients[i], x, to_float[i], missing_values[i]);
+  else return term(acc, coefficients[i], x, to_float[i]);
+}
+
+template <bool kReplaceMissing>
 PMMLRT_AVX512 void linear_sums8_avx512(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
-                                       const std::uint8_t* to_float, std::size_t count, double* acc_out) {
+                                       const std::uint8_t* to_float, const double* missing_values, std::size_t count,
+                                       double* acc_out) {
   __m512d acc = _mm512_setzero_pd();
   std::size_t i = 0;
   if (rows.column_stride == 1) {
@@ -72,31 +89,35 @@ PMMLRT_AVX512 void linear_sums8_avx512(const LinearRows& rows, const std::ptrdif
       for (std::size_t k = 1; k < 8; ++k) consecutive &= columns[i + k] == c + std::ptrdiff_t(k);
       if (!consecutive) {
         for (std::size_t k = 0; k < 8; ++k)
-          acc = term(acc, coefficients[i + k], load_column(rows, columns[i + k]), to_float[i + k]);
+          acc = term_at<kReplaceMissing>(acc, coefficients, to_float, missing_values, i + k, load_column(rows, columns[i + k]));
         continue;
       }
       __m512d col[8];
       load_transposed(rows, c, col);
-      for (std::size_t k = 0; k < 8; ++k) acc = term(acc, coefficients[i + k], col[k], to_float[i + k]);
+      for (std::size_t k = 0; k < 8; ++k)
+        acc = term_at<kReplaceMissing>(acc, coefficients, to_float, missing_values, i + k, col[k]);
     }
   }
-  for (; i < count; ++i) acc = term(acc, coefficients[i], load_column(rows, columns[i]), to_float[i]);
+  for (; i < count; ++i)
+    acc = term_at<kReplaceMissing>(acc, coefficients, to_float, missing_values, i, load_column(rows, columns[i]));
   _mm512_storeu_pd(acc_out, acc);
 }
 
 }  // namespace
 
 bool linear_sums8(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
-                  const std::uint8_t* to_float, std::size_t count, double* acc) {
+                  const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc) {
   static const bool avx512 = simd_level() == SimdLevel::Avx512;
   if (!avx512) return false;
-  linear_sums8_avx512(rows, columns, coefficients, to_float, count, acc);
+  if (missing_values) linear_sums8_avx512<true>(rows, columns, coefficients, to_float, missing_values, count, acc);
+  else linear_sums8_avx512<false>(rows, columns, coefficients, to_float, nullptr, count, acc);
   return true;
 }
 
 #else
 
-bool linear_sums8(const LinearRows&, const std::ptrdiff_t*, const double*, const std::uint8_t*, std::size_t, double*) {
+bool linear_sums8(const LinearRows&, const std::ptrdiff_t*, const double*, const std::uint8_t*, const double*, std::size_t,
+                  double*) {
   return false;
 }
 

@@ -17,9 +17,10 @@ struct LinearRows {
 };
 
 /// acc[j] = sum over i < count of coefficients[i] * x_j(columns[i]), where x is rounded to float first when
-/// to_float[i]. Every column must be >= 0. Uses AVX-512 when the CPU has it; false if it did nothing (the
-/// caller's scalar loop then runs).
+/// to_float[i], and a NaN x is missing_values[i] instead (as it is, not rounded) when missing_values is not
+/// null. Every column must be >= 0. Uses AVX-512 when the CPU has it; false if it did nothing (the caller's
+/// scalar loop then runs).
 bool linear_sums8(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
-                  const std::uint8_t* to_float, std::size_t count, double* acc);
+                  const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc);
 
 }  // namespace pmmlrt::eval
