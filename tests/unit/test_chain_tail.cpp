@@ -14,6 +14,7 @@
 
 #include "compile/compiler.hpp"
 #include "eval/chain_tail.hpp"
+#include "eval/ensemble_kernel.hpp"
 #include "pmml/loader.hpp"
 #include "pmmlrt/pmmlrt.hpp"
 #include "support.hpp"
@@ -24,6 +25,10 @@ using pmmlrt_test::same_bits;
 namespace {
 
 const fs::path kGenerated = PMMLRT_SOURCE_DIR "/tests/generated/cases";
+
+// The tail starts from the kernels' sums. Every model below gets summing kernels at AVX-512; at AVX2 those
+// with categorical splits do not (no set tests there), and at the scalar level none does.
+bool all_sum() { return pmmlrt::eval::simd_level() == pmmlrt::eval::SimdLevel::Avx512; }
 
 bool has_tail(const fs::path& pmml) {
   pmmlrt::LoadOptions o;
@@ -60,12 +65,12 @@ void require_same(const pmmlrt::BatchResult& a, const pmmlrt::BatchResult& b) {
 
 }  // namespace
 
-TEST_CASE("chain tail: taken by boosted classifiers, refused by other shapes") {
+TEST_CASE("chain tail (kernel sums): taken by boosted classifiers, refused by other shapes") {
   for (const char* name : {"XGBoostBreastCancer", "XGBoostWine", "XGBoostLoanNA", "LightGBMBreastCancer", "LightGBMWine",
                            "LightGBMLoanCat", "GradientBoostingBreastCancer", "GradientBoostingWine"}) {
     const std::string model = name;
     CAPTURE(model);
-    CHECK(has_tail(kGenerated / name / "model.pmml"));
+    if (all_sum()) CHECK(has_tail(kGenerated / name / "model.pmml"));
   }
   for (const char* name : {"XGBoostDiabetes", "XGBoostLoanCat", "LightGBMDiabetes", "LightGBMLoanNA", "GradientBoostingDiabetes",
                            "RandomForestWine", "RandomForestBreastCancer", "DecisionTreeIris", "LogisticRegressionIris",
@@ -80,18 +85,18 @@ TEST_CASE("chain tail: taken by boosted classifiers, refused by other shapes") {
                          "jpmml-transpiler/GradientBoostingAudit"}) {
     const std::string model = id;
     CAPTURE(model);
-    CHECK(has_tail(fs::path(PMMLRT_CONFORMANCE_DIR) / id / "model.pmml"));
+    if (all_sum()) CHECK(has_tail(fs::path(PMMLRT_CONFORMANCE_DIR) / id / "model.pmml"));
   }
   CHECK_FALSE(has_tail(fs::path(PMMLRT_CONFORMANCE_DIR) / "jpmml-sparkml-lightgbm/LightGBMAuditNA/model.pmml"));
 }
 
-TEST_CASE("chain tail: every batch result is the generic path's, with missing values and on threads") {
+TEST_CASE("chain tail (kernel sums): every batch result is the generic path's, with missing values and on threads") {
   for (const char* name : {"XGBoostBreastCancer", "XGBoostWine", "XGBoostLoanNA", "LightGBMBreastCancer", "LightGBMWine",
                            "GradientBoostingWine", "LightGBMLoanCat"}) {
     const std::string model = name;
     CAPTURE(model);
     const fs::path pmml = kGenerated / name / "model.pmml";
-    REQUIRE(has_tail(pmml));
+    if (all_sum()) REQUIRE(has_tail(pmml));
     const auto fast = load(pmml, true), slow = load(pmml, false);
     const std::size_t cols = fast.input_fields().size(), rows = 2000;
     std::mt19937_64 rng(11);
