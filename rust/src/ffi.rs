@@ -14,6 +14,8 @@ pub const PMMLRT_FIELDS_INPUT: c_int = 1;
 pub const PMMLRT_FIELDS_TARGET: c_int = 2;
 pub const PMMLRT_ROW_ERRORS_FAIL: c_int = 0;
 pub const PMMLRT_ROW_ERRORS_RECORD: c_int = 1;
+pub const PMMLRT_LEAF_PRECISION_EXACT: c_int = 0;
+pub const PMMLRT_LEAF_PRECISION_HALF: c_int = 1;
 pub const PMMLRT_ABI_VERSION: c_int = 1;
 
 #[repr(C)]
@@ -46,6 +48,9 @@ extern "C" {
     pub fn pmmlrt_options_set_expected_sha256(options: *mut pmmlrt_options, hex: *const c_char) -> pmmlrt_status;
     pub fn pmmlrt_options_set_row_errors(options: *mut pmmlrt_options, policy: c_int) -> pmmlrt_status;
     pub fn pmmlrt_options_set_threads(options: *mut pmmlrt_options, threads: usize) -> pmmlrt_status;
+    pub fn pmmlrt_options_set_leaf_precision(options: *mut pmmlrt_options, precision: c_int) -> pmmlrt_status;
+    pub fn pmmlrt_options_get_leaf_precision(options: *const pmmlrt_options, precision: *mut c_int) -> pmmlrt_status;
+    pub fn pmmlrt_options_set_load_threads(options: *mut pmmlrt_options, threads: usize) -> pmmlrt_status;
 
     pub fn pmmlrt_model_load_file(
         path: *const c_char,

@@ -113,6 +113,17 @@ pub enum Limit {
     Categories = 7,
 }
 
+/// How tree models store their leaf values (see pmmlrt::LoadOptions::leaf_precision).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LeafPrecision {
+    /// As the document writes them (the default).
+    #[default]
+    Exact,
+    /// Every TreeModel leaf score, probability and confidence rounded to IEEE binary16 at load: an opt-in
+    /// reduced precision whose results differ from the reference's.
+    Half,
+}
+
 /// Loading and scoring options.
 pub struct Options {
     ptr: NonNull<ffi::pmmlrt_options>,
@@ -153,6 +164,36 @@ impl Options {
     /// results do not depend on it.
     pub fn threads(self, threads: usize) -> Result<Options> {
         check(unsafe { ffi::pmmlrt_options_set_threads(self.ptr.as_ptr(), threads) })?;
+        Ok(self)
+    }
+
+    /// The leaf precision of models loaded with these options ([`LeafPrecision::Exact`] by default). With
+    /// [`LeafPrecision::Half`], loading a model with a finite leaf value beyond the binary16 range (65504)
+    /// fails with a usage error (status 8).
+    pub fn leaf_precision(self, precision: LeafPrecision) -> Result<Options> {
+        let raw = match precision {
+            LeafPrecision::Exact => ffi::PMMLRT_LEAF_PRECISION_EXACT,
+            LeafPrecision::Half => ffi::PMMLRT_LEAF_PRECISION_HALF,
+        };
+        check(unsafe { ffi::pmmlrt_options_set_leaf_precision(self.ptr.as_ptr(), raw) })?;
+        Ok(self)
+    }
+    /// Reads the leaf precision.
+    pub fn get_leaf_precision(&self) -> Result<LeafPrecision> {
+        let mut raw = 0;
+        check(unsafe { ffi::pmmlrt_options_get_leaf_precision(self.ptr.as_ptr(), &mut raw) })?;
+        match raw {
+            ffi::PMMLRT_LEAF_PRECISION_EXACT => Ok(LeafPrecision::Exact),
+            ffi::PMMLRT_LEAF_PRECISION_HALF => Ok(LeafPrecision::Half),
+            other => Err(Error::usage(format!("the library reported an unknown leaf precision {other}"))),
+        }
+    }
+
+    /// Threads that read a forest's Segments while loading: 1 (default) the calling thread only, 0 one per
+    /// hardware thread. They are joined before the load returns; the model, and the error of a failed load,
+    /// do not depend on it. Independent of [`Options::threads`] (scoring).
+    pub fn load_threads(self, threads: usize) -> Result<Options> {
+        check(unsafe { ffi::pmmlrt_options_set_load_threads(self.ptr.as_ptr(), threads) })?;
         Ok(self)
     }
 }

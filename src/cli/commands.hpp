@@ -44,11 +44,22 @@ bool take_option(const std::vector<std::string>& args, std::size_t& i, std::init
 /// True when `arg` looks like an option ("-x", "--xyz"), not a positional argument ("-" means stdin/stdout).
 bool is_option(std::string_view arg);
 
-/// Validates a --sha256 argument (64 hex digits). Throws UsageError.
-void check_sha256(const std::string& hex);
+/// The options of every command that loads a model: --sha256, --leaf-precision, --load-threads.
+struct LoadFlags {
+  std::string sha256;  ///< empty: no check
+  pmmlrt::LeafPrecision leaf_precision = pmmlrt::LeafPrecision::Exact;
+  std::size_t threads = 1;  ///< LoadOptions::threads (0: one per hardware thread)
+};
+
+/// If args[i] is a load option, stores its value in `flags`, advances `i` past it and returns true. Throws
+/// UsageError for a malformed value.
+bool take_load_option(const std::vector<std::string>& args, std::size_t& i, LoadFlags& flags);
+
+/// The lines of the help texts that describe the load options.
+extern const char* const kLoadOptionsHelp;
 
 /// Loads a model, printing the error and returning nullopt on failure.
-std::optional<pmmlrt::Model> load_model(const std::string& path, const std::string& sha256);
+std::optional<pmmlrt::Model> load_model(const std::string& path, const LoadFlags& flags);
 
 /// "parse", "unsupported", ... for messages.
 std::string_view kind_name(pmmlrt::ErrorKind kind) noexcept;

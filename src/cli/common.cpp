@@ -1,8 +1,12 @@
 // Helpers shared by the sub-commands: option matching, model loading with readable errors, enum names.
 
+#include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <limits>
 #include <string>
 
 #include <fmt/core.h>
@@ -34,15 +38,61 @@ bool take_option(const std::vector<std::string>& args, std::size_t& i, std::init
   return false;
 }
 
+namespace {
+
 void check_sha256(const std::string& hex) {
   bool ok = hex.size() == 64;
   for (char c : hex) ok = ok && std::isxdigit(static_cast<unsigned char>(c));
   if (!ok) throw UsageError("--sha256 needs 64 hexadecimal digits, got '" + hex + "'");
 }
 
-std::optional<pmmlrt::Model> load_model(const std::string& path, const std::string& sha256) {
+pmmlrt::LeafPrecision parse_leaf_precision(const std::string& name) {
+  if (name == "exact") return pmmlrt::LeafPrecision::Exact;
+  if (name == "half") return pmmlrt::LeafPrecision::Half;
+  throw UsageError("--leaf-precision needs 'exact' or 'half', got '" + name + "'");
+}
+
+std::size_t parse_load_threads(const std::string& text) {
+  // Digits only: strtoull alone would take "-1" as the largest count and "2x" as 2.
+  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  errno = 0;
+  const unsigned long long n = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+  if (!digits || errno == ERANGE || n > std::numeric_limits<std::size_t>::max())
+    throw UsageError("--load-threads needs a thread count (0 for one per hardware thread), got '" + text + "'");
+  return static_cast<std::size_t>(n);
+}
+
+}  // namespace
+
+const char* const kLoadOptionsHelp =
+    "  --sha256 HEX        refuse the model unless its SHA-256 is HEX (64 hex digits)\n"
+    "  --leaf-precision exact|half\n"
+    "                      'half' rounds every tree leaf score, probability and confidence to IEEE\n"
+    "                      binary16 at load (opt-in reduced precision: results differ slightly from the\n"
+    "                      exact ones; a leaf beyond 65504 cannot be loaded); default 'exact'\n"
+    "  --load-threads N    threads that read a forest's Segments while loading (default 1; 0 = one per\n"
+    "                      hardware thread); the model is the same whatever N\n";
+
+bool take_load_option(const std::vector<std::string>& args, std::size_t& i, LoadFlags& flags) {
+  std::string value;
+  if (take_option(args, i, {"--sha256"}, value)) {
+    check_sha256(value);
+    flags.sha256 = value;
+  } else if (take_option(args, i, {"--leaf-precision"}, value)) {
+    flags.leaf_precision = parse_leaf_precision(value);
+  } else if (take_option(args, i, {"--load-threads"}, value)) {
+    flags.threads = parse_load_threads(value);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::optional<pmmlrt::Model> load_model(const std::string& path, const LoadFlags& flags) {
   pmmlrt::LoadOptions options;
-  options.expected_sha256 = sha256;
+  options.expected_sha256 = flags.sha256;
+  options.leaf_precision = flags.leaf_precision;
+  options.threads = flags.threads;
   try {
     return pmmlrt::Model::load_file(path, options);
   } catch (const pmmlrt::ParseError& e) {

@@ -52,25 +52,21 @@ void print_fields(const char* title, const std::vector<pmmlrt::FieldInfo>& field
 }  // namespace
 
 int run_inspect(const std::vector<std::string>& args) {
-  std::string model_path, sha256;
+  std::string model_path;
+  LoadFlags load_flags;
   for (std::size_t i = 0; i < args.size();) {
-    std::string value;
     if (args[i] == "-h" || args[i] == "--help") {
       print_inspect_help();
       return kExitOk;
     }
-    if (take_option(args, i, {"--sha256"}, value)) {
-      check_sha256(value);
-      sha256 = value;
-      continue;
-    }
+    if (take_load_option(args, i, load_flags)) continue;
     if (is_option(args[i])) throw UsageError("inspect: unknown option '" + args[i] + "'");
     if (!model_path.empty()) throw UsageError("inspect: unexpected argument '" + args[i] + "'");
     model_path = args[i++];
   }
   if (model_path.empty()) throw UsageError("inspect: needs MODEL.pmml");
 
-  std::optional<pmmlrt::Model> loaded = load_model(model_path, sha256);
+  std::optional<pmmlrt::Model> loaded = load_model(model_path, load_flags);
   if (!loaded) return kExitModel;
   const pmmlrt::Model& model = *loaded;
 

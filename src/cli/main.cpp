@@ -1,8 +1,9 @@
 // pmmlrt: score CSV files with a PMML model, and describe models.
 //
-//   pmmlrt score MODEL.pmml INPUT.csv [-o OUT.csv] [--missing TOKENS] [--sha256 HEX] [--all-outputs]
-//   pmmlrt inspect MODEL.pmml [--sha256 HEX]
-//   pmmlrt verify MODEL.pmml [--sha256 HEX]
+//   pmmlrt score MODEL.pmml INPUT.csv [-o OUT.csv] [--missing TOKENS] [--all-outputs] [LOAD OPTIONS]
+//   pmmlrt inspect MODEL.pmml [LOAD OPTIONS]
+//   pmmlrt verify MODEL.pmml [LOAD OPTIONS]
+//   LOAD OPTIONS: [--sha256 HEX] [--leaf-precision exact|half] [--load-threads N]
 //   pmmlrt --version | --help | help [COMMAND]
 
 #include <cstdio>
@@ -23,16 +24,19 @@ void print_main_help() {
       "pmmlrt {} - score data with PMML models\n"
       "\n"
       "usage:\n"
-      "  pmmlrt score MODEL.pmml INPUT.csv [-o OUT.csv] [--missing TOKENS] [--sha256 HEX] [--all-outputs]\n"
-      "  pmmlrt inspect MODEL.pmml [--sha256 HEX]\n"
-      "  pmmlrt verify MODEL.pmml [--sha256 HEX]\n"
+      "  pmmlrt score MODEL.pmml INPUT.csv [-o OUT.csv] [--missing TOKENS] [--all-outputs] [load options]\n"
+      "  pmmlrt inspect MODEL.pmml [load options]\n"
+      "  pmmlrt verify MODEL.pmml [load options]\n"
       "  pmmlrt --version\n"
       "  pmmlrt help [score|inspect|verify]\n"
+      "\n"
+      "load options (every command that loads a model):\n"
+      "{}"
       "\n"
       "exit codes: 0 success, 1 the model cannot be loaded, 2 bad input data, 3 verification mismatch,\n"
       "            64 bad command line,\n"
       "            74 the output cannot be written\n",
-      pmmlrt::version());
+      pmmlrt::version(), kLoadOptionsHelp);
 }
 
 void print_score_help() {
@@ -51,25 +55,34 @@ void print_score_help() {
       "  -o, --output FILE   write the results to FILE instead of standard output (written only on success)\n"
       "  --missing TOKENS    comma-separated cell texts that mean a missing value; 'empty' stands for the\n"
       "                      empty cell, 'none' for no token at all (default: empty,NA,N/A)\n"
-      "  --sha256 HEX        refuse the model unless its SHA-256 is HEX (64 hex digits)\n"
       "  --all-outputs       also write intermediate OutputFields (isFinalResult=\"false\")\n"
-      "  -h, --help          show this help\n");
+      "{}"
+      "  -h, --help          show this help\n",
+      kLoadOptionsHelp);
 }
 
 void print_inspect_help() {
   fmt::print(
-      "usage: pmmlrt inspect MODEL.pmml [--sha256 HEX]\n"
+      "usage: pmmlrt inspect MODEL.pmml [options]\n"
       "\n"
       "Prints the model type, mining function, PMML version, the input fields (name, dataType, optype,\n"
-      "categories), the targets, the class labels and the output fields.\n");
+      "categories), the targets, the class labels and the output fields.\n"
+      "\n"
+      "options:\n"
+      "{}",
+      kLoadOptionsHelp);
 }
 
 void print_verify_help() {
   fmt::print(
-      "usage: pmmlrt verify MODEL.pmml [--sha256 HEX]\n"
+      "usage: pmmlrt verify MODEL.pmml [options]\n"
       "\n"
       "Scores the sample records of the model's ModelVerification element and compares the results with the\n"
-      "expected values (each field's precision and zeroThreshold). Exit code 3 on a mismatch.\n");
+      "expected values (each field's precision and zeroThreshold). Exit code 3 on a mismatch.\n"
+      "\n"
+      "options:\n"
+      "{}",
+      kLoadOptionsHelp);
 }
 
 namespace {

@@ -31,7 +31,7 @@ struct ScoreArgs {
   std::string input;
   std::string output;  // empty or "-" = standard output
   std::vector<std::string> missing_tokens{"", "NA", "N/A"};
-  std::string sha256;
+  LoadFlags load_flags;
   bool all_outputs = false;
 };
 
@@ -71,9 +71,8 @@ ScoreArgs parse_args(const std::vector<std::string>& args) {
       a.output = value;
     } else if (take_option(args, i, {"--missing"}, value)) {
       a.missing_tokens = parse_tokens(value);
-    } else if (take_option(args, i, {"--sha256"}, value)) {
-      check_sha256(value);
-      a.sha256 = value;
+    } else if (take_load_option(args, i, a.load_flags)) {
+      // stored in a.load_flags
     } else if (arg == "--all-outputs") {
       a.all_outputs = true;
       ++i;
@@ -396,7 +395,7 @@ class Scorer {
 
 int run_score(const std::vector<std::string>& args) {
   const ScoreArgs a = parse_args(args);
-  std::optional<pmmlrt::Model> model = load_model(a.model, a.sha256);
+  std::optional<pmmlrt::Model> model = load_model(a.model, a.load_flags);
   if (!model) return kExitModel;
   Scorer scorer(a, *model);
   return scorer.run();

@@ -11,24 +11,20 @@
 namespace pmmlrt::cli {
 
 int run_verify(const std::vector<std::string>& args) {
-  std::string model_path, sha256;
+  std::string model_path;
+  LoadFlags load_flags;
   for (std::size_t i = 0; i < args.size();) {
-    std::string value;
     if (args[i] == "-h" || args[i] == "--help") {
       print_verify_help();
       return kExitOk;
     }
-    if (take_option(args, i, {"--sha256"}, value)) {
-      check_sha256(value);
-      sha256 = value;
-      continue;
-    }
+    if (take_load_option(args, i, load_flags)) continue;
     if (is_option(args[i])) throw UsageError("verify: unknown option '" + args[i] + "'");
     if (!model_path.empty()) throw UsageError("verify: unexpected argument '" + args[i] + "'");
     model_path = args[i++];
   }
   if (model_path.empty()) throw UsageError("verify: needs MODEL.pmml");
-  std::optional<pmmlrt::Model> loaded = load_model(model_path, sha256);
+  std::optional<pmmlrt::Model> loaded = load_model(model_path, load_flags);
   if (!loaded) return kExitModel;
   const pmmlrt::VerificationReport report = loaded->verify();
   if (report.records == 0) {

@@ -1,11 +1,11 @@
 # CLI tests for `pmmlrt`, run by ctest as
 #   cmake -DPMMLRT=<path of the pmmlrt executable> -DDATA=<tests/cli/data> -DWORK=<scratch folder>
-#         -DCASE=<score|errors|misc> -P cli_test.cmake
+#         -DCASES=<tests/generated/cases> -DCASE=<score|errors|misc|load_options> -P cli_test.cmake
 # Each CASE runs a few commands and checks exit codes, output files and messages.
 
 cmake_minimum_required(VERSION 3.25)
 
-foreach(var PMMLRT DATA WORK CASE)
+foreach(var PMMLRT DATA WORK CASES CASE)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "cli_test.cmake: -D${var}=... is required")
   endif()
@@ -38,6 +38,21 @@ function(expect_contains name text)
       message(SEND_ERROR "[${name}] output lacks \"${needle}\":\n${text}")
     endif()
   endforeach()
+endfunction()
+
+# expect_different_files(<name> <a> <b>): both written, and not the same.
+function(expect_different_files name a b)
+  foreach(f "${a}" "${b}")
+    if(NOT EXISTS "${f}")
+      message(SEND_ERROR "[${name}] ${f} was not written")
+      return()
+    endif()
+  endforeach()
+  file(READ "${a}" ta)
+  file(READ "${b}" tb)
+  if(ta STREQUAL tb)
+    message(SEND_ERROR "[${name}] ${a} and ${b} are the same:\n${ta}")
+  endif()
 endfunction()
 
 function(expect_same_file name actual expected)
@@ -122,6 +137,80 @@ elseif(CASE STREQUAL "misc")
   expect_contains(inspect_tree "${out_inspect_tree}"
     "TreeModel" "classification" "color" "string" "categorical" "[red, green, blue]" "label" "yes, no"
     "probability(yes)" "predictedValue")
+
+elseif(CASE STREQUAL "load_options")
+  # --leaf-precision: half rounds the leaf 0.1 to binary16, exact (the default) leaves it alone.
+  set(tree "${DATA}/half_tree.pmml")
+  set(rows "${DATA}/half_tree_input.csv")
+  run(0 default_precision score "${tree}" "${rows}")
+  run(0 exact score "${tree}" "${rows}" --leaf-precision exact)
+  run(0 half score "${tree}" "${rows}" --leaf-precision=half)
+  foreach(out IN ITEMS out_default_precision out_exact)
+    if(NOT "${${out}}" STREQUAL "y\n0.1\n2.5\n")
+      message(SEND_ERROR "[${out}] exact leaves expected, got:\n${${out}}")
+    endif()
+  endforeach()
+  if(NOT out_half STREQUAL "y\n0.0999755859375\n2.5\n")
+    message(SEND_ERROR "[half] binary16 leaves expected, got:\n${out_half}")
+  endif()
+  # A leaf beyond binary16's range cannot be loaded in half precision (exit 1), and loads in exact.
+  file(READ "${tree}" text)
+  string(REPLACE "score=\"2.5\"" "score=\"70000\"" text "${text}")
+  file(WRITE "${WORK}/huge_leaf.pmml" "${text}")
+  run(1 huge_leaf_half score "${WORK}/huge_leaf.pmml" "${rows}" --leaf-precision half)
+  expect_contains(huge_leaf_half "${err_huge_leaf_half}" "cannot load" "binary16")
+  run(0 huge_leaf_exact score "${WORK}/huge_leaf.pmml" "${rows}")
+
+  # --load-threads: a forest of 50 Segments scores the same whatever the count, in either precision; half
+  # differs from exact.
+  set(forest "${CASES}/XGBoostDiabetes/model.pmml")
+  set(forest_rows "${CASES}/XGBoostDiabetes/input.csv")
+  foreach(precision IN ITEMS exact half)
+    foreach(threads IN ITEMS 1 2 4 0)
+      file(REMOVE "${WORK}/forest_${precision}_${threads}.csv")
+      run(0 forest_${precision}_${threads} score "${forest}" "${forest_rows}" -o "${WORK}/forest_${precision}_${threads}.csv"
+          --leaf-precision ${precision} --load-threads ${threads})
+      expect_same_file(forest_${precision}_${threads} "${WORK}/forest_${precision}_${threads}.csv" "${WORK}/forest_${precision}_1.csv")
+    endforeach()
+  endforeach()
+  expect_different_files(forest_half_vs_exact "${WORK}/forest_exact_1.csv" "${WORK}/forest_half_1.csv")
+  # A failed load gives the same message: a bad number in the last Segment.
+  file(READ "${forest}" text)
+  string(FIND "${text}" " score=\"" at REVERSE)
+  math(EXPR at "${at} + 8")
+  string(SUBSTRING "${text}" 0 ${at} head)
+  string(SUBSTRING "${text}" ${at} -1 tail)
+  file(WRITE "${WORK}/broken_forest.pmml" "${head}oops${tail}")
+  run(1 broken_1 score "${WORK}/broken_forest.pmml" "${forest_rows}" --load-threads 1)
+  run(1 broken_4 score "${WORK}/broken_forest.pmml" "${forest_rows}" --load-threads 4)
+  expect_contains(broken_1 "${err_broken_1}" "oops")
+  if(NOT err_broken_1 STREQUAL err_broken_4)
+    message(SEND_ERROR "[broken] the error depends on --load-threads:\n${err_broken_1}--- 4 threads:\n${err_broken_4}")
+  endif()
+
+  # inspect and verify take the load options too.
+  run(0 inspect_options inspect "${forest}" --leaf-precision half --load-threads=2)
+  expect_contains(inspect_options "${out_inspect_options}" "MiningModel")
+  run(0 verify_options verify "${DATA}/regression.pmml" --load-threads 0 --leaf-precision exact)
+
+  # Bad values: exit 64 with a message naming the option and what it takes.
+  run(64 bad_precision score "${tree}" "${rows}" --leaf-precision float16)
+  expect_contains(bad_precision "${err_bad_precision}" "--leaf-precision" "'exact' or 'half'" "float16")
+  run(64 bad_precision_case inspect "${tree}" --leaf-precision HALF)
+  expect_contains(bad_precision_case "${err_bad_precision_case}" "--leaf-precision")
+  foreach(bad IN ITEMS -1 2x abc 99999999999999999999999)
+    run(64 bad_threads_${bad} verify "${tree}" --load-threads ${bad})
+    expect_contains(bad_threads_${bad} "${err_bad_threads_${bad}}" "--load-threads" "'${bad}'")
+  endforeach()
+  run(64 empty_threads score "${tree}" "${rows}" --load-threads=)
+  run(64 missing_threads score "${tree}" "${rows}" --load-threads)
+  expect_contains(missing_threads "${err_missing_threads}" "needs a value")
+
+  # The help of every command lists them.
+  foreach(command IN ITEMS score inspect verify)
+    run(0 help_${command} help ${command})
+    expect_contains(help_${command} "${out_help_${command}}" "--sha256" "--leaf-precision" "--load-threads")
+  endforeach()
 
 else()
   message(FATAL_ERROR "cli_test.cmake: unknown CASE '${CASE}'")

@@ -273,3 +273,27 @@ def test_leaf_precision():
     np.testing.assert_allclose(h, e, rtol=1e-2)
     for i in range(5):
         assert half.predict_one(X.iloc[i].to_numpy(dtype=float)) == h[i]
+
+
+def test_load_threads_give_the_same_model():
+    # XGBoostDiabetes has 50 Segments: enough for the loader to split them among threads.
+    case = CASES / "XGBoostDiabetes"
+    X = pd.read_csv(case / "input.csv")
+    for leaf_precision in ("exact", "half"):
+        one = pmmlrt.load(case / "model.pmml", leaf_precision=leaf_precision, load_threads=1).predict(X)
+        for load_threads in (2, 4, 0):
+            many = pmmlrt.load(case / "model.pmml", leaf_precision=leaf_precision, load_threads=load_threads)
+            assert np.array_equal(many.predict(X), one), (leaf_precision, load_threads)
+    # A failed load reports the same error whatever the count: a bad number in the last Segment.
+    text = (case / "model.pmml").read_text()
+    at = text.rindex(' score="') + len(' score="')
+    broken = text[:at] + "oops" + text[at:]
+    messages = set()
+    for load_threads in (1, 4):
+        with pytest.raises(pmmlrt.PmmlrtError) as error:
+            pmmlrt.loads(broken, load_threads=load_threads)
+        messages.add((type(error.value), str(error.value)))
+    assert len(messages) == 1, messages
+    for bad in (-1, 1.5, "2", True):
+        with pytest.raises(ValueError, match="load_threads"):
+            pmmlrt.loads(HALF_TREE.format("2.5"), load_threads=bad)

@@ -76,6 +76,7 @@ _fn("pmmlrt_options_set_row_errors", status, P, c_int)
 _fn("pmmlrt_options_set_threads", status, P, c_size_t)
 _fn("pmmlrt_options_set_leaf_precision", status, P, c_int)
 _fn("pmmlrt_options_get_leaf_precision", status, P, POINTER(c_int))
+_fn("pmmlrt_options_set_load_threads", status, P, c_size_t)
 
 _fn("pmmlrt_model_load_file", status, c_char_p, P, PP)
 _fn("pmmlrt_model_load_memory", status, c_char_p, c_size_t, P, PP)

@@ -111,7 +111,8 @@ _NUMERIC_TYPES = ("integer", "float", "double")
 
 
 class _Options:
-    def __init__(self, limits=None, expected_sha256=None, on_error=None, n_jobs=None, leaf_precision=None):
+    def __init__(self, limits=None, expected_sha256=None, on_error=None, n_jobs=None, leaf_precision=None,
+                 load_threads=None):
         self.handle = c_void_p()
         _check(lib.pmmlrt_options_create(byref(self.handle)))
         try:
@@ -125,6 +126,11 @@ class _Options:
                 if leaf_precision not in _capi.LEAF_PRECISIONS:
                     raise ValueError("leaf_precision must be 'exact' or 'half'")
                 _check(lib.pmmlrt_options_set_leaf_precision(self.handle, _capi.LEAF_PRECISIONS[leaf_precision]))
+            if load_threads is not None:
+                # No -1 as n_jobs has: the C count has no negative values, and 0 already means one per CPU.
+                if isinstance(load_threads, bool) or not isinstance(load_threads, int) or load_threads < 0:
+                    raise ValueError("load_threads must be an int >= 1, or 0 for one thread per CPU")
+                _check(lib.pmmlrt_options_set_load_threads(self.handle, c_size_t(load_threads)))
             if on_error is not None:
                 if on_error not in ("raise", "record"):
                     raise ValueError("on_error must be 'raise' or 'record'")
@@ -150,22 +156,25 @@ class _Options:
         self.close()
 
 
-def load(path, *, expected_sha256=None, leaf_precision="exact", **limits):
+def load(path, *, expected_sha256=None, leaf_precision="exact", load_threads=1, **limits):
     """Loads a PMML model from a file. Keyword arguments: expected_sha256 (64 hex digits); leaf_precision,
     "exact" (the default) or "half": the opt-in reduced precision that rounds every TreeModel leaf score,
     probability and confidence to IEEE binary16 at load, so results differ from the reference (a model with a
-    leaf beyond 65504 then raises UsageError); and the limits max_document_bytes, max_element_depth,
-    max_tree_depth, max_nodes, max_segments, max_fields, max_categories."""
-    with _Options(limits, expected_sha256, leaf_precision=leaf_precision) as options:
+    leaf beyond 65504 then raises UsageError); load_threads, the threads that read a forest's Segments while
+    loading (1, the default: the calling thread only; 0: one per CPU; the model and the error of a failed
+    load do not depend on it, nor does scoring, whose threads are n_jobs); and the limits
+    max_document_bytes, max_element_depth, max_tree_depth, max_nodes, max_segments, max_fields,
+    max_categories."""
+    with _Options(limits, expected_sha256, leaf_precision=leaf_precision, load_threads=load_threads) as options:
         handle = c_void_p()
         _check(lib.pmmlrt_model_load_file(os.fsencode(os.fspath(path)), options.handle, byref(handle)))
     return Model(handle)
 
 
-def loads(document, *, expected_sha256=None, leaf_precision="exact", **limits):
+def loads(document, *, expected_sha256=None, leaf_precision="exact", load_threads=1, **limits):
     """Loads a PMML model from a str or bytes holding the document (keyword arguments as for load)."""
     data = document.encode("utf-8") if isinstance(document, str) else bytes(document)
-    with _Options(limits, expected_sha256, leaf_precision=leaf_precision) as options:
+    with _Options(limits, expected_sha256, leaf_precision=leaf_precision, load_threads=load_threads) as options:
         handle = c_void_p()
         _check(lib.pmmlrt_model_load_memory(data, len(data), options.handle, byref(handle)))
     return Model(handle)
