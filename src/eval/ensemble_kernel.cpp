@@ -122,6 +122,20 @@ std::vector<std::uint64_t> membership_words(const EnsembleKernel& k, const Ensem
   return words;
 }
 
+/// How many of the sorted `count` values at `first` are below `v`: std::lower_bound's answer, without its
+/// branches (a forest's thresholds are looked up once per node, in no order a predictor could follow).
+std::size_t count_below(const double* first, std::size_t count, double v) {
+  if (count == 0) return 0;
+  const double* base = first;
+  std::size_t len = count;
+  while (len > 1) {
+    const std::size_t half = len / 2;
+    base = base[half - 1] < v ? base + half : base;
+    len -= half;
+  }
+  return std::size_t(base - first) + (*base < v ? 1 : 0);
+}
+
 /// The binned layout of `k` (see ensemble_kernel.hpp), or false when some tree has a test it cannot bin.
 bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
   using Kind = EnsembleKernel::Kind;
@@ -212,7 +226,7 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
       sets_fit = sets_fit && kk < k_limit;
       set_flag = EnsembleKernel::Binned::kSetTest;
     } else {
-      kk = std::uint32_t(std::lower_bound(first, last, k.threshold[i]) - first);
+      kk = std::uint32_t(count_below(first, std::size_t(last - first), k.threshold[i]));
       if (b.exact[f]) kk = 2 * kk + 1;  // x <= edge_kk: below it or equal to it
     }
     const MissingExit missing = missing_exit(i);
@@ -266,9 +280,9 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
       } else {
         first_child = b.nodes.size();
         if (first_child + 2 > limit) return false;
-        b.nodes.insert(b.nodes.end(), 2, 0);
-        b.result.insert(b.result.end(), 2, -1);
-        b.leaf_value.insert(b.leaf_value.end(), 2 * width, 0.0);
+        b.nodes.resize(first_child + 2, 0);
+        b.result.resize(first_child + 2, -1);
+        b.leaf_value.resize(b.leaf_value.size() + 2 * width, 0.0);
         queue.push_back({k.yes[i], std::int32_t(first_child), it.depth + 1});
         queue.push_back({k.no[i], std::int32_t(first_child + 1), it.depth + 1});
         depth = std::max(depth, it.depth + 1);
@@ -314,27 +328,28 @@ bool build_perfect(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
   b.perfect_leaves.assign(groups * kLanes * slots, 0);  // padding lanes end at the null leaf, never read
   auto is_leaf = [&](std::uint64_t e) { return (b.nodes[e] >> 32) == e; };
   // Node i (level order) of tree t takes node e of `nodes`; a leaf above the last level passes every row
-  // to its left child, which carries it on (its right child too, though no row goes there).
-  struct Item { std::uint64_t e; std::size_t i; };
-  std::vector<Item> todo;
+  // to its left child, which carries it on (its right child too, though no row goes there). Level by level:
+  // `level` holds the nodes of one level of the perfect tree, `below` those of the next.
+  std::vector<std::uint64_t> level(slots), below(slots);
   for (std::size_t t = 0; t < nt; ++t) {
     const std::size_t group = t / kLanes, lane = t % kLanes;
     std::uint32_t* tests = b.perfect_tests.data() + group * kLanes * (slots - 1);
     std::int32_t* leaves = b.perfect_leaves.data() + group * kLanes * slots;
-    todo.assign(1, {std::uint64_t(b.roots[t]), 0});
-    while (!todo.empty()) {
-      const Item it = todo.back();
-      todo.pop_back();
-      if (it.i >= slots - 1) {
-        if (!is_leaf(it.e)) return false;  // deeper than `depth`: cannot happen
-        leaves[(it.i - (slots - 1)) * kLanes + lane] = std::int32_t(it.e);
-        continue;
+    level[0] = std::uint64_t(b.roots[t]);
+    for (std::size_t width = 1; width < slots; width *= 2) {
+      std::uint32_t* row = tests + (width - 1) * kLanes + lane;  // node width - 1 + j is the j-th of this level
+      for (std::size_t j = 0; j < width; ++j) {
+        const std::uint64_t e = level[j], node = b.nodes[e], child = node >> 32;
+        const bool leaf = child == e;
+        row[j * kLanes] = leaf ? pass : std::uint32_t(node);
+        below[2 * j] = child;
+        below[2 * j + 1] = leaf ? e : child + 1;
       }
-      const bool leaf = is_leaf(it.e);
-      tests[it.i * kLanes + lane] = leaf ? pass : std::uint32_t(b.nodes[it.e]);
-      const std::uint64_t child = leaf ? it.e : b.nodes[it.e] >> 32;
-      todo.push_back({child, 2 * it.i + 1});
-      todo.push_back({leaf ? it.e : child + 1, 2 * it.i + 2});
+      level.swap(below);
+    }
+    for (std::size_t j = 0; j < slots; ++j) {
+      if (!is_leaf(level[j])) return false;  // deeper than `depth`: cannot happen
+      leaves[j * kLanes + lane] = std::int32_t(level[j]);
     }
   }
   b.perfect_depth = depth;
