@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -136,6 +137,60 @@ std::size_t count_below(const double* first, std::size_t count, double v) {
   return std::size_t(base - first) + (*base < v ? 1 : 0);
 }
 
+/// Numbers by feature, keyed by their bits: an open-addressing table of (feature, bits) -> a 32-bit value.
+/// Every node's threshold goes through it twice (when the edges are gathered and when the node is laid out),
+/// in no order that a search over sorted edges could keep in cache or a branch predictor could follow.
+class FeatureValueTable {
+ public:
+  explicit FeatureValueTable(std::size_t expected) { rehash(expected); }
+  /// Adds (f, bits) with `value` unless present; true when added.
+  bool insert(std::size_t f, std::uint64_t bits, std::uint32_t value) {
+    if (2 * (count_ + 1) > entries_.size()) rehash(2 * count_ + 2);
+    std::size_t at = slot(f, bits);
+    for (; entries_[at].feature >= 0; at = (at + 1) & mask_)
+      if (entries_[at].bits == bits && std::size_t(entries_[at].feature) == f) return false;
+    entries_[at] = {bits, std::int32_t(f), value};
+    ++count_;
+    return true;
+  }
+  /// The value of (f, bits), or -1 when absent.
+  std::int64_t find(std::size_t f, std::uint64_t bits) const {
+    for (std::size_t at = slot(f, bits);; at = (at + 1) & mask_) {
+      const Entry& e = entries_[at];
+      if (e.feature < 0) return -1;
+      if (e.bits == bits && std::size_t(e.feature) == f) return std::int64_t(e.value);
+    }
+  }
+  static std::uint64_t bits_of(double v) {
+    std::uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    return bits;
+  }
+
+ private:
+  struct Entry {
+    std::uint64_t bits;
+    std::int32_t feature;  // -1: empty
+    std::uint32_t value;
+  };
+  void rehash(std::size_t expected) {
+    std::size_t size = 16;
+    while (size < 2 * expected) size *= 2;
+    std::vector<Entry> old(size, Entry{0, -1, 0});
+    old.swap(entries_);
+    mask_ = size - 1;
+    count_ = 0;
+    for (const Entry& e : old)
+      if (e.feature >= 0) insert(std::size_t(e.feature), e.bits, e.value);
+  }
+  std::size_t slot(std::size_t f, std::uint64_t bits) const {
+    std::uint64_t h = (bits ^ (std::uint64_t(f) * 0x9E3779B97F4A7C15ull)) * 0xFF51AFD7ED558CCDull;
+    return std::size_t(h ^ (h >> 29)) & mask_;
+  }
+  std::vector<Entry> entries_;
+  std::size_t mask_ = 0, count_ = 0;
+};
+
 /// The binned layout of `k` (see ensemble_kernel.hpp), or false when some tree has a test it cannot bin.
 bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
   using Kind = EnsembleKernel::Kind;
@@ -158,38 +213,70 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
   auto set_test = [&](std::size_t i) {
     return k.kind[i] == Kind::Other && is_set_op(k.others[std::size_t(k.aux[i])].op);
   };
-  std::vector<std::vector<double>> edges_of(nf);  // thresholds, and set members
+  // Each feature's thresholds and set members, each distinct one (by its bits) once: a forest repeats a few
+  // thousand values over its million nodes, and sorting those alone gives the same edges. Except where a
+  // feature has both zeros, which compare equal: which one the edges keep is then the one a sort of every
+  // value puts first, so such a feature gathers every value (full_edges), as many times as the nodes hold it.
+  std::vector<std::vector<double>> edges_of(nf);
+  std::vector<std::uint8_t> zeros(nf, 0);  // per feature: 1 if +0.0 is among its values, 2 if -0.0
+  std::vector<std::uint8_t> full_edges(nf, 0);
+  FeatureValueTable gathered(1024);
+  auto add_edge = [&](std::size_t f, double v) {
+    if (full_edges[f]) {
+      edges_of[f].push_back(v);
+    } else if (gathered.insert(f, FeatureValueTable::bits_of(v), 0)) {
+      edges_of[f].push_back(v);
+      if (v == 0.0) zeros[f] |= std::signbit(v) ? 2 : 1;
+    }
+  };
   b.exact.assign(nf, 0);
   std::vector<std::uint8_t> seen(k.kind.size(), 0);
   std::vector<std::int32_t> todo;
-  for (auto root : k.roots) {
-    todo.assign(1, root);
-    while (!todo.empty()) {
-      auto i = std::size_t(todo.back());
-      todo.pop_back();
-      if (seen[i]) continue;
-      seen[i] = 1;
-      if (k.kind[i] == Kind::Leaf) continue;
-      if (missing_exit(i) == MissingExit::Unsupported) return false;
-      const auto f = std::size_t(k.feature[i]);
-      if (set_test(i)) {
-        const auto& o = k.others[std::size_t(k.aux[i])];
-        if (o.op == Op::Less && !(o.threshold != o.threshold || o.threshold == -std::numeric_limits<double>::infinity()))
-          return false;
-        if (o.op == Op::In || o.op == Op::NotIn)
-          edges_of[f].insert(edges_of[f].end(), k.sets.begin() + o.set_begin, k.sets.begin() + o.set_end);
-        else if (has_members(o.op))
-          edges_of[f].push_back(o.threshold);
-        if (has_members(o.op)) b.exact[f] = 1;
-        b.any_exact = b.any_exact || b.exact[f];
-      } else {
-        if (k.kind[i] == Kind::Other && k.others[std::size_t(k.aux[i])].op != Op::LessEq) return false;
-        edges_of[f].push_back(k.threshold[i]);
+  // Visits every node reachable from the roots (once each, in the same order every time), adding the
+  // values of the features `wanted` says to; false at a test that cannot be binned.
+  auto gather = [&](auto wanted) {
+    std::fill(seen.begin(), seen.end(), 0);
+    for (auto root : k.roots) {
+      todo.assign(1, root);
+      while (!todo.empty()) {
+        auto i = std::size_t(todo.back());
+        todo.pop_back();
+        if (seen[i]) continue;
+        seen[i] = 1;
+        if (k.kind[i] == Kind::Leaf) continue;
+        if (missing_exit(i) == MissingExit::Unsupported) return false;
+        const auto f = std::size_t(k.feature[i]);
+        if (set_test(i)) {
+          const auto& o = k.others[std::size_t(k.aux[i])];
+          if (o.op == Op::Less && !(o.threshold != o.threshold || o.threshold == -std::numeric_limits<double>::infinity()))
+            return false;
+          if (wanted(f)) {
+            if (o.op == Op::In || o.op == Op::NotIn)
+              for (auto m = o.set_begin; m < o.set_end; ++m) add_edge(f, k.sets[std::size_t(m)]);
+            else if (has_members(o.op))
+              add_edge(f, o.threshold);
+          }
+          if (has_members(o.op)) b.exact[f] = 1;
+          b.any_exact = b.any_exact || b.exact[f];
+        } else {
+          if (k.kind[i] == Kind::Other && k.others[std::size_t(k.aux[i])].op != Op::LessEq) return false;
+          if (wanted(f)) add_edge(f, k.threshold[i]);
+        }
+        todo.push_back(k.yes[i]);
+        todo.push_back(k.no[i]);
       }
-      todo.push_back(k.yes[i]);
-      todo.push_back(k.no[i]);
     }
-  }
+    return true;
+  };
+  if (!gather([](std::size_t) { return true; })) return false;
+  bool regather = false;
+  for (std::size_t f = 0; f < nf; ++f)
+    if (zeros[f] == 3) {
+      full_edges[f] = 1;
+      edges_of[f].clear();
+      regather = true;
+    }
+  if (regather && !gather([&](std::size_t f) { return full_edges[f] != 0; })) return false;
   for (const auto& t : edges_of)
     for (double v : t)
       if (v != v) return false;
@@ -208,6 +295,12 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
     b.edges.insert(b.edges.end(), t.begin(), t.end());
     b.edge_begin.push_back(std::int32_t(b.edges.size()));
   }
+  // The index of each edge among its feature's, by value (zero as +0.0: -0.0 and 0.0 are one edge).
+  auto zero_as_plus = [](double v) { return v == 0.0 ? 0.0 : v; };
+  FeatureValueTable edge_index(b.edges.size());
+  for (std::size_t f = 0; f < nf; ++f)
+    for (auto j = b.edge_begin[f]; j < b.edge_begin[f + 1]; ++j)
+      edge_index.insert(f, FeatureValueTable::bits_of(zero_as_plus(b.edges[std::size_t(j)])), std::uint32_t(j - b.edge_begin[f]));
   // Set tests with the same membership bits share them; a set test's k is where they start.
   std::map<std::vector<std::uint64_t>, std::uint32_t> set_offset;
   const std::uint32_t k_limit = std::uint32_t(1) << (29 - b.feature_bits);
@@ -226,7 +319,8 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
       sets_fit = sets_fit && kk < k_limit;
       set_flag = EnsembleKernel::Binned::kSetTest;
     } else {
-      kk = std::uint32_t(count_below(first, std::size_t(last - first), k.threshold[i]));
+      const std::int64_t at = edge_index.find(f, FeatureValueTable::bits_of(zero_as_plus(k.threshold[i])));
+      kk = std::uint32_t(at >= 0 ? std::size_t(at) : count_below(first, std::size_t(last - first), k.threshold[i]));
       if (b.exact[f]) kk = 2 * kk + 1;  // x <= edge_kk: below it or equal to it
     }
     const MissingExit missing = missing_exit(i);
