@@ -739,23 +739,46 @@ class Builder {
 
   bool build() {
     const MiningEval& mining = *mining_;
-    k_.classes = mining.function == MiningFunction::Classification ? mining.classes.size() : 0;
-    reserve(mining);
-    k_.null_result = add_null();
-    for (const auto& seg : mining.segments) {
-      if (prog_.predicates[std::size_t(seg.predicate)].op != Pred::Op::True) return false;
-      const auto* tree = dynamic_cast<const TreeEval*>(prog_.models[std::size_t(seg.model)].get());
-      if (!tree || !tree->outputs.empty() || tree->function != mining.function) return false;
-      if (tree->missing == TreeEval::Missing::WeightedConfidence || tree->missing == TreeEval::Missing::AggregateNodes)
-        return false;
-      if (tree->target.default_value || !tree->target.priors.empty()) return false;
-      if (prog_.predicates[std::size_t(tree->nodes[0].predicate)].op != Pred::Op::True) return false;
-      std::int32_t root;
-      if (!add_tree(*tree, seg, root)) return false;
-      k_.roots.push_back(root);
-      k_.weights.push_back(seg.weight);
-    }
+    start(sizes_of(mining));
+    for (const auto& seg : mining.segments)
+      if (!add_segment(seg)) return false;
     return true;
+  }
+
+  /// build() in steps (ForestKernelBuild): start, then add_segment for each segment in order.
+  void start(const ForestKernelBuild::Sizes& sizes) {
+    k_.classes = mining_->function == MiningFunction::Classification ? mining_->classes.size() : 0;
+    reserve(sizes);
+    k_.null_result = add_null();
+  }
+  bool add_segment(const MiningEval::Segment& seg) {
+    const MiningEval& mining = *mining_;
+    if (prog_.predicates[std::size_t(seg.predicate)].op != Pred::Op::True) return false;
+    const auto* tree = dynamic_cast<const TreeEval*>(prog_.models[std::size_t(seg.model)].get());
+    if (!tree || !tree->outputs.empty() || tree->function != mining.function) return false;
+    if (tree->missing == TreeEval::Missing::WeightedConfidence || tree->missing == TreeEval::Missing::AggregateNodes)
+      return false;
+    if (tree->target.default_value || !tree->target.priors.empty()) return false;
+    if (prog_.predicates[std::size_t(tree->nodes[0].predicate)].op != Pred::Op::True) return false;
+    std::int32_t root;
+    if (!add_tree(*tree, seg, root)) return false;
+    k_.roots.push_back(root);
+    k_.weights.push_back(seg.weight);
+    return true;
+  }
+
+  /// The sizes reserve() reserves for, from the compiled trees; zero trees when some segment is no tree.
+  ForestKernelBuild::Sizes sizes_of(const MiningEval& mining) const {
+    ForestKernelBuild::Sizes s;
+    s.results = 1;
+    for (const auto& seg : mining.segments) {
+      const auto* tree = dynamic_cast<const TreeEval*>(prog_.models[std::size_t(seg.model)].get());
+      if (!tree) return {};
+      ++s.trees;
+      s.nodes += tree->nodes.size();
+      for (const TreeNode& n : tree->nodes) s.results += n.has_score || n.dist_end > n.dist_begin ? 1 : 0;
+    }
+    return s;
   }
 
  private:
@@ -769,15 +792,9 @@ class Builder {
   /// Room for every node and result up front: a large forest's arrays would otherwise grow by copies and
   /// keep up to half their size spare. The bounds (exact for binary trees that give a result at every node):
   /// a leaf per result, at most one per tree node and the null result; a test per tree node but the root.
-  void reserve(const MiningEval& mining) {
-    std::size_t nodes = 0, results = 1, trees = 0;
-    for (const auto& seg : mining.segments) {
-      const auto* tree = dynamic_cast<const TreeEval*>(prog_.models[std::size_t(seg.model)].get());
-      if (!tree) return;  // no kernel: build() says so
-      ++trees;
-      nodes += tree->nodes.size();
-      for (const TreeNode& n : tree->nodes) results += n.has_score || n.dist_end > n.dist_begin ? 1 : 0;
-    }
+  void reserve(const ForestKernelBuild::Sizes& sizes) {
+    if (sizes.trees == 0) return;  // no kernel (a segment is no tree): add_segment says so
+    const std::size_t nodes = sizes.nodes, results = sizes.results, trees = sizes.trees;
     const std::size_t entries = results + (nodes >= trees ? nodes - trees : 0);
     for (auto* v : {&k_.feature, &k_.yes, &k_.no, &k_.aux}) v->reserve(entries);
     k_.kind.reserve(entries);
@@ -989,20 +1006,9 @@ class Builder {
   }
 };
 
-}  // namespace
-
-std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, const MiningEval& mining) {
+/// What build_ensemble_kernel does once the trees are in.
+std::unique_ptr<EnsembleKernel> finish_ensemble_kernel(std::unique_ptr<EnsembleKernel> kernel, const MiningEval& mining) {
   using M = MiningEval::Method;
-  switch (mining.method) {
-    case M::Sum: case M::WeightedSum: case M::Average: case M::WeightedAverage:
-    case M::MajorityVote: case M::WeightedMajorityVote:
-      break;
-    default:
-      return nullptr;
-  }
-  auto kernel = std::make_unique<EnsembleKernel>();
-  Builder b(program, &mining, *kernel);
-  if (!b.build()) return nullptr;
   if (mining.function == MiningFunction::Regression &&
       (mining.method == M::Sum || mining.method == M::WeightedSum || mining.method == M::Average)) {
     kernel->summing = mining.float_math ? EnsembleKernel::Summing::Float : EnsembleKernel::Summing::Double;
@@ -1036,6 +1042,58 @@ std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, co
   }
   kernel->finish();
   return kernel;
+}
+
+}  // namespace
+
+bool ForestKernelBuild::method_has_kernel(const MiningEval& mining) {
+  using M = MiningEval::Method;
+  switch (mining.method) {
+    case M::Sum: case M::WeightedSum: case M::Average: case M::WeightedAverage:
+    case M::MajorityVote: case M::WeightedMajorityVote:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, const MiningEval& mining) {
+  if (!ForestKernelBuild::method_has_kernel(mining)) return nullptr;
+  auto kernel = std::make_unique<EnsembleKernel>();
+  Builder b(program, &mining, *kernel);
+  if (!b.build()) return nullptr;
+  return finish_ensemble_kernel(std::move(kernel), mining);
+}
+
+struct ForestKernelBuild::State {
+  State(const Program& program, const MiningEval& m) : mining(m), kernel(std::make_unique<EnsembleKernel>()), builder(program, &m, *kernel) {}
+  const MiningEval& mining;
+  std::unique_ptr<EnsembleKernel> kernel;
+  Builder builder;
+  std::size_t added = 0;
+  bool failed = false;
+};
+
+ForestKernelBuild::ForestKernelBuild(const Program& program, const MiningEval& mining, const Sizes& sizes)
+    : state_(std::make_unique<State>(program, mining)) {
+  state_->failed = !method_has_kernel(mining);
+  if (!state_->failed) state_->builder.start(sizes);
+}
+
+ForestKernelBuild::~ForestKernelBuild() = default;
+
+bool ForestKernelBuild::add(std::size_t index) {
+  State& s = *state_;
+  if (s.failed || index != s.added) return !(s.failed = true);
+  ++s.added;
+  s.failed = !s.builder.add_segment(s.mining.segments[index]);
+  return !s.failed;
+}
+
+std::unique_ptr<EnsembleKernel> ForestKernelBuild::finish() {
+  State& s = *state_;
+  if (s.failed || s.added != s.mining.segments.size()) return nullptr;
+  return finish_ensemble_kernel(std::move(s.kernel), s.mining);
 }
 
 std::unique_ptr<EnsembleKernel> build_tree_kernel(const Program& program, const TreeEval& tree) {
