@@ -22,10 +22,6 @@
 
 #include <fmt/format.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #if defined(__linux__)
 #include <sys/mman.h>
 #include <unistd.h>
@@ -64,23 +60,6 @@ bool certainly_utf8(std::string_view b) {
   return declaration.find("latin1") == std::string::npos && declaration.find("iso-8859-1") == std::string::npos;
 }
 
-/// The first position in [i, n) of `b` that holds one of the bytes `Stops`, or n. The scans before parsing
-/// (find_leaf_segments, build_line_table) pass over every byte of the document, mostly over short runs
-/// between markup characters: sixteen bytes at a time where SSE2 is there (every x86-64), else one by one.
-template <char... Stops>
-std::size_t skip_to_any(const char* b, std::size_t i, std::size_t n) {
-#if defined(__SSE2__)
-  for (; i + 16 <= n; i += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
-    __m128i hit = _mm_setzero_si128();
-    ((hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, _mm_set1_epi8(Stops)))), ...);
-    if (const auto mask = unsigned(_mm_movemask_epi8(hit))) return i + std::size_t(__builtin_ctz(mask));
-  }
-#endif
-  while (i < n && ((b[i] != Stops) && ...)) ++i;
-  return i;
-}
-
 /// A <Segment> that holds no other Segment, as it lies in the document: [begin, end) is the whole element,
 /// [content_begin, content_end) what lies between its tags.
 struct SegmentSpan {
@@ -102,7 +81,17 @@ bool find_leaf_segments(std::string_view b, std::size_t max_depth, std::vector<S
     auto colon = n.find(':');
     return colon == std::string_view::npos ? n : n.substr(colon + 1);
   };
-  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  // Character classes, by table: the scan passes over every byte of the markup.
+  enum : std::uint8_t { kSpace = 1, kNameEnd = 2, kTagStop = 4 };
+  static const auto classes = [] {
+    std::array<std::uint8_t, 256> c{};
+    for (unsigned char x : {' ', '\t', '\r', '\n'}) c[x] = kSpace | kNameEnd;
+    for (unsigned char x : {'/', '>'}) c[x] |= kNameEnd;
+    for (unsigned char x : {'"', '\'', '>', '/', '<'}) c[x] |= kTagStop;
+    return c;
+  }();
+  auto is = [&](char c, std::uint8_t what) { return (classes[static_cast<unsigned char>(c)] & what) != 0; };
+  auto is_space = [&](char c) { return is(c, kSpace); };
   std::vector<Open> open;
   depth = 0;
   const std::size_t n = b.size();
@@ -130,7 +119,8 @@ bool find_leaf_segments(std::string_view b, std::size_t max_depth, std::vector<S
         return false;  // a DOCTYPE, or worse
       }
     } else if (next == '/') {
-      std::size_t e = skip_to_any<' ', '\t', '\r', '\n', '>'>(b.data(), i + 2, n);
+      std::size_t e = i + 2;
+      while (e < n && !is_space(b[e]) && b[e] != '>') ++e;
       std::string_view name = b.substr(i + 2, e - i - 2);
       while (e < n && is_space(b[e])) ++e;
       if (e >= n || b[e] != '>' || open.empty() || open.back().name != name) return false;
@@ -142,18 +132,19 @@ bool find_leaf_segments(std::string_view b, std::size_t max_depth, std::vector<S
       if (!open.empty()) open.back().holds_segment = open.back().holds_segment || closed.holds_segment || segment;
       i = e + 1;
     } else {
-      std::size_t e = skip_to_any<' ', '\t', '\r', '\n', '/', '>'>(b.data(), i + 1, n);
+      std::size_t e = i + 1;
+      while (e < n && !is(b[e], kNameEnd)) ++e;
       std::string_view name = b.substr(i + 1, e - i - 1);
       if (name.empty()) return false;
       bool self_closing = false;
       for (;;) {  // the attributes, as far as where they end: quoted values may hold '>'
-        e = skip_to_any<'"', '\'', '>', '/', '<'>(b.data(), e, n);
+        while (e < n && !is(b[e], kTagStop)) ++e;
         if (e >= n) return false;
         char c = b[e];
         if (c == '"' || c == '\'') {
-          const std::size_t q = c == '"' ? skip_to_any<'"'>(b.data(), e + 1, n) : skip_to_any<'\''>(b.data(), e + 1, n);
-          if (q >= n) return false;
-          e = q + 1;
+          const void* q = std::memchr(b.data() + e + 1, c, n - e - 1);
+          if (!q) return false;
+          e = std::size_t(static_cast<const char*>(q) - b.data()) + 1;
         } else if (c == '>') {
           break;
         } else if (c == '/' && e + 1 < n && b[e + 1] == '>') {
@@ -396,16 +387,13 @@ class Loader {
       if (narrow) newlines.push_back(std::uint32_t(offset));
       else wide_newlines.push_back(offset);
     };
-    // Held through the whole load: no growth slack. A pass to count the lines first costs less than the
-    // copies of a growing table.
-    const char* b = bytes_.data();
-    const std::size_t n = bytes_.size();
-    std::size_t lines = 1;
-    for (std::size_t i = 0; (i = skip_to_any<'\n'>(b, i, n)) < n; ++i) ++lines;
-    if (narrow) newlines.reserve(lines);
-    else wide_newlines.reserve(lines);
     add(0);
-    for (std::size_t i = 0; (i = skip_to_any<'\n'>(b, i, n)) < n;) add(++i);
+    if (!bytes_.empty())
+      for (const char* p = bytes_.data(); (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(bytes_.data() + bytes_.size() - p))));)
+        add(std::size_t(++p - bytes_.data()));
+    // Held through the whole load: no growth slack (one copy, cheaper than a pass to count the lines first).
+    newlines.shrink_to_fit();
+    wide_newlines.shrink_to_fit();
   }
   /// 1-based line of a byte offset.
   std::size_t line_at(std::size_t offset) const {
