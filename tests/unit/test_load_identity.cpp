@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <sstream>
 #include <string>
@@ -271,4 +272,49 @@ TEST_CASE("a kernel's edges are those of a sort of every value its nodes test, s
     CHECK(checked >= 20);
     CHECK(with_both_zeros >= (pmmlrt::eval::simd_level() == pmmlrt::eval::SimdLevel::Avx512 ? 3 : 1));
   }
+}
+
+TEST_CASE("a large model file loads as its text does, whether it is mapped or read") {
+  // Model::load_file maps a file of 1 MiB or more unless its size is a whole number of pages (then there
+  // is no zero byte after it in the mapping): both, and a malformed one, against load_string.
+  const std::string text = forest(400, 5, false, true, false, 17);
+  REQUIRE(text.size() > (std::size_t(1) << 20));
+  const auto dir = std::filesystem::temp_directory_path() / ("pmmlrt-load-identity-" + std::to_string(std::random_device()()));
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& content) {
+    const auto path = dir / name;
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+  };
+  std::string whole_pages = text;
+  whole_pages.append(4096 - whole_pages.size() % 4096, '\n');  // whitespace after the root is allowed
+  REQUIRE(whole_pages.size() % 4096 == 0);
+  std::string malformed = text;
+  malformed.replace(malformed.rfind("</PMML>"), 7, "</PMM>");
+
+  const pmmlrt::Model reference = pmmlrt::Model::load_string(text);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> u(-1.2, 1.2);
+  std::vector<double> rows(100 * 4);
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i % 4 == 3 ? std::nan("") : i % 3 ? u(rng) : -0.0;
+  const auto expected = reference.score(rows.data(), 100, 4, pmmlrt::Layout::RowMajor).predicted();
+  for (const auto& [name, content] : {std::make_pair("mapped.pmml", text), std::make_pair("read.pmml", whole_pages)}) {
+    CAPTURE(name);
+    const auto got = pmmlrt::Model::load_file(write(name, content)).score(rows.data(), 100, 4, pmmlrt::Layout::RowMajor).predicted();
+    REQUIRE(got.size() == expected.size());
+    for (std::size_t r = 0; r < got.size(); ++r) CHECK(pmmlrt_test::same_bits(got[r], expected[r]));
+  }
+  auto error_of = [](auto&& load) {
+    try {
+      load();
+    } catch (const pmmlrt::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("loaded");
+  };
+  const auto malformed_path = write("malformed.pmml", malformed);
+  const std::string from_text = error_of([&] { pmmlrt::Model::load_string(malformed); });
+  CHECK(from_text != "loaded");
+  CHECK(error_of([&] { pmmlrt::Model::load_file(malformed_path); }) == from_text);
+  std::filesystem::remove_all(dir);
 }
