@@ -1142,9 +1142,7 @@ void Compiler::compile_mining(MiningEval& e, const ir::Model& m, Scope& scope, c
   std::unique_ptr<KernelPipeline> pipeline = chain ? nullptr : start_kernel_pipeline(e, d);
   for (std::size_t i = 0; i < d.segments.size(); ++i) {
     const auto& s = d.segments[i];
-    if (pipeline && !room_for(s)) {
-      pipeline.reset();  // the kernel is built afterwards, from the start
-    }
+    if (pipeline && !room_for(s)) pipeline.reset();  // the kernel is built afterwards, from the start
     MiningEval::Segment seg;
     seg.predicate = predicate(*s.predicate, *seg_parent);
     seg.weight = s.weight;
