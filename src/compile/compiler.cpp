@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
 #include <exception>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <system_error>
@@ -97,6 +99,66 @@ void parallel_for(std::size_t threads, std::size_t n, const Body& body) {
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);
 }
+
+/// A forest's kernel built on a thread of its own while the compiler compiles the forest's trees
+/// (LoadOptions::threads > 1): the compiler publishes the segments as it compiles them, in order, and the
+/// thread adds each one (ForestKernelBuild::add) as soon as it is published. What the thread reads must stay
+/// where it is meanwhile: see Compiler::compile_mining, which reserves the program's arrays for that.
+class KernelPipeline {
+ public:
+  /// Starts the thread; throws std::system_error when there is none to be had.
+  KernelPipeline(const Program& program, const MiningEval& mining, const ForestKernelBuild::Sizes& sizes)
+      : build_(program, mining, sizes) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~KernelPipeline() { close(); }
+  KernelPipeline(const KernelPipeline&) = delete;
+  KernelPipeline& operator=(const KernelPipeline&) = delete;
+
+  /// The first `count` segments are compiled: the thread may add them.
+  void publish(std::size_t count) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      published_ = count;
+    }
+    ready_.notify_one();
+  }
+  /// No more segments: waits until the thread has added those published.
+  void close() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      closed_ = true;
+    }
+    ready_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+  /// After close(): the build, unless the thread failed (out of memory, say; then build the kernel anew).
+  ForestKernelBuild* build() { return error_ ? nullptr : &build_; }
+
+ private:
+  void run() {
+    try {
+      for (std::size_t i = 0;; ++i) {
+        {
+          std::unique_lock<std::mutex> lock(mutex_);
+          ready_.wait(lock, [&] { return published_ > i || closed_; });
+          if (published_ <= i) return;
+        }
+        if (!build_.add(i)) return;  // no kernel for this forest: the rest need not be added
+      }
+    } catch (...) {
+      error_ = true;
+    }
+  }
+
+  ForestKernelBuild build_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::size_t published_ = 0;  // guarded by mutex_, with closed_
+  bool closed_ = false;
+  bool error_ = false;  // written by the thread, read after the join
+  std::thread thread_;
+};
 
 /// A tree's numbers, parsed ahead on the load threads (compile_mining): each predicate's value as
 /// tree_node_predicate's fast path parses it, for the type of the field that the Segmentation's scope gives,
@@ -700,6 +762,77 @@ class Compiler {
   std::unordered_map<std::int32_t, std::vector<std::pair<std::string, std::int32_t>>> model_outputs_;  // model id -> (name, slot)
   std::unordered_map<std::int32_t, std::vector<std::int32_t>> segment_models_;  // mining model id -> segment models
   std::unordered_map<std::int32_t, std::string> method_of_;
+  // Mining model id -> the kernel its trees were added to while they were compiled (see KernelPipeline).
+  std::unordered_map<std::int32_t, std::unique_ptr<KernelPipeline>> kernel_pipelines_;
+
+  /// How many predicates and set values compiling `p` adds at most: one per predicate, one per value.
+  static std::pair<std::size_t, std::size_t> predicate_bounds(const ir::Predicate& p) {
+    std::pair<std::size_t, std::size_t> b{1, p.values.size()};
+    for (const auto& c : p.children) {
+      auto cb = predicate_bounds(*c);
+      b.first += cb.first;
+      b.second += cb.second;
+    }
+    return b;
+  }
+  /// The same for a segment and its tree: its predicate, and each of the tree's predicates and set values.
+  static std::pair<std::size_t, std::size_t> segment_bounds(const ir::Segment& s) {
+    auto b = predicate_bounds(*s.predicate);
+    b.first += s.model->tree->predicates.size();
+    b.second += s.model->tree->set_values.size();
+    return b;
+  }
+  /// The pipeline for the forest `e` (its segments `d`) when it can have one: threads to spare, a kernel
+  /// method, and segments that are all plain trees (no outputs, no local transformations: such segments add
+  /// slots, which the pipeline's thread reads). Reserves what it must; null when there is none.
+  std::unique_ptr<KernelPipeline> start_kernel_pipeline(MiningEval& e, const ir::MiningData& d) {
+    if (!options_.ensemble_kernel || threads() < 2 || d.segments.size() < 16 || !ForestKernelBuild::method_has_kernel(e))
+      return nullptr;
+    ForestKernelBuild::Sizes sizes;
+    sizes.results = 1;
+    std::size_t predicates = 0, set_values = 0;
+    for (const auto& s : d.segments) {
+      const ir::Model& m = *s.model;
+      if (m.kind != ir::Model::Kind::Tree || !m.tree || !m.output.empty() || !m.local_transformations.empty())
+        return nullptr;
+      const auto b = segment_bounds(s);
+      predicates += b.first;
+      set_values += b.second;
+      ++sizes.trees;
+      sizes.nodes += m.tree->nodes.size();
+      // As the compiled tree will count them (Builder::sizes_of): a distribution only in classification.
+      for (const ir::Node& n : m.tree->nodes)
+        sizes.results += n.has_score || (m.function == MiningFunction::Classification && n.dist_end > n.dist_begin) ? 1 : 0;
+    }
+    // Nothing that the thread reads may move while it runs: room for every segment's predicates, set
+    // values, model and Segment up front (compile_mining stops the pipeline before one could need more).
+    prog_.predicates.reserve(prog_.predicates.size() + predicates);
+    prog_.set_nums.reserve(prog_.set_nums.size() + set_values);
+    prog_.set_syms.reserve(prog_.set_syms.size() + set_values);
+    prog_.models.reserve(prog_.models.size() + d.segments.size());
+    e.segments.reserve(d.segments.size());
+    try {
+      return std::make_unique<KernelPipeline>(prog_, e, sizes);
+    } catch (const std::system_error&) {
+      return nullptr;  // no thread: the kernel is built afterwards
+    }
+  }
+  /// Hands the heap's free pages back once enough tree nodes were released since the last time (glibc only).
+  void trim_heap() {
+#if defined(__GLIBC__)
+    if (released_nodes_ >= 10000) {
+      malloc_trim(0);
+      released_nodes_ = 0;
+    }
+#endif
+  }
+  /// Whether compiling segment `s` next cannot move what a pipeline's thread reads.
+  bool room_for(const ir::Segment& s) const {
+    const auto b = segment_bounds(s);
+    auto spare = [](const auto& v) { return v.capacity() - v.size(); };
+    return spare(prog_.predicates) >= b.first && spare(prog_.set_nums) >= b.second && spare(prog_.set_syms) >= b.second &&
+           spare(prog_.models) >= 1;
+  }
   std::unordered_map<std::int32_t, const ir::Model*> ir_of_;
 };
 
@@ -1006,8 +1139,10 @@ void Compiler::compile_mining(MiningEval& e, const ir::Model& m, Scope& scope, c
   const Scope* seg_parent = &scope;
   // In a chain, a segment sees the outputs of those before it: no scope to parse ahead for.
   const std::vector<PreParsed> pre = chain ? std::vector<PreParsed>() : pre_parse(d.segments, scope);
+  std::unique_ptr<KernelPipeline> pipeline = chain ? nullptr : start_kernel_pipeline(e, d);
   for (std::size_t i = 0; i < d.segments.size(); ++i) {
     const auto& s = d.segments[i];
+    if (pipeline && !room_for(s)) pipeline.reset();  // the kernel is built afterwards, from the start
     MiningEval::Segment seg;
     seg.predicate = predicate(*s.predicate, *seg_parent);
     seg.weight = s.weight;
@@ -1036,6 +1171,12 @@ void Compiler::compile_mining(MiningEval& e, const ir::Model& m, Scope& scope, c
       seg_parent = &next;
     }
     e.segments.push_back(std::move(seg));
+    if (pipeline) pipeline->publish(e.segments.size());
+  }
+  if (pipeline) {
+    // Closed here: what follows may add slots, which the thread reads.
+    pipeline->close();
+    kernel_pipelines_[e.id] = std::move(pipeline);
   }
   if (chain && m.function == MiningFunction::Classification) {
     const ModelEval& last = *prog_.models[std::size_t(e.segments.back().model)];
@@ -1106,13 +1247,11 @@ std::int32_t Compiler::compile_model(ir::Model& m, const Scope& parent, const Ta
     if (options_.ensemble_kernel) {
       // The kernel's arrays are new, large allocations, while the trees just released left the heap full of
       // free holes: hand those pages back first, so that the two do not count together (glibc only).
-#if defined(__GLIBC__)
-      if (released_nodes_ >= 10000) {
-        malloc_trim(0);
-        released_nodes_ = 0;
-      }
-#endif
-      me.kernel = build_ensemble_kernel(prog_, me);
+      trim_heap();
+      auto pipelined = kernel_pipelines_.find(me.id);
+      ForestKernelBuild* build = pipelined != kernel_pipelines_.end() ? pipelined->second->build() : nullptr;
+      me.kernel = build ? build->finish() : build_ensemble_kernel(prog_, me);
+      if (pipelined != kernel_pipelines_.end()) kernel_pipelines_.erase(pipelined);
     }
     if (me.kernel) {
       me.kernel_index = std::int32_t(prog_.kernel_models.size());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -122,6 +123,74 @@ std::vector<std::uint64_t> membership_words(const EnsembleKernel& k, const Ensem
   return words;
 }
 
+/// How many of the sorted `count` values at `first` are below `v`: std::lower_bound's answer, without its
+/// branches (a forest's thresholds are looked up once per node, in no order a predictor could follow).
+std::size_t count_below(const double* first, std::size_t count, double v) {
+  if (count == 0) return 0;
+  const double* base = first;
+  std::size_t len = count;
+  while (len > 1) {
+    const std::size_t half = len / 2;
+    base = base[half - 1] < v ? base + half : base;
+    len -= half;
+  }
+  return std::size_t(base - first) + (*base < v ? 1 : 0);
+}
+
+/// Numbers by feature, keyed by their bits: an open-addressing table of (feature, bits) -> a 32-bit value.
+/// Every node's threshold goes through it twice (when the edges are gathered and when the node is laid out),
+/// in no order that a search over sorted edges could keep in cache or a branch predictor could follow.
+class FeatureValueTable {
+ public:
+  explicit FeatureValueTable(std::size_t expected) { rehash(expected); }
+  /// Adds (f, bits) with `value` unless present; true when added.
+  bool insert(std::size_t f, std::uint64_t bits, std::uint32_t value) {
+    if (2 * (count_ + 1) > entries_.size()) rehash(2 * count_ + 2);
+    std::size_t at = slot(f, bits);
+    for (; entries_[at].feature >= 0; at = (at + 1) & mask_)
+      if (entries_[at].bits == bits && std::size_t(entries_[at].feature) == f) return false;
+    entries_[at] = {bits, std::int32_t(f), value};
+    ++count_;
+    return true;
+  }
+  /// The value of (f, bits), or -1 when absent.
+  std::int64_t find(std::size_t f, std::uint64_t bits) const {
+    for (std::size_t at = slot(f, bits);; at = (at + 1) & mask_) {
+      const Entry& e = entries_[at];
+      if (e.feature < 0) return -1;
+      if (e.bits == bits && std::size_t(e.feature) == f) return std::int64_t(e.value);
+    }
+  }
+  static std::uint64_t bits_of(double v) {
+    std::uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    return bits;
+  }
+
+ private:
+  struct Entry {
+    std::uint64_t bits;
+    std::int32_t feature;  // -1: empty
+    std::uint32_t value;
+  };
+  void rehash(std::size_t expected) {
+    std::size_t size = 16;
+    while (size < 2 * expected) size *= 2;
+    std::vector<Entry> old(size, Entry{0, -1, 0});
+    old.swap(entries_);
+    mask_ = size - 1;
+    count_ = 0;
+    for (const Entry& e : old)
+      if (e.feature >= 0) insert(std::size_t(e.feature), e.bits, e.value);
+  }
+  std::size_t slot(std::size_t f, std::uint64_t bits) const {
+    std::uint64_t h = (bits ^ (std::uint64_t(f) * 0x9E3779B97F4A7C15ull)) * 0xFF51AFD7ED558CCDull;
+    return std::size_t(h ^ (h >> 29)) & mask_;
+  }
+  std::vector<Entry> entries_;
+  std::size_t mask_ = 0, count_ = 0;
+};
+
 /// The binned layout of `k` (see ensemble_kernel.hpp), or false when some tree has a test it cannot bin.
 bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
   using Kind = EnsembleKernel::Kind;
@@ -144,38 +213,70 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
   auto set_test = [&](std::size_t i) {
     return k.kind[i] == Kind::Other && is_set_op(k.others[std::size_t(k.aux[i])].op);
   };
-  std::vector<std::vector<double>> edges_of(nf);  // thresholds, and set members
+  // Each feature's thresholds and set members, each distinct one (by its bits) once: a forest repeats a few
+  // thousand values over its million nodes, and sorting those alone gives the same edges. Except where a
+  // feature has both zeros, which compare equal: which one the edges keep is then the one a sort of every
+  // value puts first, so such a feature gathers every value (full_edges), as many times as the nodes hold it.
+  std::vector<std::vector<double>> edges_of(nf);
+  std::vector<std::uint8_t> zeros(nf, 0);  // per feature: 1 if +0.0 is among its values, 2 if -0.0
+  std::vector<std::uint8_t> full_edges(nf, 0);
+  FeatureValueTable gathered(1024);
+  auto add_edge = [&](std::size_t f, double v) {
+    if (full_edges[f]) {
+      edges_of[f].push_back(v);
+    } else if (gathered.insert(f, FeatureValueTable::bits_of(v), 0)) {
+      edges_of[f].push_back(v);
+      if (v == 0.0) zeros[f] |= std::signbit(v) ? 2 : 1;
+    }
+  };
   b.exact.assign(nf, 0);
   std::vector<std::uint8_t> seen(k.kind.size(), 0);
   std::vector<std::int32_t> todo;
-  for (auto root : k.roots) {
-    todo.assign(1, root);
-    while (!todo.empty()) {
-      auto i = std::size_t(todo.back());
-      todo.pop_back();
-      if (seen[i]) continue;
-      seen[i] = 1;
-      if (k.kind[i] == Kind::Leaf) continue;
-      if (missing_exit(i) == MissingExit::Unsupported) return false;
-      const auto f = std::size_t(k.feature[i]);
-      if (set_test(i)) {
-        const auto& o = k.others[std::size_t(k.aux[i])];
-        if (o.op == Op::Less && !(o.threshold != o.threshold || o.threshold == -std::numeric_limits<double>::infinity()))
-          return false;
-        if (o.op == Op::In || o.op == Op::NotIn)
-          edges_of[f].insert(edges_of[f].end(), k.sets.begin() + o.set_begin, k.sets.begin() + o.set_end);
-        else if (has_members(o.op))
-          edges_of[f].push_back(o.threshold);
-        if (has_members(o.op)) b.exact[f] = 1;
-        b.any_exact = b.any_exact || b.exact[f];
-      } else {
-        if (k.kind[i] == Kind::Other && k.others[std::size_t(k.aux[i])].op != Op::LessEq) return false;
-        edges_of[f].push_back(k.threshold[i]);
+  // Visits every node reachable from the roots (once each, in the same order every time), adding the
+  // values of the features `wanted` says to; false at a test that cannot be binned.
+  auto gather = [&](auto wanted) {
+    std::fill(seen.begin(), seen.end(), 0);
+    for (auto root : k.roots) {
+      todo.assign(1, root);
+      while (!todo.empty()) {
+        auto i = std::size_t(todo.back());
+        todo.pop_back();
+        if (seen[i]) continue;
+        seen[i] = 1;
+        if (k.kind[i] == Kind::Leaf) continue;
+        if (missing_exit(i) == MissingExit::Unsupported) return false;
+        const auto f = std::size_t(k.feature[i]);
+        if (set_test(i)) {
+          const auto& o = k.others[std::size_t(k.aux[i])];
+          if (o.op == Op::Less && !(o.threshold != o.threshold || o.threshold == -std::numeric_limits<double>::infinity()))
+            return false;
+          if (wanted(f)) {
+            if (o.op == Op::In || o.op == Op::NotIn)
+              for (auto m = o.set_begin; m < o.set_end; ++m) add_edge(f, k.sets[std::size_t(m)]);
+            else if (has_members(o.op))
+              add_edge(f, o.threshold);
+          }
+          if (has_members(o.op)) b.exact[f] = 1;
+          b.any_exact = b.any_exact || b.exact[f];
+        } else {
+          if (k.kind[i] == Kind::Other && k.others[std::size_t(k.aux[i])].op != Op::LessEq) return false;
+          if (wanted(f)) add_edge(f, k.threshold[i]);
+        }
+        todo.push_back(k.yes[i]);
+        todo.push_back(k.no[i]);
       }
-      todo.push_back(k.yes[i]);
-      todo.push_back(k.no[i]);
     }
-  }
+    return true;
+  };
+  if (!gather([](std::size_t) { return true; })) return false;
+  bool regather = false;
+  for (std::size_t f = 0; f < nf; ++f)
+    if (zeros[f] == 3) {
+      full_edges[f] = 1;
+      edges_of[f].clear();
+      regather = true;
+    }
+  if (regather && !gather([&](std::size_t f) { return full_edges[f] != 0; })) return false;
   for (const auto& t : edges_of)
     for (double v : t)
       if (v != v) return false;
@@ -194,6 +295,12 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
     b.edges.insert(b.edges.end(), t.begin(), t.end());
     b.edge_begin.push_back(std::int32_t(b.edges.size()));
   }
+  // The index of each edge among its feature's, by value (zero as +0.0: -0.0 and 0.0 are one edge).
+  auto zero_as_plus = [](double v) { return v == 0.0 ? 0.0 : v; };
+  FeatureValueTable edge_index(b.edges.size());
+  for (std::size_t f = 0; f < nf; ++f)
+    for (auto j = b.edge_begin[f]; j < b.edge_begin[f + 1]; ++j)
+      edge_index.insert(f, FeatureValueTable::bits_of(zero_as_plus(b.edges[std::size_t(j)])), std::uint32_t(j - b.edge_begin[f]));
   // Set tests with the same membership bits share them; a set test's k is where they start.
   std::map<std::vector<std::uint64_t>, std::uint32_t> set_offset;
   const std::uint32_t k_limit = std::uint32_t(1) << (29 - b.feature_bits);
@@ -212,7 +319,8 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
       sets_fit = sets_fit && kk < k_limit;
       set_flag = EnsembleKernel::Binned::kSetTest;
     } else {
-      kk = std::uint32_t(std::lower_bound(first, last, k.threshold[i]) - first);
+      const std::int64_t at = edge_index.find(f, FeatureValueTable::bits_of(zero_as_plus(k.threshold[i])));
+      kk = std::uint32_t(at >= 0 ? std::size_t(at) : count_below(first, std::size_t(last - first), k.threshold[i]));
       if (b.exact[f]) kk = 2 * kk + 1;  // x <= edge_kk: below it or equal to it
     }
     const MissingExit missing = missing_exit(i);
@@ -266,9 +374,9 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
       } else {
         first_child = b.nodes.size();
         if (first_child + 2 > limit) return false;
-        b.nodes.insert(b.nodes.end(), 2, 0);
-        b.result.insert(b.result.end(), 2, -1);
-        b.leaf_value.insert(b.leaf_value.end(), 2 * width, 0.0);
+        b.nodes.resize(first_child + 2, 0);
+        b.result.resize(first_child + 2, -1);
+        b.leaf_value.resize(b.leaf_value.size() + 2 * width, 0.0);
         queue.push_back({k.yes[i], std::int32_t(first_child), it.depth + 1});
         queue.push_back({k.no[i], std::int32_t(first_child + 1), it.depth + 1});
         depth = std::max(depth, it.depth + 1);
@@ -314,27 +422,28 @@ bool build_perfect(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
   b.perfect_leaves.assign(groups * kLanes * slots, 0);  // padding lanes end at the null leaf, never read
   auto is_leaf = [&](std::uint64_t e) { return (b.nodes[e] >> 32) == e; };
   // Node i (level order) of tree t takes node e of `nodes`; a leaf above the last level passes every row
-  // to its left child, which carries it on (its right child too, though no row goes there).
-  struct Item { std::uint64_t e; std::size_t i; };
-  std::vector<Item> todo;
+  // to its left child, which carries it on (its right child too, though no row goes there). Level by level:
+  // `level` holds the nodes of one level of the perfect tree, `below` those of the next.
+  std::vector<std::uint64_t> level(slots), below(slots);
   for (std::size_t t = 0; t < nt; ++t) {
     const std::size_t group = t / kLanes, lane = t % kLanes;
     std::uint32_t* tests = b.perfect_tests.data() + group * kLanes * (slots - 1);
     std::int32_t* leaves = b.perfect_leaves.data() + group * kLanes * slots;
-    todo.assign(1, {std::uint64_t(b.roots[t]), 0});
-    while (!todo.empty()) {
-      const Item it = todo.back();
-      todo.pop_back();
-      if (it.i >= slots - 1) {
-        if (!is_leaf(it.e)) return false;  // deeper than `depth`: cannot happen
-        leaves[(it.i - (slots - 1)) * kLanes + lane] = std::int32_t(it.e);
-        continue;
+    level[0] = std::uint64_t(b.roots[t]);
+    for (std::size_t width = 1; width < slots; width *= 2) {
+      std::uint32_t* row = tests + (width - 1) * kLanes + lane;  // node width - 1 + j is the j-th of this level
+      for (std::size_t j = 0; j < width; ++j) {
+        const std::uint64_t e = level[j], node = b.nodes[e], child = node >> 32;
+        const bool leaf = child == e;
+        row[j * kLanes] = leaf ? pass : std::uint32_t(node);
+        below[2 * j] = child;
+        below[2 * j + 1] = leaf ? e : child + 1;
       }
-      const bool leaf = is_leaf(it.e);
-      tests[it.i * kLanes + lane] = leaf ? pass : std::uint32_t(b.nodes[it.e]);
-      const std::uint64_t child = leaf ? it.e : b.nodes[it.e] >> 32;
-      todo.push_back({child, 2 * it.i + 1});
-      todo.push_back({leaf ? it.e : child + 1, 2 * it.i + 2});
+      level.swap(below);
+    }
+    for (std::size_t j = 0; j < slots; ++j) {
+      if (!is_leaf(level[j])) return false;  // deeper than `depth`: cannot happen
+      leaves[j * kLanes + lane] = std::int32_t(level[j]);
     }
   }
   b.perfect_depth = depth;
@@ -630,23 +739,46 @@ class Builder {
 
   bool build() {
     const MiningEval& mining = *mining_;
-    k_.classes = mining.function == MiningFunction::Classification ? mining.classes.size() : 0;
-    reserve(mining);
-    k_.null_result = add_null();
-    for (const auto& seg : mining.segments) {
-      if (prog_.predicates[std::size_t(seg.predicate)].op != Pred::Op::True) return false;
-      const auto* tree = dynamic_cast<const TreeEval*>(prog_.models[std::size_t(seg.model)].get());
-      if (!tree || !tree->outputs.empty() || tree->function != mining.function) return false;
-      if (tree->missing == TreeEval::Missing::WeightedConfidence || tree->missing == TreeEval::Missing::AggregateNodes)
-        return false;
-      if (tree->target.default_value || !tree->target.priors.empty()) return false;
-      if (prog_.predicates[std::size_t(tree->nodes[0].predicate)].op != Pred::Op::True) return false;
-      std::int32_t root;
-      if (!add_tree(*tree, seg, root)) return false;
-      k_.roots.push_back(root);
-      k_.weights.push_back(seg.weight);
-    }
+    start(sizes_of(mining));
+    for (const auto& seg : mining.segments)
+      if (!add_segment(seg)) return false;
     return true;
+  }
+
+  /// build() in steps (ForestKernelBuild): start, then add_segment for each segment in order.
+  void start(const ForestKernelBuild::Sizes& sizes) {
+    k_.classes = mining_->function == MiningFunction::Classification ? mining_->classes.size() : 0;
+    reserve(sizes);
+    k_.null_result = add_null();
+  }
+  bool add_segment(const MiningEval::Segment& seg) {
+    const MiningEval& mining = *mining_;
+    if (prog_.predicates[std::size_t(seg.predicate)].op != Pred::Op::True) return false;
+    const auto* tree = dynamic_cast<const TreeEval*>(prog_.models[std::size_t(seg.model)].get());
+    if (!tree || !tree->outputs.empty() || tree->function != mining.function) return false;
+    if (tree->missing == TreeEval::Missing::WeightedConfidence || tree->missing == TreeEval::Missing::AggregateNodes)
+      return false;
+    if (tree->target.default_value || !tree->target.priors.empty()) return false;
+    if (prog_.predicates[std::size_t(tree->nodes[0].predicate)].op != Pred::Op::True) return false;
+    std::int32_t root;
+    if (!add_tree(*tree, seg, root)) return false;
+    k_.roots.push_back(root);
+    k_.weights.push_back(seg.weight);
+    return true;
+  }
+
+  /// The sizes reserve() reserves for, from the compiled trees; zero trees when some segment is no tree.
+  ForestKernelBuild::Sizes sizes_of(const MiningEval& mining) const {
+    ForestKernelBuild::Sizes s;
+    s.results = 1;
+    for (const auto& seg : mining.segments) {
+      const auto* tree = dynamic_cast<const TreeEval*>(prog_.models[std::size_t(seg.model)].get());
+      if (!tree) return {};
+      ++s.trees;
+      s.nodes += tree->nodes.size();
+      for (const TreeNode& n : tree->nodes) s.results += n.has_score || n.dist_end > n.dist_begin ? 1 : 0;
+    }
+    return s;
   }
 
  private:
@@ -660,15 +792,9 @@ class Builder {
   /// Room for every node and result up front: a large forest's arrays would otherwise grow by copies and
   /// keep up to half their size spare. The bounds (exact for binary trees that give a result at every node):
   /// a leaf per result, at most one per tree node and the null result; a test per tree node but the root.
-  void reserve(const MiningEval& mining) {
-    std::size_t nodes = 0, results = 1, trees = 0;
-    for (const auto& seg : mining.segments) {
-      const auto* tree = dynamic_cast<const TreeEval*>(prog_.models[std::size_t(seg.model)].get());
-      if (!tree) return;  // no kernel: build() says so
-      ++trees;
-      nodes += tree->nodes.size();
-      for (const TreeNode& n : tree->nodes) results += n.has_score || n.dist_end > n.dist_begin ? 1 : 0;
-    }
+  void reserve(const ForestKernelBuild::Sizes& sizes) {
+    if (sizes.trees == 0) return;  // no kernel (a segment is no tree): add_segment says so
+    const std::size_t nodes = sizes.nodes, results = sizes.results, trees = sizes.trees;
     const std::size_t entries = results + (nodes >= trees ? nodes - trees : 0);
     for (auto* v : {&k_.feature, &k_.yes, &k_.no, &k_.aux}) v->reserve(entries);
     k_.kind.reserve(entries);
@@ -880,20 +1006,9 @@ class Builder {
   }
 };
 
-}  // namespace
-
-std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, const MiningEval& mining) {
+/// What build_ensemble_kernel does once the trees are in.
+std::unique_ptr<EnsembleKernel> finish_ensemble_kernel(std::unique_ptr<EnsembleKernel> kernel, const MiningEval& mining) {
   using M = MiningEval::Method;
-  switch (mining.method) {
-    case M::Sum: case M::WeightedSum: case M::Average: case M::WeightedAverage:
-    case M::MajorityVote: case M::WeightedMajorityVote:
-      break;
-    default:
-      return nullptr;
-  }
-  auto kernel = std::make_unique<EnsembleKernel>();
-  Builder b(program, &mining, *kernel);
-  if (!b.build()) return nullptr;
   if (mining.function == MiningFunction::Regression &&
       (mining.method == M::Sum || mining.method == M::WeightedSum || mining.method == M::Average)) {
     kernel->summing = mining.float_math ? EnsembleKernel::Summing::Float : EnsembleKernel::Summing::Double;
@@ -927,6 +1042,58 @@ std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, co
   }
   kernel->finish();
   return kernel;
+}
+
+}  // namespace
+
+bool ForestKernelBuild::method_has_kernel(const MiningEval& mining) {
+  using M = MiningEval::Method;
+  switch (mining.method) {
+    case M::Sum: case M::WeightedSum: case M::Average: case M::WeightedAverage:
+    case M::MajorityVote: case M::WeightedMajorityVote:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, const MiningEval& mining) {
+  if (!ForestKernelBuild::method_has_kernel(mining)) return nullptr;
+  auto kernel = std::make_unique<EnsembleKernel>();
+  Builder b(program, &mining, *kernel);
+  if (!b.build()) return nullptr;
+  return finish_ensemble_kernel(std::move(kernel), mining);
+}
+
+struct ForestKernelBuild::State {
+  State(const Program& program, const MiningEval& m) : mining(m), kernel(std::make_unique<EnsembleKernel>()), builder(program, &m, *kernel) {}
+  const MiningEval& mining;
+  std::unique_ptr<EnsembleKernel> kernel;
+  Builder builder;
+  std::size_t added = 0;
+  bool failed = false;
+};
+
+ForestKernelBuild::ForestKernelBuild(const Program& program, const MiningEval& mining, const Sizes& sizes)
+    : state_(std::make_unique<State>(program, mining)) {
+  state_->failed = !method_has_kernel(mining);
+  if (!state_->failed) state_->builder.start(sizes);
+}
+
+ForestKernelBuild::~ForestKernelBuild() = default;
+
+bool ForestKernelBuild::add(std::size_t index) {
+  State& s = *state_;
+  if (s.failed || index != s.added) return !(s.failed = true);
+  ++s.added;
+  s.failed = !s.builder.add_segment(s.mining.segments[index]);
+  return !s.failed;
+}
+
+std::unique_ptr<EnsembleKernel> ForestKernelBuild::finish() {
+  State& s = *state_;
+  if (s.failed || s.added != s.mining.segments.size()) return nullptr;
+  return finish_ensemble_kernel(std::move(s.kernel), s.mining);
 }
 
 std::unique_ptr<EnsembleKernel> build_tree_kernel(const Program& program, const TreeEval& tree) {

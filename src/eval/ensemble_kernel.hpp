@@ -257,4 +257,31 @@ bool cpu_has_avx2();
 /// Builds the kernel for a MiningModel whose segments are all plain trees the kernel can express; nullptr otherwise.
 std::unique_ptr<EnsembleKernel> build_ensemble_kernel(const Program& program, const MiningEval& mining);
 
+/// build_ensemble_kernel in steps, so that the trees can be added while the later segments are still being
+/// compiled (on another thread: see Compiler::compile_mining): add(i) reads segment i of the MiningModel, its
+/// tree, and the predicates, sets and slots these name, none of which may move while it runs. The same
+/// steps in the same order as build_ensemble_kernel, so the same kernel.
+class ForestKernelBuild {
+ public:
+  /// What build_ensemble_kernel reserves, from the trees to come: their nodes in all, their nodes that give a
+  /// result (a score, or a classification's distribution), and how many trees.
+  struct Sizes {
+    std::size_t nodes = 0, results = 0, trees = 0;
+  };
+  ForestKernelBuild(const Program& program, const MiningEval& mining, const Sizes& sizes);
+  ~ForestKernelBuild();
+  ForestKernelBuild(const ForestKernelBuild&) = delete;
+  ForestKernelBuild& operator=(const ForestKernelBuild&) = delete;
+  /// Whether the MiningModel's method has a kernel at all (if not, add() need not be called).
+  static bool method_has_kernel(const MiningEval& mining);
+  /// Adds segment `index` (in order: 0, 1, ...); false once the forest cannot have a kernel.
+  bool add(std::size_t index);
+  /// The kernel, once every segment is added (nullptr if one could not be).
+  std::unique_ptr<EnsembleKernel> finish();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 }  // namespace pmmlrt::eval

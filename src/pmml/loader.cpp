@@ -174,8 +174,11 @@ bool find_leaf_segments(std::string_view b, std::size_t max_depth, std::vector<S
 /// The tree predicate operator in [first, last] whose PMML text is `text`; Op::None if there is none.
 ir::TreePredicate::Op op_named(const char* text, ir::TreePredicate::Op first, ir::TreePredicate::Op last) {
   using Op = ir::TreePredicate::Op;
-  for (auto o = std::uint8_t(first); o <= std::uint8_t(last); ++o)
-    if (std::strcmp(text, ir::op_text(Op(o))) == 0) return Op(o);
+  // Every tree predicate names one: the first letter rules out most candidates without a call.
+  for (auto o = std::uint8_t(first); o <= std::uint8_t(last); ++o) {
+    const char* candidate = ir::op_text(Op(o));
+    if (text[0] == candidate[0] && std::strcmp(text, candidate) == 0) return Op(o);
+  }
   return Op::None;
 }
 
