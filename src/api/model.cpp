@@ -13,16 +13,6 @@
 
 #include <fmt/format.h>
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#define PMMLRT_MAP_FILES 1
-#else
-#define PMMLRT_MAP_FILES 0
-#endif
-
 #include "api/sha256.hpp"
 #include "compile/compiler.hpp"
 #include "eval/chain_tail.hpp"
@@ -172,69 +162,15 @@ class FrameLease {
   std::unique_ptr<eval::Frame> frame_;
 };
 
-/// A file's bytes and a NUL after them, read with one read into a buffer that is not zeroed first.
-/// A document's bytes as Model::load_file parses them in place: `size` bytes and a NUL after them, all
-/// writable. A large file is mapped rather than read (no copy of the whole file, and its pages come from the
-/// page cache instead of being zeroed and filled): a private mapping, so the pages an in-place parse writes
-/// are copies and the file never changes.
-class FileBytes {
- public:
-  FileBytes() = default;
-  FileBytes(std::unique_ptr<char[]> read, std::size_t size) : read_(std::move(read)), size_(size) {}
-  FileBytes(char* mapped, std::size_t size) : mapped_(mapped), size_(size) {}
-  FileBytes(FileBytes&& o) noexcept : read_(std::move(o.read_)), mapped_(o.mapped_), size_(o.size_) {
-    o.mapped_ = nullptr;
-    o.size_ = 0;
-  }
-  FileBytes& operator=(FileBytes&& o) noexcept {
-    if (this != &o) {
-      unmap();
-      read_ = std::move(o.read_);
-      mapped_ = o.mapped_;
-      size_ = o.size_;
-      o.mapped_ = nullptr;
-      o.size_ = 0;
-    }
-    return *this;
-  }
-  ~FileBytes() { unmap(); }
-  char* data() const { return mapped_ ? mapped_ : read_.get(); }
-  std::size_t size() const { return size_; }
-
- private:
-  void unmap() {
-#if PMMLRT_MAP_FILES
-    if (mapped_) munmap(mapped_, size_ + 1);
-#endif
-    mapped_ = nullptr;
-  }
-  std::unique_ptr<char[]> read_;
-  char* mapped_ = nullptr;
-  std::size_t size_ = 0;
+/// A file's bytes and a NUL after them, read with one read into a buffer that is not zeroed first. The
+/// file is read, not mapped: a file truncated by another process during a load would make a mapping raise
+/// SIGBUS in the host, where a read only fails with an error.
+struct FileBytes {
+  std::unique_ptr<char[]> bytes;
+  std::size_t length = 0;
+  char* data() const { return bytes.get(); }
+  std::size_t size() const { return length; }
 };
-
-/// The file mapped (see FileBytes), or null where it is not mapped: a small file (read faster than mapped),
-/// one whose size is a whole number of pages (no zero byte after it in the mapping to end the text), one
-/// that changed size since `size` was taken, or a system that refuses.
-char* map_file(const std::filesystem::path& path, std::size_t size) {
-#if PMMLRT_MAP_FILES
-  constexpr std::size_t kMapFrom = std::size_t(1) << 20;
-  static const auto page = std::size_t(sysconf(_SC_PAGESIZE));
-  if (size < kMapFrom || page == 0 || size % page == 0) return nullptr;
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return nullptr;
-  struct stat st {};
-  void* at = MAP_FAILED;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && std::size_t(st.st_size) == size)
-    at = mmap(nullptr, size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  close(fd);
-  return at == MAP_FAILED ? nullptr : static_cast<char*>(at);
-#else
-  (void)path;
-  (void)size;
-  return nullptr;
-#endif
-}
 
 FileBytes read_file(const std::filesystem::path& path, std::size_t limit) {
   std::error_code ec;
@@ -243,14 +179,13 @@ FileBytes read_file(const std::filesystem::path& path, std::size_t limit) {
   if (size > limit)
     throw LimitError(fmt::format("\"{}\" is {} bytes, over the limit of {} bytes (max_document_bytes)", path.string(), size,
                                  limit));
-  if (char* mapped = map_file(path, std::size_t(size))) return FileBytes(mapped, std::size_t(size));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorKind::Io, fmt::format("cannot open \"{}\"", path.string()));
   std::unique_ptr<char[]> data(new char[std::size_t(size) + 1]);
   in.read(data.get(), std::streamsize(size));
   if (!in) throw Error(ErrorKind::Io, fmt::format("cannot read \"{}\"", path.string()));
   data[std::size_t(size)] = '\0';
-  return FileBytes(std::move(data), std::size_t(size));
+  return FileBytes{std::move(data), std::size_t(size)};
 }
 
 void check_sha256(std::string_view bytes, const LoadOptions& options) {

@@ -274,9 +274,9 @@ TEST_CASE("a kernel's edges are those of a sort of every value its nodes test, s
   }
 }
 
-TEST_CASE("a large model file loads as its text does, whether it is mapped or read") {
-  // Model::load_file maps a file of 1 MiB or more unless its size is a whole number of pages (then there
-  // is no zero byte after it in the mapping): both, and a malformed one, against load_string.
+TEST_CASE("a large model file loads as its text does") {
+  // Model::load_file reads the file and parses it in place: files over 1 MiB, one whose size is a whole
+  // number of pages, and a malformed one, against load_string.
   const std::string text = forest(400, 5, false, true, false, 17);
   REQUIRE(text.size() > (std::size_t(1) << 20));
   const auto dir = std::filesystem::temp_directory_path() / ("pmmlrt-load-identity-" + std::to_string(std::random_device()()));
@@ -298,7 +298,7 @@ TEST_CASE("a large model file loads as its text does, whether it is mapped or re
   std::vector<double> rows(100 * 4);
   for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i % 4 == 3 ? std::nan("") : i % 3 ? u(rng) : -0.0;
   const auto expected = reference.score(rows.data(), 100, 4, pmmlrt::Layout::RowMajor).predicted();
-  for (const auto& [name, content] : {std::make_pair("mapped.pmml", text), std::make_pair("read.pmml", whole_pages)}) {
+  for (const auto& [name, content] : {std::make_pair("large.pmml", text), std::make_pair("pages.pmml", whole_pages)}) {
     CAPTURE(name);
     const auto got = pmmlrt::Model::load_file(write(name, content)).score(rows.data(), 100, 4, pmmlrt::Layout::RowMajor).predicted();
     REQUIRE(got.size() == expected.size());
