@@ -239,10 +239,11 @@ def test_n_jobs_gives_identical_results():
     m = pmmlrt.load(CASES / "XGBoostWine" / "model.pmml")
     X = np.random.default_rng(5).normal(size=(3000, m.n_features_in_))
     one = m.predict_proba(X)
-    for n_jobs in (2, 3, -1):
+    for n_jobs in (2, 3, -1, np.int64(2), np.int32(3)):
         assert np.array_equal(m.predict_proba(X, n_jobs=n_jobs), one)
-    with pytest.raises(ValueError):
-        m.predict(X, n_jobs=-5)
+    for bad in (-5, np.int64(-5), 2.0, True, np.bool_(True), "2"):
+        with pytest.raises(ValueError):
+            m.predict(X, n_jobs=bad)
 
 
 HALF_TREE = """<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4"><Header/>
@@ -281,7 +282,7 @@ def test_load_threads_give_the_same_model():
     X = pd.read_csv(case / "input.csv")
     for leaf_precision in ("exact", "half"):
         one = pmmlrt.load(case / "model.pmml", leaf_precision=leaf_precision, load_threads=1).predict(X)
-        for load_threads in (2, 4, 0):
+        for load_threads in (2, 4, 0, np.int64(2)):
             many = pmmlrt.load(case / "model.pmml", leaf_precision=leaf_precision, load_threads=load_threads)
             assert np.array_equal(many.predict(X), one), (leaf_precision, load_threads)
     # A failed load reports the same error whatever the count: a bad number in the last Segment.

@@ -1,6 +1,7 @@
 """The pmmlrt Python API over the C ABI."""
 import ctypes
 import math
+import numbers
 from array import array as _array
 import os
 from collections import namedtuple
@@ -10,6 +11,11 @@ import numpy as np
 
 from . import _capi
 from ._capi import lib
+
+
+def _is_count(x):
+    """An integer count: Python or NumPy integers (np.int64 from a config array, say), never a bool."""
+    return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))
 
 
 def _load_extension():
@@ -128,18 +134,18 @@ class _Options:
                 _check(lib.pmmlrt_options_set_leaf_precision(self.handle, _capi.LEAF_PRECISIONS[leaf_precision]))
             if load_threads is not None:
                 # No -1 as n_jobs has: the C count has no negative values, and 0 already means one per CPU.
-                if isinstance(load_threads, bool) or not isinstance(load_threads, int) or load_threads < 0:
+                if not _is_count(load_threads) or load_threads < 0:
                     raise ValueError("load_threads must be an int >= 1, or 0 for one thread per CPU")
-                _check(lib.pmmlrt_options_set_load_threads(self.handle, c_size_t(load_threads)))
+                _check(lib.pmmlrt_options_set_load_threads(self.handle, c_size_t(int(load_threads))))
             if on_error is not None:
                 if on_error not in ("raise", "record"):
                     raise ValueError("on_error must be 'raise' or 'record'")
                 policy = _capi.ROW_ERRORS_RECORD if on_error == "record" else _capi.ROW_ERRORS_FAIL
                 _check(lib.pmmlrt_options_set_row_errors(self.handle, policy))
             if n_jobs is not None:
-                if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < -1:
+                if not _is_count(n_jobs) or n_jobs < -1:
                     raise ValueError("n_jobs must be a positive int, or -1 / 0 for one thread per CPU")
-                _check(lib.pmmlrt_options_set_threads(self.handle, c_size_t(0 if n_jobs in (-1, 0) else n_jobs)))
+                _check(lib.pmmlrt_options_set_threads(self.handle, c_size_t(0 if n_jobs in (-1, 0) else int(n_jobs))))
         except BaseException:
             self.close()
             raise
