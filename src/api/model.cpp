@@ -934,9 +934,9 @@ struct MatrixFill {
       eval::LinearRows rows;
       rows.lanes = m;
       rows.column_stride = layout == Layout::RowMajor ? 1 : this->rows;
-      for (std::size_t j = 0; j < 8; ++j)
+      for (std::size_t j = 0; j < eval::LinearRows::kMaxLanes; ++j)
         rows.base[j] = layout == Layout::RowMajor ? data + (row + std::min(j, m - 1)) * cols : data + row;
-      return eval::linear_sums8(rows, columns.data(), coefficients.data(), to_float.data(), missing_values,
+      return eval::linear_sums(rows, columns.data(), coefficients.data(), to_float.data(), missing_values,
                                 columns.size(), acc);
     }
   }
@@ -947,13 +947,13 @@ struct MatrixFill {
     const auto* plan = impl.linear.get();
     if (!plan) return false;
     const std::size_t k = plan->tables.size();
-    constexpr std::size_t kLanes = 8;
+    constexpr std::size_t kLanes = eval::LinearRows::kMaxLanes;
     for (std::size_t r0 = 0; r0 < n; r0 += kLanes) {
       const std::size_t m = std::min(kLanes, n - r0);
       for (std::size_t t = 0; t < k; ++t) {
         const auto& table = plan->tables[t];
-        // Eight rows side by side, each added in the table's order: products first, then the intercept.
-        double acc[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
+        // Sixteen rows side by side, each added in the table's order: products first, then the intercept.
+        double acc[kLanes] = {};
         if (!term_columns[t].empty() &&
             vector_sums(first + r0, m, term_columns[t], plan->float_term[t], table.coefficients,
                         table.has_missing_values ? table.missing_values.data() : nullptr, acc)) {

@@ -35,10 +35,10 @@ PMMLRT_AVX512 inline __m512d term(__m512d acc, double c, __m512d x, bool to_floa
   return _mm512_add_pd(acc, _mm512_mul_pd(_mm512_set1_pd(c), x));
 }
 
-/// Columns c .. c + 7 of eight rows, transposed: out[k] holds column c + k of rows 0..7.
-PMMLRT_AVX512 inline void load_transposed(const LinearRows& rows, std::ptrdiff_t c, __m512d* out) {
+/// Columns c .. c + 7 of eight rows (base[0..7]), transposed: out[k] holds column c + k of rows 0..7.
+PMMLRT_AVX512 inline void load_transposed(const double* const* base, std::ptrdiff_t c, __m512d* out) {
   __m512d r[8];
-  for (int j = 0; j < 8; ++j) r[j] = _mm512_loadu_pd(rows.base[j] + c);
+  for (int j = 0; j < 8; ++j) r[j] = _mm512_loadu_pd(base[j] + c);
   // Pairs of rows interleaved, then their 128-bit lanes regrouped twice.
   __m512d t[8];
   for (int j = 0; j < 4; ++j) {
@@ -60,12 +60,14 @@ PMMLRT_AVX512 inline void load_transposed(const LinearRows& rows, std::ptrdiff_t
   out[7] = _mm512_shuffle_f64x2(u[3], v[3], 0xDD);
 }
 
-/// Column c of the eight rows, one cell at a time (columns that are not eight consecutive ones).
-PMMLRT_AVX512 inline __m512d load_column(const LinearRows& rows, std::ptrdiff_t c) {
-  if (rows.column_stride != 1)
-    return _mm512_maskz_loadu_pd(__mmask8((1u << rows.lanes) - 1), rows.base[0] + std::size_t(c) * rows.column_stride);
+/// Column c of eight rows from row `first`, one cell at a time (columns that are not eight consecutive ones).
+PMMLRT_AVX512 inline __m512d load_column(const LinearRows& rows, std::size_t first, std::ptrdiff_t c) {
+  if (rows.column_stride != 1) {
+    const std::size_t lanes = rows.lanes > first ? std::min<std::size_t>(8, rows.lanes - first) : 0;
+    return _mm512_maskz_loadu_pd(__mmask8((1u << lanes) - 1), rows.base[0] + first + std::size_t(c) * rows.column_stride);
+  }
   alignas(64) double cell[8];
-  for (int j = 0; j < 8; ++j) cell[j] = rows.base[j][c];
+  for (std::size_t j = 0; j < 8; ++j) cell[j] = rows.base[first + j][c];
   return _mm512_load_pd(cell);
 }
 
@@ -76,11 +78,13 @@ PMMLRT_AVX512 inline __m512d term_at(__m512d acc, const double* coefficients, co
   else return term(acc, coefficients[i], x, to_float[i]);
 }
 
-template <bool kReplaceMissing>
-PMMLRT_AVX512 void linear_sums8_avx512(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
-                                       const std::uint8_t* to_float, const double* missing_values, std::size_t count,
-                                       double* acc_out) {
-  __m512d acc = _mm512_setzero_pd();
+/// The sums of kBlocks blocks of eight rows (rows 8b .. 8b + 7 in block b), the blocks' chains interleaved.
+template <bool kReplaceMissing, int kBlocks>
+PMMLRT_AVX512 void linear_sums_avx512(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
+                                      const std::uint8_t* to_float, const double* missing_values, std::size_t count,
+                                      double* acc_out) {
+  __m512d acc[kBlocks];
+  for (int b = 0; b < kBlocks; ++b) acc[b] = _mm512_setzero_pd();
   std::size_t i = 0;
   if (rows.column_stride == 1) {
     for (; i + 8 <= count; i += 8) {
@@ -89,35 +93,46 @@ PMMLRT_AVX512 void linear_sums8_avx512(const LinearRows& rows, const std::ptrdif
       for (std::size_t k = 1; k < 8; ++k) consecutive &= columns[i + k] == c + std::ptrdiff_t(k);
       if (!consecutive) {
         for (std::size_t k = 0; k < 8; ++k)
-          acc = term_at<kReplaceMissing>(acc, coefficients, to_float, missing_values, i + k, load_column(rows, columns[i + k]));
+          for (int b = 0; b < kBlocks; ++b)
+            acc[b] = term_at<kReplaceMissing>(acc[b], coefficients, to_float, missing_values, i + k,
+                                              load_column(rows, std::size_t(8 * b), columns[i + k]));
         continue;
       }
-      __m512d col[8];
-      load_transposed(rows, c, col);
+      __m512d col[kBlocks][8];
+      for (int b = 0; b < kBlocks; ++b) load_transposed(rows.base + 8 * b, c, col[b]);
       for (std::size_t k = 0; k < 8; ++k)
-        acc = term_at<kReplaceMissing>(acc, coefficients, to_float, missing_values, i + k, col[k]);
+        for (int b = 0; b < kBlocks; ++b)
+          acc[b] = term_at<kReplaceMissing>(acc[b], coefficients, to_float, missing_values, i + k, col[b][k]);
     }
   }
   for (; i < count; ++i)
-    acc = term_at<kReplaceMissing>(acc, coefficients, to_float, missing_values, i, load_column(rows, columns[i]));
-  _mm512_storeu_pd(acc_out, acc);
+    for (int b = 0; b < kBlocks; ++b)
+      acc[b] = term_at<kReplaceMissing>(acc[b], coefficients, to_float, missing_values, i,
+                                        load_column(rows, std::size_t(8 * b), columns[i]));
+  for (int b = 0; b < kBlocks; ++b) _mm512_storeu_pd(acc_out + 8 * b, acc[b]);
 }
 
 }  // namespace
 
-bool linear_sums8(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
-                  const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc) {
+bool linear_sums(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
+                 const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc) {
   static const bool avx512 = simd_level() == SimdLevel::Avx512;
   if (!avx512) return false;
-  if (missing_values) linear_sums8_avx512<true>(rows, columns, coefficients, to_float, missing_values, count, acc);
-  else linear_sums8_avx512<false>(rows, columns, coefficients, to_float, nullptr, count, acc);
+  const bool two = rows.lanes > 8;
+  if (missing_values) {
+    two ? linear_sums_avx512<true, 2>(rows, columns, coefficients, to_float, missing_values, count, acc)
+        : linear_sums_avx512<true, 1>(rows, columns, coefficients, to_float, missing_values, count, acc);
+  } else {
+    two ? linear_sums_avx512<false, 2>(rows, columns, coefficients, to_float, nullptr, count, acc)
+        : linear_sums_avx512<false, 1>(rows, columns, coefficients, to_float, nullptr, count, acc);
+  }
   return true;
 }
 
 #else
 
-bool linear_sums8(const LinearRows&, const std::ptrdiff_t*, const double*, const std::uint8_t*, const double*, std::size_t,
-                  double*) {
+bool linear_sums(const LinearRows&, const std::ptrdiff_t*, const double*, const std::uint8_t*, const double*, std::size_t,
+                 double*) {
   return false;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The inner loop of the linear fast path: one regression table's sums for eight rows of a double matrix,
+// The inner loop of the linear fast path: one regression table's sums for up to sixteen rows of a double matrix,
 // each row's products added in the table's order exactly as RegressionTableEval adds them (acc += c * x,
 // from 0, no fused multiply-add), so the vector lanes are rows and no addition is reordered.
 
@@ -8,19 +8,21 @@
 
 namespace pmmlrt::eval {
 
-/// Eight rows of a matrix: row j's cell of column c is at base[j] + c * column_stride.
+/// Up to sixteen rows of a matrix: row j's cell of column c is at base[j] + c * column_stride.
 struct LinearRows {
-  const double* base[8];      // row-major: each row's start (rows past `lanes` repeat the last real row)
+  static constexpr std::size_t kMaxLanes = 16;
+  const double* base[kMaxLanes];  // row-major: each row's start (rows past `lanes` repeat the last real row)
   std::size_t column_stride;  // 1 for a row-major matrix; the row count for a column-major one, whose rows
                               // are then base[0] + j (only `lanes` of them are read)
-  std::size_t lanes;          // the real rows, 1 to 8; acc[j] for j >= lanes is meaningless
+  std::size_t lanes;          // the real rows, 1 to 16; acc[j] for j >= lanes is meaningless
 };
 
-/// acc[j] = sum over i < count of coefficients[i] * x_j(columns[i]), where x is rounded to float first when
+/// acc[j] (j < 16) = sum over i < count of coefficients[i] * x_j(columns[i]), where x is rounded to float first when
 /// to_float[i], and a NaN x is missing_values[i] instead (as it is, not rounded) when missing_values is not
 /// null. Every column must be >= 0. Uses AVX-512 when the CPU has it; false if it did nothing (the caller's
-/// scalar loop then runs).
-bool linear_sums8(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
+/// scalar loop then runs). More than eight lanes are two blocks of eight added side by side: each row's sum
+/// is one chain of dependent additions, so a second chain hides the first's latency.
+bool linear_sums(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
                   const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc);
 
 }  // namespace pmmlrt::eval
