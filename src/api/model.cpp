@@ -937,7 +937,7 @@ struct MatrixFill {
       for (std::size_t j = 0; j < eval::LinearRows::kMaxLanes; ++j)
         rows.base[j] = layout == Layout::RowMajor ? data + (row + std::min(j, m - 1)) * cols : data + row;
       return eval::linear_sums(rows, columns.data(), coefficients.data(), to_float.data(), missing_values,
-                                columns.size(), acc);
+                               columns.size(), acc);
     }
   }
 

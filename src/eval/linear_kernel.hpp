@@ -12,9 +12,9 @@ namespace pmmlrt::eval {
 struct LinearRows {
   static constexpr std::size_t kMaxLanes = 16;
   const double* base[kMaxLanes];  // row-major: each row's start (rows past `lanes` repeat the last real row)
-  std::size_t column_stride;  // 1 for a row-major matrix; the row count for a column-major one, whose rows
-                              // are then base[0] + j (only `lanes` of them are read)
-  std::size_t lanes;          // the real rows, 1 to 16; acc[j] for j >= lanes is meaningless
+  std::size_t column_stride;      // 1 for a row-major matrix; the row count for a column-major one, whose rows
+                                  // are then base[0] + j (only `lanes` of them are read)
+  std::size_t lanes;              // the real rows, 1 to 16; acc[j] for j >= lanes is meaningless
 };
 
 /// acc[j] (j < 16) = sum over i < count of coefficients[i] * x_j(columns[i]), where x is rounded to float first when
@@ -23,6 +23,6 @@ struct LinearRows {
 /// scalar loop then runs). More than eight lanes are two blocks of eight added side by side: each row's sum
 /// is one chain of dependent additions, so a second chain hides the first's latency.
 bool linear_sums(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
-                  const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc);
+                 const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc);
 
 }  // namespace pmmlrt::eval
