@@ -447,6 +447,20 @@ bool build_perfect(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
     }
   }
   b.perfect_depth = depth;
+  const std::size_t width = k.sum_width, slot_count = b.perfect_leaves.size(), nodes = b.nodes.size();
+  const bool in_float = k.summing == EnsembleKernel::Summing::Float;
+  const std::size_t term_bytes = width * slot_count * (in_float ? sizeof(float) : sizeof(double));
+  if (k.summing != EnsembleKernel::Summing::None && b.leaf_value.size() == width * nodes &&
+      term_bytes <= 2 * bytes + (std::size_t(64) << 10)) {
+    auto term = [&](std::size_t c, std::size_t s) { return b.leaf_value[c * nodes + std::size_t(b.perfect_leaves[s])]; };
+    if (in_float) b.perfect_terms_float.resize(width * slot_count);
+    else b.perfect_terms.resize(width * slot_count);
+    for (std::size_t c = 0; c < width; ++c)
+      for (std::size_t s = 0; s < slot_count; ++s) {
+        if (in_float) b.perfect_terms_float[c * slot_count + s] = static_cast<float>(term(c, s));
+        else b.perfect_terms[c * slot_count + s] = term(c, s);
+      }
+  }
   return true;
 }
 
@@ -579,6 +593,8 @@ void EnsembleKernel::finish() {
   if (binned && simd == SimdLevel::Avx512 && !build_perfect(*this, bins)) {
     bins.perfect_tests.clear();
     bins.perfect_leaves.clear();
+    bins.perfect_terms.clear();
+    bins.perfect_terms_float.clear();
   }
   if (binned && simd == SimdLevel::Avx2) {
     bins.test_words.reserve(bins.nodes.size());

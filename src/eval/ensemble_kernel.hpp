@@ -146,7 +146,14 @@ struct EnsembleKernel {
     std::int32_t perfect_depth = 0;             // 0: no perfect layout
     std::vector<std::uint32_t> perfect_tests;   // per group of 16 trees: test word of node i of lane j at 16 i + j
     std::vector<std::int32_t> perfect_leaves;   // per group: the node (of `nodes`) of leaf slot s of lane j at 16 s + j
+    // A summing kernel's leaf terms in the layout of perfect_leaves, one run per sum (sum_width), the null
+    // leaf's NaN on padding lanes: the block walk then gathers a row's terms, not its leaves' nodes. Floats
+    // (rounded as the float sum rounds every term) for Summing::Float, else doubles; both empty when the
+    // kernel does not sum or the terms would take more memory than the tests.
+    std::vector<double> perfect_terms;
+    std::vector<float> perfect_terms_float;
     std::size_t perfect_groups() const { return perfect_leaves.size() >> (perfect_depth + 4); }
+    std::size_t perfect_slots() const { return perfect_leaves.size(); }  // per sum, in perfect_terms*
   };
   bool binned = false;
   Binned bins;

@@ -17,6 +17,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
+
+#include "eval/simd_transpose.hpp"
 #define PMMLRT_HAVE_AVX512_KERNEL 1
 #endif
 
@@ -242,13 +244,17 @@ PMMLRT_AVX512 inline __mmask16 set_test_step16(__mmask16 go, __mmask16 sets, __m
   return __mmask16((go & ~sets) | (member & present));
 }
 
+/// What a perfect walk stores per tree: its leaf's node (of Binned::nodes), or its leaf's terms
+/// (Binned::perfect_terms or perfect_terms_float, one run of `sum_stride` per sum).
+enum class LeafOut { Nodes, Terms, FloatTerms };
+
 /// Walks G groups of sixteen trees of the perfect layout (Binned::perfect_*) for one row, groups g0 ...
-/// g0 + G - 1, into the leaf nodes `nodes` (16 per group). Every tree has `depth` levels: no child index is
-/// loaded (node i's children are 2i + 1 and 2i + 2), so a step is one gather of test words and, with
-/// kInRegisters (at most 32 features), a permute of the row's bins instead of a second gather.
-template <int G, bool kSets, bool kInRegisters>
-PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, const std::int32_t* bins,
-                                       std::int32_t* nodes) {
+/// g0 + G - 1, into `out` (16 per group, at 16 * group; kOut says what). Every tree has `depth` levels: no
+/// child index is loaded (node i's children are 2i + 1 and 2i + 2), so a step is one gather of test words
+/// and, with kInRegisters (at most 32 features), a permute of the row's bins instead of a second gather.
+template <int G, bool kSets, bool kInRegisters, LeafOut kOut>
+PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, const std::int32_t* bins, void* out,
+                                       std::size_t sum_stride) {
   const auto& b = k.bins;
   const std::int32_t depth = b.perfect_depth;
   const std::size_t tests_per_group = (std::size_t(16) << depth) - 16;
@@ -311,44 +317,95 @@ PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, 
   }
   const auto* leaves = b.perfect_leaves.data();
   const __m512i first_slot = _mm512_set1_epi32((1 << depth) - 1);
+  const std::size_t width = k.sum_width, slots = b.perfect_slots(), node_count = b.nodes.size();
   for (int g = 0; g < G; ++g) {
     const std::size_t group = g0 + std::size_t(g);
     const __m512i at = _mm512_add_epi32(_mm512_slli_epi32(_mm512_sub_epi32(i[g], first_slot), 4),
                                         _mm512_add_epi32(lane, _mm512_set1_epi32(int(group << (depth + 4)))));
-    const __m512i leaf = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), __mmask16(~null[g]), at, leaves, 4);
-    _mm512_storeu_si512(nodes + group * 16, leaf);
+    const auto live = __mmask16(~null[g]);
+    if constexpr (kOut == LeafOut::Nodes) {
+      const __m512i leaf = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, at, leaves, 4);
+      _mm512_storeu_si512(static_cast<std::int32_t*>(out) + group * 16, leaf);
+    } else {
+      // A lane at the null leaf (node 0) takes node 0's term, as the node walk's sum would.
+      for (std::size_t c = 0; c < width; ++c) {
+        const double null_term = b.leaf_value[c * node_count];
+        if constexpr (kOut == LeafOut::FloatTerms) {
+          const float* terms = b.perfect_terms_float.data() + c * slots;
+          _mm512_storeu_ps(static_cast<float*>(out) + c * sum_stride + group * 16,
+                           _mm512_mask_i32gather_ps(_mm512_set1_ps(float(null_term)), live, at, terms, 4));
+        } else {
+          const double* terms = b.perfect_terms.data() + c * slots;
+          double* o = static_cast<double*>(out) + c * sum_stride + group * 16;
+          _mm512_storeu_pd(o, _mm512_mask_i32gather_pd(_mm512_set1_pd(null_term), __mmask8(live),
+                                                       _mm512_castsi512_si256(at), terms, 8));
+          _mm512_storeu_pd(o + 8, _mm512_mask_i32gather_pd(_mm512_set1_pd(null_term), __mmask8(live >> 8),
+                                                           _mm512_extracti64x4_epi64(at, 1), terms, 8));
+        }
+      }
+    }
   }
 }
 
 /// walk_perfect for exactly `chains` (1 to 8) groups: no padding group is walked.
-template <bool kSets, bool kInRegisters, int G = 8>
+template <bool kSets, bool kInRegisters, LeafOut kOut, int G = 8>
 PMMLRT_AVX512 inline void walk_perfect_chains(const EnsembleKernel& k, std::size_t chains, std::size_t g0,
-                                              const std::int32_t* bins, std::int32_t* nodes) {
+                                              const std::int32_t* bins, void* out, std::size_t sum_stride) {
   if constexpr (G > 1) {
-    if (chains < std::size_t(G)) return walk_perfect_chains<kSets, kInRegisters, G - 1>(k, chains, g0, bins, nodes);
+    if (chains < std::size_t(G))
+      return walk_perfect_chains<kSets, kInRegisters, kOut, G - 1>(k, chains, g0, bins, out, sum_stride);
   }
-  walk_perfect<G, kSets, kInRegisters>(k, g0, bins, nodes);
+  walk_perfect<G, kSets, kInRegisters, kOut>(k, g0, bins, out, sum_stride);
 }
 
 /// Groups [first, last) of the perfect layout for one row, eight groups in flight.
-template <bool kSets, bool kInRegisters>
+template <bool kSets, bool kInRegisters, LeafOut kOut>
 __attribute__((noinline)) PMMLRT_AVX512 void walk_perfect_groups(const EnsembleKernel& k, const std::int32_t* bins,
-                                                                 std::size_t first, std::size_t last,
-                                                                 std::int32_t* nodes) {
+                                                                 std::size_t first, std::size_t last, void* out,
+                                                                 std::size_t sum_stride) {
   constexpr std::size_t kGroupsInFlight = 8;
   for (std::size_t g0 = first; g0 < last; g0 += kGroupsInFlight)
-    walk_perfect_chains<kSets, kInRegisters>(k, std::min(kGroupsInFlight, last - g0), g0, bins, nodes);
+    walk_perfect_chains<kSets, kInRegisters, kOut>(k, std::min(kGroupsInFlight, last - g0), g0, bins, out, sum_stride);
 }
 
+template <LeafOut kOut>
 PMMLRT_AVX512 void walk_perfect_range(const EnsembleKernel& k, const std::int32_t* bins, std::size_t first,
-                                      std::size_t last, std::int32_t* nodes) {
+                                      std::size_t last, void* out, std::size_t sum_stride = 0) {
   const bool sets = !k.bins.set_words.empty(), in_registers = k.features() <= 32;
   if (sets)
-    in_registers ? walk_perfect_groups<true, true>(k, bins, first, last, nodes)
-                 : walk_perfect_groups<true, false>(k, bins, first, last, nodes);
+    in_registers ? walk_perfect_groups<true, true, kOut>(k, bins, first, last, out, sum_stride)
+                 : walk_perfect_groups<true, false, kOut>(k, bins, first, last, out, sum_stride);
   else
-    in_registers ? walk_perfect_groups<false, true>(k, bins, first, last, nodes)
-                 : walk_perfect_groups<false, false>(k, bins, first, last, nodes);
+    in_registers ? walk_perfect_groups<false, true, kOut>(k, bins, first, last, out, sum_stride)
+                 : walk_perfect_groups<false, false, kOut>(k, bins, first, last, out, sum_stride);
+}
+
+/// Adds the terms of trees [first, last) (first a multiple of 8) of eight rows to their sums `acc` (lane j:
+/// row j), tree by tree: row j's terms of tree t are at rows[j * row_stride + t]. Eight trees at a time are
+/// read as eight rows and transposed, so that each tree's terms of the eight rows are one vector.
+PMMLRT_AVX512 inline __m512d add_terms(__m512d acc, const double* rows, std::size_t row_stride, std::size_t first,
+                                       std::size_t last) {
+  for (std::size_t t = first; t < last; t += 8) {
+    __m512d r[8], by_tree[8];
+    for (std::size_t j = 0; j < 8; ++j) r[j] = _mm512_loadu_pd(rows + j * row_stride + t);
+    simd::transpose8x8(r, by_tree);
+    const std::size_t n = std::min<std::size_t>(8, last - t);
+    for (std::size_t q = 0; q < n; ++q) acc = _mm512_add_pd(acc, by_tree[q]);
+  }
+  return acc;
+}
+
+/// add_terms in float, for Summing::Float.
+PMMLRT_AVX512 inline __m256 add_terms(__m256 acc, const float* rows, std::size_t row_stride, std::size_t first,
+                                      std::size_t last) {
+  for (std::size_t t = first; t < last; t += 8) {
+    __m256 r[8], by_tree[8];
+    for (std::size_t j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(rows + j * row_stride + t);
+    simd::transpose8x8(r, by_tree);
+    const std::size_t n = std::min<std::size_t>(8, last - t);
+    for (std::size_t q = 0; q < n; ++q) acc = _mm256_add_ps(acc, by_tree[q]);
+  }
+  return acc;
 }
 
 /// The block walk of the perfect layout (Binned::perfect_depth > 0): walk_binned_block_avx512's contract.
@@ -361,20 +418,51 @@ PMMLRT_AVX512 void walk_perfect_block(const EnsembleKernel& k, const std::int32_
   constexpr std::size_t kRows = 8, kChunk = 8;
   const std::size_t nf = k.features(), nt = k.trees(), groups = k.bins.perfect_groups();
   const std::size_t stride = groups * 16;
+  const bool in_float = k.summing == EnsembleKernel::Summing::Float;
+  const std::size_t width = k.sum_width, node_count = k.bins.nodes.size();
+  // With the leaves' terms in the layout, the walk stores each row's terms (sum by sum, `stride` apart) and
+  // the eight rows' terms are transposed into their sums. Rows are a cache line more than their terms apart,
+  // so that the eight rows of a transpose do not share a cache set. Otherwise the walk stores leaf nodes.
+  const bool by_terms = sums && (in_float ? !k.bins.perfect_terms_float.empty() : !k.bins.perfect_terms.empty());
+  const std::size_t row_stride = width * stride + 16;
+  thread_local std::vector<double> double_terms;
+  thread_local std::vector<float> float_terms;
   thread_local std::vector<std::int32_t> leaf_nodes;
-  if (leaf_nodes.size() < kRows * stride) leaf_nodes.resize(kRows * stride);
+  if (by_terms && in_float && float_terms.size() < kRows * row_stride) float_terms.resize(kRows * row_stride);
+  if (by_terms && !in_float && double_terms.size() < kRows * row_stride) double_terms.resize(kRows * row_stride);
+  if (!by_terms && leaf_nodes.size() < kRows * stride) leaf_nodes.resize(kRows * stride);
   std::int32_t* ids = leaf_nodes.data();
   const std::int32_t* result = k.bins.result.data();
   const double* terms = k.bins.leaf_value.data();
-  const bool in_float = k.summing == EnsembleKernel::Summing::Float;
-  const std::size_t width = k.sum_width, node_count = k.bins.nodes.size();
   const __m256i row_of_lane = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(stride)));
   for (std::size_t g_first = 0; g_first < groups; g_first += kChunk) {
     const std::size_t g_last = std::min(groups, g_first + kChunk);
     const std::size_t t_first = g_first * 16, t_last = std::min(nt, g_last * 16);
     for (std::size_t r0 = 0; r0 + kRows <= rows; r0 += kRows) {
       const std::size_t here = sums ? kRows : std::min(kRows, out_rows > r0 ? out_rows - r0 : 0);
-      for (std::size_t j = 0; j < here; ++j) walk_perfect_range(k, bins + (r0 + j) * nf, g_first, g_last, ids + j * stride);
+      if (by_terms && in_float) {
+        for (std::size_t j = 0; j < kRows; ++j)
+          walk_perfect_range<LeafOut::FloatTerms>(k, bins + (r0 + j) * nf, g_first, g_last,
+                                                  float_terms.data() + j * row_stride, stride);
+        for (std::size_t c = 0; c < width; ++c) {
+          double* s = sums + c * rows + r0;
+          const __m256 acc = _mm512_cvtpd_ps(_mm512_loadu_pd(s));
+          _mm512_storeu_pd(s, _mm512_cvtps_pd(add_terms(acc, float_terms.data() + c * stride, row_stride, t_first, t_last)));
+        }
+        continue;
+      }
+      if (by_terms) {
+        for (std::size_t j = 0; j < kRows; ++j)
+          walk_perfect_range<LeafOut::Terms>(k, bins + (r0 + j) * nf, g_first, g_last,
+                                             double_terms.data() + j * row_stride, stride);
+        for (std::size_t c = 0; c < width; ++c) {
+          double* s = sums + c * rows + r0;
+          _mm512_storeu_pd(s, add_terms(_mm512_loadu_pd(s), double_terms.data() + c * stride, row_stride, t_first, t_last));
+        }
+        continue;
+      }
+      for (std::size_t j = 0; j < here; ++j)
+        walk_perfect_range<LeafOut::Nodes>(k, bins + (r0 + j) * nf, g_first, g_last, ids + j * stride);
       if (!sums) {
         for (std::size_t j = 0; j < here; ++j) {
           std::int32_t* o = out + (r0 + j) * nt;
@@ -598,7 +686,7 @@ PMMLRT_AVX512 void walk_binned_row_avx512(const EnsembleKernel& k, const std::in
       if (many.size() < slots) many.resize(slots);
       nodes = many.data();
     }
-    walk_perfect_range(k, bins, 0, k.bins.perfect_groups(), nodes);
+    walk_perfect_range<LeafOut::Nodes>(k, bins, 0, k.bins.perfect_groups(), nodes);
     const std::size_t nt = k.trees();
     const std::int32_t* result = k.bins.result.data();
     for (std::size_t t = 0; t < nt; t += 16) {

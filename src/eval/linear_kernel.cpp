@@ -11,6 +11,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own AVX-512 headers (see ensemble_kernel_simd.cpp)
 #endif
 #include <immintrin.h>
+
+#include "eval/simd_transpose.hpp"
 #define PMMLRT_HAVE_AVX512_LINEAR 1
 #endif
 
@@ -39,25 +41,7 @@ PMMLRT_AVX512 inline __m512d term(__m512d acc, double c, __m512d x, bool to_floa
 PMMLRT_AVX512 inline void load_transposed(const double* const* base, std::ptrdiff_t c, __m512d* out) {
   __m512d r[8];
   for (int j = 0; j < 8; ++j) r[j] = _mm512_loadu_pd(base[j] + c);
-  // Pairs of rows interleaved, then their 128-bit lanes regrouped twice.
-  __m512d t[8];
-  for (int j = 0; j < 4; ++j) {
-    t[2 * j] = _mm512_unpacklo_pd(r[2 * j], r[2 * j + 1]);      // columns 0 2 4 6 of rows 2j, 2j+1
-    t[2 * j + 1] = _mm512_unpackhi_pd(r[2 * j], r[2 * j + 1]);  // columns 1 3 5 7
-  }
-  // u: rows 0-3; v: rows 4-7. u[0]: columns 0|4, u[1]: 2|6, u[2]: 1|5, u[3]: 3|7.
-  const __m512d u[4] = {_mm512_shuffle_f64x2(t[0], t[2], 0x88), _mm512_shuffle_f64x2(t[0], t[2], 0xDD),
-                        _mm512_shuffle_f64x2(t[1], t[3], 0x88), _mm512_shuffle_f64x2(t[1], t[3], 0xDD)};
-  const __m512d v[4] = {_mm512_shuffle_f64x2(t[4], t[6], 0x88), _mm512_shuffle_f64x2(t[4], t[6], 0xDD),
-                        _mm512_shuffle_f64x2(t[5], t[7], 0x88), _mm512_shuffle_f64x2(t[5], t[7], 0xDD)};
-  out[0] = _mm512_shuffle_f64x2(u[0], v[0], 0x88);
-  out[4] = _mm512_shuffle_f64x2(u[0], v[0], 0xDD);
-  out[2] = _mm512_shuffle_f64x2(u[1], v[1], 0x88);
-  out[6] = _mm512_shuffle_f64x2(u[1], v[1], 0xDD);
-  out[1] = _mm512_shuffle_f64x2(u[2], v[2], 0x88);
-  out[5] = _mm512_shuffle_f64x2(u[2], v[2], 0xDD);
-  out[3] = _mm512_shuffle_f64x2(u[3], v[3], 0x88);
-  out[7] = _mm512_shuffle_f64x2(u[3], v[3], 0xDD);
+  simd::transpose8x8(r, out);
 }
 
 /// Column c of eight rows from row `first`, one cell at a time (columns that are not eight consecutive ones).
