@@ -431,11 +431,15 @@ bool build_perfect(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
     std::int32_t* leaves = b.perfect_leaves.data() + group * kLanes * slots;
     level[0] = std::uint64_t(b.roots[t]);
     for (std::size_t width = 1; width < slots; width *= 2) {
-      std::uint32_t* row = tests + (width - 1) * kLanes + lane;  // node width - 1 + j is the j-th of this level
+      // Node width - 1 + j is the j-th of this level: the levels of 8 and 16 nodes tree by tree, the others
+      // node by node (see perfect_tests).
+      const bool by_tree = width == 8 || width == 16;
+      std::uint32_t* row = tests + (width - 1) * kLanes + (by_tree ? lane * width : lane);
+      const std::size_t next = by_tree ? 1 : kLanes;
       for (std::size_t j = 0; j < width; ++j) {
         const std::uint64_t e = level[j], node = b.nodes[e], child = node >> 32;
         const bool leaf = child == e;
-        row[j * kLanes] = leaf ? pass : std::uint32_t(node);
+        row[j * next] = leaf ? pass : std::uint32_t(node);
         below[2 * j] = child;
         below[2 * j + 1] = leaf ? e : child + 1;
       }

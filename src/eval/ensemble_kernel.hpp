@@ -144,7 +144,10 @@ struct EnsembleKernel {
     // test word (the children of node i are 2i + 1 and 2i + 2) and the row's bins come from registers. A leaf
     // above the last level becomes a test every bin passes, its left descendants carrying it down.
     std::int32_t perfect_depth = 0;             // 0: no perfect layout
-    std::vector<std::uint32_t> perfect_tests;   // per group of 16 trees: test word of node i of lane j at 16 i + j
+    // Per group of 16 trees, level by level (level s: nodes 2^s - 1 ...), the test word of node i of lane j at
+    // 16 i + j, except on levels 3 and 4 (8 and 16 nodes), which go tree by tree: node i of lane j at
+    // 16 (2^s - 1) + 2^s j + (i - 2^s + 1).
+    std::vector<std::uint32_t> perfect_tests;
     std::vector<std::int32_t> perfect_leaves;   // per group: the node (of `nodes`) of leaf slot s of lane j at 16 s + j
     // A summing kernel's leaf terms in the layout of perfect_leaves, one run per sum (sum_width), the null
     // leaf's NaN on padding lanes: the block walk then gathers a row's terms, not its leaves' nodes. Floats

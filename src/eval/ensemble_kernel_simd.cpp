@@ -282,38 +282,79 @@ PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, 
     null[g] = 0;
     base[g] = _mm512_add_epi32(lane, _mm512_set1_epi32(int((g0 + std::size_t(g)) * tests_per_group)));
   }
-  for (std::int32_t s = 0; s < depth; ++s) {
+  // One step of group g from its test words w.
+  auto step = [&](int g, __m512i w) PMMLRT_AVX512 {
+    const __m512i f = _mm512_and_si512(w, feature_mask);
+    const __m512i bin = kInRegisters ? _mm512_permutex2var_epi32(low_bins, f, high_bins)
+                                     : _mm512_i32gather_epi32(f, bins, 4);
+    const __mmask16 missing = _mm512_cmpeq_epi32_mask(bin, missing_bin);
+    __mmask16 go = _mm512_cmple_epi32_mask(bin, _mm512_srl_epi32(w, k_shift));
+    if (kSets) go = set_test_step16(go, _mm512_test_epi32_mask(w, set_flag), missing, w, bin, k_shift, set_words);
+    go |= _mm512_test_epi32_mask(w, missing_yes) & missing;
+    null[g] |= _mm512_test_epi32_mask(w, missing_null) & missing;
+    const __m512i twice = _mm512_add_epi32(_mm512_add_epi32(i[g], i[g]), one);
+    i[g] = _mm512_mask_add_epi32(twice, __mmask16(~go), twice, one);
+  };
+  auto group_tests = [&](int g) { return tests + (g0 + std::size_t(g)) * tests_per_group; };
+  // Levels 0 to 2 (node i of the sixteen trees is the sixteen words at 16 i): level 0 is one vector, level 1
+  // picks between two, level 2 among four.
+#pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) step(g, _mm512_loadu_si512(group_tests(g)));
+  if (depth > 1) {
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
-      // The first three levels are loads and blends, not gathers: node i of the sixteen trees is the
-      // sixteen words at 16 i, so level 0 is one vector, level 1 picks between two, level 2 among four.
-      const int* level = tests + (g0 + std::size_t(g)) * tests_per_group;
-      __m512i w;
-      if (s == 0) {
-        w = _mm512_loadu_si512(level);
-      } else if (s == 1) {
-        w = _mm512_mask_blend_epi32(_mm512_cmpeq_epi32_mask(i[g], two), _mm512_loadu_si512(level + 16),
-                                    _mm512_loadu_si512(level + 32));
-      } else if (s == 2) {
-        const __mmask16 odd = _mm512_test_epi32_mask(i[g], one);  // 3 and 5 (rather than 4 and 6)
-        const __mmask16 high = _mm512_cmpge_epi32_mask(i[g], five);
-        const __m512i low_pair = _mm512_mask_blend_epi32(odd, _mm512_loadu_si512(level + 64), _mm512_loadu_si512(level + 48));
-        const __m512i high_pair = _mm512_mask_blend_epi32(odd, _mm512_loadu_si512(level + 96), _mm512_loadu_si512(level + 80));
-        w = _mm512_mask_blend_epi32(high, low_pair, high_pair);
-      } else {
-        w = _mm512_i32gather_epi32(_mm512_add_epi32(_mm512_slli_epi32(i[g], 4), base[g]), tests, 4);
-      }
-      const __m512i f = _mm512_and_si512(w, feature_mask);
-      const __m512i bin = kInRegisters ? _mm512_permutex2var_epi32(low_bins, f, high_bins)
-                                       : _mm512_i32gather_epi32(f, bins, 4);
-      const __mmask16 missing = _mm512_cmpeq_epi32_mask(bin, missing_bin);
-      __mmask16 go = _mm512_cmple_epi32_mask(bin, _mm512_srl_epi32(w, k_shift));
-      if (kSets) go = set_test_step16(go, _mm512_test_epi32_mask(w, set_flag), missing, w, bin, k_shift, set_words);
-      go |= _mm512_test_epi32_mask(w, missing_yes) & missing;
-      null[g] |= _mm512_test_epi32_mask(w, missing_null) & missing;
-      const __m512i twice = _mm512_add_epi32(_mm512_add_epi32(i[g], i[g]), one);
-      i[g] = _mm512_mask_add_epi32(twice, __mmask16(~go), twice, one);
+      const int* level = group_tests(g);
+      step(g, _mm512_mask_blend_epi32(_mm512_cmpeq_epi32_mask(i[g], two), _mm512_loadu_si512(level + 16),
+                                      _mm512_loadu_si512(level + 32)));
     }
+  }
+  if (depth > 2) {
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      const int* level = group_tests(g);
+      const __mmask16 odd = _mm512_test_epi32_mask(i[g], one);  // 3 and 5 (rather than 4 and 6)
+      const __mmask16 high = _mm512_cmpge_epi32_mask(i[g], five);
+      const __m512i low_pair = _mm512_mask_blend_epi32(odd, _mm512_loadu_si512(level + 64), _mm512_loadu_si512(level + 48));
+      const __m512i high_pair = _mm512_mask_blend_epi32(odd, _mm512_loadu_si512(level + 96), _mm512_loadu_si512(level + 80));
+      step(g, _mm512_mask_blend_epi32(high, low_pair, high_pair));
+    }
+  }
+  // Levels 3 and 4 are stored tree by tree (build_perfect): a two-register permute picks the words of four
+  // trees (level 3, eight nodes each) or two (level 4, sixteen), and blends put the lanes together. Cheaper
+  // than a gather, whose sixteen loads bound this walk.
+  if (depth > 3) {
+    const __m512i at = _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(3)), 3),
+                                        _mm512_set1_epi32(-7));
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      const int* level = group_tests(g) + 7 * 16;
+      const __m512i idx = _mm512_add_epi32(i[g], at);  // 8 (lane & 3) + node - 7
+      __m512i w = _mm512_permutex2var_epi32(_mm512_loadu_si512(level), idx, _mm512_loadu_si512(level + 16));
+      for (int quad = 1; quad < 4; ++quad)
+        w = _mm512_mask_blend_epi32(__mmask16(0xFu << (4 * quad)), w,
+                                    _mm512_permutex2var_epi32(_mm512_loadu_si512(level + 32 * quad), idx,
+                                                              _mm512_loadu_si512(level + 32 * quad + 16)));
+      step(g, w);
+    }
+  }
+  if (depth > 4) {
+    const __m512i at = _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(lane, one), 4), _mm512_set1_epi32(-15));
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      const int* level = group_tests(g) + 15 * 16;
+      const __m512i idx = _mm512_add_epi32(i[g], at);  // 16 (lane & 1) + node - 15
+      __m512i w = _mm512_permutex2var_epi32(_mm512_loadu_si512(level), idx, _mm512_loadu_si512(level + 16));
+      for (int pair = 1; pair < 8; ++pair)
+        w = _mm512_mask_blend_epi32(__mmask16(3u << (2 * pair)), w,
+                                    _mm512_permutex2var_epi32(_mm512_loadu_si512(level + 32 * pair), idx,
+                                                              _mm512_loadu_si512(level + 32 * pair + 16)));
+      step(g, w);
+    }
+  }
+  for (std::int32_t s = 5; s < depth; ++s) {
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g)
+      step(g, _mm512_i32gather_epi32(_mm512_add_epi32(_mm512_slli_epi32(i[g], 4), base[g]), tests, 4));
   }
   const auto* leaves = b.perfect_leaves.data();
   const __m512i first_slot = _mm512_set1_epi32((1 << depth) - 1);

@@ -82,6 +82,7 @@ std::string compiled_bytes(const pmmlrt::compile::Compiled& c) {
     b.all(n.search), b.all(n.search_levels), b.all(n.level_begin), b.all(n.set_words), b.all(n.nodes), b.all(n.result);
     b.all(n.leaf_value), b.all(n.roots), b.all(n.depth), b.all(n.group_depth), b.all(n.test_words);
     b.all(n.first_children), b.put(n.perfect_depth), b.all(n.perfect_tests), b.all(n.perfect_leaves);
+    b.all(n.perfect_terms), b.all(n.perfect_terms_float);
   }
   return b.take();
 }
