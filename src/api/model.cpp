@@ -746,14 +746,8 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
         const std::size_t n = std::min(kBlock, last - start);
         for (std::size_t a = 0; a < kernels.size(); ++a) {
           const auto& kernel = *prog.models[std::size_t(prog.kernel_models[std::size_t(kernels[a])])]->kernel;
-          const std::size_t nf = kernel.features();
           double* x = features[a].data();
-          // What EnsembleKernel::gather reads from a lazy row.
-          for (std::size_t i = 0; i < n; ++i)
-            for (std::size_t j = 0; j < nf; ++j) {
-              const double v = fill.spec_cell(start + i, kernel.direct_specs[j]);
-              x[i * nf + j] = kernel.direct_float[j] ? double(static_cast<float>(v)) : v;
-            }
+          fill.direct_rows(start, n, kernel.direct_specs, kernel.direct_float, x);
           kernel.sum_block(x, n, sums[a].data());
         }
         for (std::size_t i = 0; i < n; ++i) {
@@ -914,6 +908,40 @@ struct MatrixFill {
     return col >= 0 ? cell(row, std::size_t(col)) : std::nan("");
   }
   static constexpr bool kNumeric = true;
+
+  /// What EnsembleKernel::gather reads from a lazy row, for rows [start, start + n) into x (a row of
+  /// specs.size() each): every spec's cell, rounded to float where to_float says. In a row-major matrix
+  /// with a column for every spec, all rounded or none, the columns are looked up once, not per cell.
+  void direct_rows(std::size_t start, std::size_t n, const std::vector<std::int32_t>& specs,
+                   const std::vector<std::uint8_t>& to_float, double* x) const {
+    constexpr std::size_t kMaxPlain = 256;
+    const std::size_t nf = specs.size();
+    const bool all_float = std::all_of(to_float.begin(), to_float.end(), [](std::uint8_t b) { return b != 0; });
+    const bool no_float = std::none_of(to_float.begin(), to_float.end(), [](std::uint8_t b) { return b != 0; });
+    std::size_t column[kMaxPlain];
+    bool plain = layout == Layout::RowMajor && nf <= kMaxPlain && (all_float || no_float);
+    for (std::size_t j = 0; j < nf && plain; ++j) {
+      const std::ptrdiff_t c = map[std::size_t(specs[j])];
+      plain = c >= 0;
+      column[j] = std::size_t(c);
+    }
+    if (plain) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const T* in = data + (start + i) * cols;
+        double* o = x + i * nf;
+        if (all_float)
+          for (std::size_t j = 0; j < nf; ++j) o[j] = double(static_cast<float>(in[column[j]]));
+        else
+          for (std::size_t j = 0; j < nf; ++j) o[j] = double(in[column[j]]);
+      }
+      return;
+    }
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < nf; ++j) {
+        const double v = spec_cell(start + i, specs[j]);
+        x[i * nf + j] = to_float[j] ? double(static_cast<float>(v)) : v;
+      }
+  }
 
   void operator()(eval::Frame& f, std::size_t row) const {
     f.lazy.data = data;

@@ -136,5 +136,23 @@ TEST_CASE("chain tail (kernel sums): every batch result is the generic path's, w
       require_same(fast.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, o),
                    slow.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, o));
     }
+    // The same rows with the columns named in reverse order, column-major, and as float32: the kernels'
+    // features are then no longer consecutive row-major doubles (MatrixFill::direct_rows' other branch).
+    std::vector<double> reversed(rows * cols), by_column(rows * cols);
+    std::vector<float> narrow(rows * cols);
+    std::vector<std::string> names;
+    for (std::size_t c = 0; c < cols; ++c) names.push_back(fast.input_fields()[cols - 1 - c].name);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t c = 0; c < cols; ++c) {
+        reversed[r * cols + c] = x[r * cols + cols - 1 - c];
+        by_column[c * rows + r] = x[r * cols + c];
+        narrow[r * cols + c] = float(x[r * cols + c]);  // the values are eighths: exact in float
+      }
+    pmmlrt::BatchOptions o;
+    o.on_error = pmmlrt::RowErrorPolicy::Record;
+    const auto reference = slow.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, o);
+    require_same(fast.score(reversed.data(), rows, cols, pmmlrt::Layout::RowMajor, names, o), reference);
+    require_same(fast.score(by_column.data(), rows, cols, pmmlrt::Layout::ColumnMajor, {}, o), reference);
+    require_same(fast.score(narrow.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, o), reference);
   }
 }
