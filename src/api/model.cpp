@@ -71,6 +71,10 @@ struct Model::Impl {
   /// output, the ChainTail::Work::values entry it reads (-1: missing).
   std::unique_ptr<eval::ChainTail> tail;
   std::vector<std::int32_t> tail_output;
+  /// The linear fast path's top RegressionModel scored from its table sums without a Frame (batches whose
+  /// inputs cannot fail their preparation); per compiled output, the tail_values entry it reads.
+  std::unique_ptr<eval::LinearTail> linear_tail;
+  std::vector<std::int32_t> linear_tail_output;
   /// Numeric batches may skip the Frame: every input is a plain number whose NaN is just missing, and the
   /// tail's kernels read them as they are (EnsembleKernel::direct_specs).
   bool direct_tail = false;
@@ -254,8 +258,9 @@ std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOpt
   impl->linear = linear_plan(impl->compiled->program, impl->field_of_spec);
   const char* tail_switch = std::getenv("PMMLRT_CHAIN_TAIL");  // "generic": every record the generic way
   if (!tail_switch || std::string_view(tail_switch) != "generic") impl->tail = eval::ChainTail::plan(impl->compiled->program);
-  if (impl->tail) {
-    const auto& set = impl->tail->set_slots();
+  // Per compiled output: the entry of a tail's values (in the order of its set slots) that holds it, or -1.
+  auto outputs_in = [&](const std::vector<std::int32_t>& set) {
+    std::vector<std::int32_t> where;
     for (const auto& o : impl->compiled->outputs) {
       std::int32_t at = -1;
       for (auto slot : o.slots) {
@@ -265,8 +270,12 @@ std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOpt
           break;
         }
       }
-      impl->tail_output.push_back(at);
+      where.push_back(at);
     }
+    return where;
+  };
+  if (impl->tail) {
+    impl->tail_output = outputs_in(impl->tail->set_slots());
     const auto& prog = impl->compiled->program;
     impl->direct_tail = std::all_of(prog.inputs.begin(), prog.inputs.end(), [](const eval::InputSpec& s) {
       return s.plain_number && !s.missing_replacement && !s.missing_is_error;
@@ -282,6 +291,10 @@ std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOpt
     if (eval::preparation_may_fail(specs[s])) impl->eager_specs.push_back(s);
     impl->spec_identity.push_back(std::ptrdiff_t(s));
   }
+  // A row whose table sums are known reads no input then: with none that may fail, nothing else can throw.
+  if (impl->linear && impl->eager_specs.empty() && (!tail_switch || std::string_view(tail_switch) != "generic"))
+    impl->linear_tail = eval::LinearTail::plan(impl->compiled->program);
+  if (impl->linear_tail) impl->linear_tail_output = outputs_in(impl->linear_tail->set_slots());
   impl->specs_by_name.resize(specs.size());
   for (std::size_t s = 0; s < specs.size(); ++s) impl->specs_by_name[s] = s;
   std::sort(impl->specs_by_name.begin(), impl->specs_by_name.end(),
@@ -706,14 +719,27 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
     std::vector<double> sums(width * kLinearBlock);
     bool have_sums = false;
     for (std::size_t row = first; row < last; ++row) {
-      f.reset();
-      f.row = row;
       const std::size_t at = (row - first) % kLinearBlock;
       if (width && at == 0) have_sums = fill.linear(row, std::min(kLinearBlock, last - row), sums.data());
-      if (have_sums) {
-        const double* s = sums.data() + at * width;
-        if (std::none_of(s, s + width, [](double v) { return v != v; })) f.precomputed_linear = s;
+      const double* known = have_sums ? sums.data() + at * width : nullptr;
+      if (known && std::any_of(known, known + width, [](double v) { return v != v; })) known = nullptr;
+      if (known && impl.linear_tail) {
+        try {
+          if (impl.linear_tail->evaluate(known, f, row)) {
+            collect_prediction(row, f, f.predictions[0], [&](std::size_t o) {
+              const std::int32_t entry = impl.linear_tail_output[o];
+              return entry >= 0 ? &f.tail_values[std::size_t(entry)] : nullptr;
+            });
+            continue;
+          }
+        } catch (const Error& e) {
+          fail_row(row, e);
+          continue;
+        }
       }
+      f.reset();
+      f.row = row;
+      f.precomputed_linear = known;
       bool by_tail = false;
       try {
         fill(f, row);

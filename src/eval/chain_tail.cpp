@@ -123,4 +123,27 @@ bool ChainTail::evaluate(const double* sums, Frame& f, std::size_t row) const {
   return true;
 }
 
+std::unique_ptr<LinearTail> LinearTail::plan(const Program& program) {
+  const auto* top = dynamic_cast<const RegressionEval*>(&program.top());
+  if (!top || top->id != 0 || top->tables.empty() || !simple_outputs(*top)) return nullptr;
+  auto tail = std::make_unique<LinearTail>();
+  tail->top_ = top;
+  for (const OutputSpec& o : top->outputs) tail->set_slots_.push_back(o.slot);
+  return tail;
+}
+
+bool LinearTail::evaluate(const double* sums, Frame& f, std::size_t row) const {
+  // What ModelEval::evaluate does with precomputed sums, the outputs into tail_values instead of slots.
+  const RegressionEval& r = *top_;
+  Prediction& p = f.predictions[std::size_t(r.id)];
+  p.reset(r.classes.size());
+  r.predict_from_sums(sums, p, row);
+  r.finish(p);
+  std::vector<Val>& values = f.tail_values;
+  values.resize(r.outputs.size());
+  for (std::size_t o = 0; o < r.outputs.size(); ++o)
+    if (!output_value(r.outputs[o], r, p, values[o])) return false;
+  return true;
+}
+
 }  // namespace pmmlrt::eval

@@ -39,4 +39,26 @@ class ChainTail {
   std::vector<std::int32_t> value_of_slot_;  // per slot of the program: its Work::values index (summed values), or -1
 };
 
+/// A top-level RegressionModel whose table sums a batch computes ahead (the linear fast path of
+/// Model::score): the rest of the record depends on those sums only. LinearTail computes it without a Frame
+/// through the functions the generic path calls (RegressionEval::predict_from_sums, finish, the outputs).
+class LinearTail {
+ public:
+  /// The tail of `program`'s top model, or null unless it is a RegressionModel whose OutputFields are its
+  /// own predicted value, probabilities and confidences.
+  static std::unique_ptr<LinearTail> plan(const Program& program);
+
+  /// The OutputField slots the model sets, in the order evaluate() fills Frame::tail_values.
+  const std::vector<std::int32_t>& set_slots() const { return set_slots_; }
+
+  /// Scores the record whose table sums are `sums` (one per table) into f.predictions[0] and
+  /// f.tail_values. False when an output needs the generic path (a cast). Throws what the generic path
+  /// throws (EvaluationError naming `row`).
+  bool evaluate(const double* sums, Frame& f, std::size_t row) const;
+
+ private:
+  const RegressionEval* top_ = nullptr;
+  std::vector<std::int32_t> set_slots_;
+};
+
 }  // namespace pmmlrt::eval

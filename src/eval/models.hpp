@@ -46,6 +46,9 @@ struct RegressionTableEval {
 class RegressionEval final : public ModelEval {
  public:
   void predict(Frame& f, Prediction& out) const override;
+  /// What predict() makes of the table sums `sums` (one per table, computed elsewhere): the regression
+  /// value, or the classification (classify). `row` names the record in errors.
+  void predict_from_sums(const double* sums, Prediction& out, std::size_t row) const;
   /// The prediction from the table sums `v` (one per table; overwritten): normalization, probabilities and
   /// label of a classification model. `row` names the record in errors.
   void classify(std::vector<double>& v, Prediction& out, std::size_t row) const;

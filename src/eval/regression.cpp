@@ -60,24 +60,25 @@ double inverse_link(Normalization n, double y, bool float_math) {
 
 void RegressionEval::predict(Frame& f, Prediction& out) const {
   // The table sums of a batch's linear fast path (the top model only), else the tables here.
-  const double* ahead = id == 0 ? f.precomputed_linear : nullptr;
+  if (const double* ahead = id == 0 ? f.precomputed_linear : nullptr) return predict_from_sums(ahead, out, f.row);
+  const std::size_t k = function == MiningFunction::Regression ? 1 : tables.size();
+  thread_local std::vector<double> v;
+  v.resize(k);
+  for (std::size_t i = 0; i < k; ++i)
+    if (!tables[i].evaluate(f, float_math, v[i])) return;
+  predict_from_sums(v.data(), out, f.row);
+}
+
+void RegressionEval::predict_from_sums(const double* sums, Prediction& out, std::size_t row) const {
   if (function == MiningFunction::Regression) {
-    double y;
-    if (ahead) y = ahead[0];
-    else if (!tables.front().evaluate(f, float_math, y)) return;
-    y = inverse_link(normalization, y, float_math);
+    const double y = inverse_link(normalization, sums[0], float_math);
     out.valid = true;
     out.value = Val::number(y, float_math ? DataType::Float : DataType::Double);
     return;
   }
-  const std::size_t k = tables.size();
   thread_local std::vector<double> v;
-  v.resize(k);
-  for (std::size_t i = 0; i < k; ++i) {
-    if (ahead) v[i] = ahead[i];
-    else if (!tables[i].evaluate(f, float_math, v[i])) return;
-  }
-  classify(v, out, f.row);
+  v.assign(sums, sums + tables.size());
+  classify(v, out, row);
 }
 
 void RegressionEval::classify(std::vector<double>& v, Prediction& out, std::size_t row) const {

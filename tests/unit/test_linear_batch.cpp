@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -97,6 +98,49 @@ TEST_CASE("linear models: the batch fast path equals record-by-record scoring") 
       inp[0] = std::nan("");
       REQUIRE(partial.errors()[r] == one(inp, wantp));
       if (partial.errors()[r].empty()) REQUIRE(same_bits(partial.predicted()(r), wantp[0]));
+    }
+  }
+}
+
+TEST_CASE("linear models: the batch tail (no Frame) gives the generic path's Values, types included") {
+  auto load = [](const std::string& text, bool tail) {
+    // PMMLRT_CHAIN_TAIL=generic turns every tail off; it is read when a model is loaded.
+    if (tail) unsetenv("PMMLRT_CHAIN_TAIL");
+    else setenv("PMMLRT_CHAIN_TAIL", "generic", 1);
+    auto m = pmmlrt::Model::load_string(text);
+    unsetenv("PMMLRT_CHAIN_TAIL");
+    return m;
+  };
+  auto identical = [](const pmmlrt::Value& a, const pmmlrt::Value& b) {
+    if (a.kind() != b.kind() || a.type() != b.type()) return false;
+    return a.is_number() ? same_bits(a.number(), b.number()) : a == b;
+  };
+  for (const std::string name : {"LogisticRegressionBreastCancer", "LogisticRegressionIris", "LinearRegressionDiabetes"}) {
+    CAPTURE(name);
+    const std::string text =
+        pmmlrt_test::slurp(std::string(PMMLRT_SOURCE_DIR "/tests/generated/cases/") + name + "/model.pmml");
+    const auto fast = load(text, true), slow = load(text, false);
+    const std::size_t cols = fast.input_fields().size(), rows = 301;
+    std::mt19937_64 rng(5);
+    std::normal_distribution<double> value(0.0, 3.0);
+    std::vector<double> x(rows * cols);
+    for (auto& v : x) v = rng() % 50 == 0 ? std::nan("") : value(rng);
+    for (std::size_t threads : {1, 2}) {
+      CAPTURE(threads);
+      pmmlrt::BatchOptions o;
+      o.on_error = pmmlrt::RowErrorPolicy::Record;
+      o.threads = threads;
+      const auto a = fast.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, o);
+      const auto b = slow.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, o);
+      REQUIRE(a.output_names() == b.output_names());
+      for (std::size_t r = 0; r < rows; ++r) {
+        CAPTURE(r);
+        REQUIRE(a.errors()[r] == b.errors()[r]);
+        REQUIRE(same_bits(a.predicted()(r), b.predicted()(r)));
+        REQUIRE(identical(a.predicted_values()[r], b.predicted_values()[r]));
+        for (std::size_t c = 0; c < a.classes().size(); ++c) REQUIRE(same_bits(a.probabilities()(r, c), b.probabilities()(r, c)));
+        for (const auto& output : a.output_names()) REQUIRE(identical(a.output(output)[r], b.output(output)[r]));
+      }
     }
   }
 }
