@@ -318,6 +318,14 @@ def markdown(run) -> str:
                  f"{fmt_bytes(ld.get('peak_delta_bytes'))} | {fmt_bytes(ld.get('retained_bytes'))} | "
                  f"{'–' if bpn is None else f'{bpn:.0f}'} |")
     L.append("")
+    bl = run.get("big_load") or {}
+    if bl.get("median_s"):
+        L.append(f"A {bl['bytes'] / 1e6:.0f} MB forest (the Segments of {bl['source']} repeated by "
+                 f"`make_big_forest.py`), each load in a fresh process: "
+                 f"{', '.join(f'{x:.2f}' for x in bl['load_s'])} s (median {bl['median_s']:.2f} s, "
+                 f"{bl['median_s'] / bl['bytes'] * 1e8:.2f} s per 100 MB), peak RSS delta "
+                 f"{fmt_bytes(bl['peak_delta_bytes'])} = {bl['peak_delta_bytes'] / bl['bytes']:.2f}× the file.")
+        L.append("")
     fp = run["footprint"]
     L.append("### Footprint")
     L.append("")
@@ -403,9 +411,17 @@ def targets(run):
         frac = bw / run["footprint"]["stream_gb_s"]
         add("logistic regression, 1,000 features: ≥ 80% of memory bandwidth",
             f"{bw:.2f} GB/s of input = {frac * 100:.0f}% of {run['footprint']['stream_gb_s']:.1f} GB/s", frac >= 0.8)
+    bl = run.get("big_load") or {}
     big = max((r for r in run["models"] if r.get("load", {}).get("peak_delta_bytes")),
               key=lambda r: r["meta"]["pmml_bytes"], default=None)
-    if big:
+    if bl.get("median_s"):
+        size = bl["bytes"]
+        add("load a 100 MB forest in < 1 s, peak memory < 3× file size",
+            f"{bl['source']} repeated to {size / 1e6:.0f} MB (make_big_forest.py): {bl['median_s']:.2f} s "
+            f"(median of {len(bl['load_s'])} fresh processes; {bl['median_s'] / size * 1e8:.2f} s per 100 MB), "
+            f"peak RSS delta {bl['peak_delta_bytes'] / size:.2f}× the file",
+            bl["median_s"] / size * 1e8 < 1 and bl["peak_delta_bytes"] < 3 * size)
+    elif big:
         ld, size = big["load"], big["meta"]["pmml_bytes"]
         ls = big["engines"]["pmmlrt"]["load_s_median"]
         add("load a 100 MB forest in < 1 s, peak memory < 3× file size",
@@ -413,6 +429,31 @@ def targets(run):
             f"({ls / size * 1e8:.2f} s per 100 MB), peak RSS delta {ld['peak_delta_bytes'] / size:.1f}× the file",
             ls / size * 1e8 < 1 and ld["peak_delta_bytes"] < 3 * size)
     return out
+
+
+def big_load(args, run, target_mb=100, repeats=3):
+    """The load target on a real 100 MB file: the largest tree model's Segments repeated to about target_mb
+    (make_big_forest.py, kept in the models directory), loaded in fresh processes."""
+    src = max((r for r in run["models"] if r.get("load", {}).get("peak_delta_bytes") and r["spec"].get("trees", 0) > 1),
+              key=lambda r: r["meta"]["pmml_bytes"], default=None)
+    if not src:
+        return {}
+    model = args.models_dir / src["name"] / "model.pmml"
+    out = args.models_dir / "big" / f"{src['name']}_{target_mb}mb.pmml"
+    try:
+        if not out.exists() or out.stat().st_mtime < model.stat().st_mtime:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run([sys.executable, str(HERE / "make_big_forest.py"), str(model), str(out),
+                            "--target-mb", str(target_mb)], check=True, capture_output=True, text=True)
+        loads = [run_json([str(args.bin / "pmmlrt_bench"), "--load-only", "--model", str(out)]) for _ in range(repeats)]
+    except Exception as e:
+        log(f"  big load: FAILED: {e}")
+        return {"error": str(e)[:300]}
+    res = {"source": src["name"], "file": str(out), "bytes": out.stat().st_size, "load_s": [l["load_s"] for l in loads],
+           "median_s": float(np.median([l["load_s"] for l in loads])),
+           "peak_delta_bytes": max(l["peak_delta_bytes"] for l in loads)}
+    log(f"  big load: {res['bytes'] / 1e6:.0f} MB from {src['name']}: {res['median_s']:.2f} s (median of {repeats})")
+    return res
 
 
 def footprint(args, bins, run):
@@ -493,6 +534,7 @@ def main(argv=None):
             run["models"].append({"name": sp.name, "spec": vars(sp), "meta": metas[sp.name], "engines": {},
                                   "skipped": {}, "error": str(e)[:300]})
     run["footprint"] = footprint(args, args.bin, run)
+    run["big_load"] = big_load(args, run)
     run["load_after"] = loadavg()
     run["wall_s"] = time.perf_counter() - t_start
     run["targets"] = targets(run)
