@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <type_traits>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 // GCC 12's AVX-512 headers start several intrinsics from _mm*_undefined_*() and then warn about it
@@ -319,38 +320,28 @@ PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, 
       step(g, _mm512_mask_blend_epi32(high, low_pair, high_pair));
     }
   }
-  // Levels 3 and 4 are stored tree by tree (build_perfect): a two-register permute picks the words of four
-  // trees (level 3, eight nodes each) or two (level 4, sixteen), and blends put the lanes together. Cheaper
-  // than a gather, whose sixteen loads bound this walk.
-  if (depth > 3) {
-    const __m512i at = _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(3)), 3),
-                                        _mm512_set1_epi32(-7));
+  // Levels 3 and 4 are stored tree by tree (build_perfect), a tree's 2^s nodes in a run: a two-register
+  // permute (32 words) reads the words of 32 / 2^s trees at once (four at level 3, two at level 4), and
+  // blends put the lanes together. Cheaper than a gather, whose sixteen loads bound this walk.
+  auto by_tree_level = [&](auto level_index) PMMLRT_AVX512 {
+    constexpr int kNodes = 1 << decltype(level_index)::value, kTrees = 32 / kNodes;  // per permute
+    const __m512i at = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(kTrees - 1)),
+                                                           _mm512_set1_epi32(kNodes)),
+                                        _mm512_set1_epi32(1 - kNodes));
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
-      const int* level = group_tests(g) + 7 * 16;
-      const __m512i idx = _mm512_add_epi32(i[g], at);  // 8 (lane & 3) + node - 7
+      const int* level = group_tests(g) + (kNodes - 1) * 16;
+      const __m512i idx = _mm512_add_epi32(i[g], at);  // kNodes (lane % kTrees) + node - (kNodes - 1)
       __m512i w = _mm512_permutex2var_epi32(_mm512_loadu_si512(level), idx, _mm512_loadu_si512(level + 16));
-      for (int quad = 1; quad < 4; ++quad)
-        w = _mm512_mask_blend_epi32(__mmask16(0xFu << (4 * quad)), w,
-                                    _mm512_permutex2var_epi32(_mm512_loadu_si512(level + 32 * quad), idx,
-                                                              _mm512_loadu_si512(level + 32 * quad + 16)));
+      for (int part = 1; part < 16 / kTrees; ++part)
+        w = _mm512_mask_blend_epi32(__mmask16(((1u << kTrees) - 1) << (kTrees * part)), w,
+                                    _mm512_permutex2var_epi32(_mm512_loadu_si512(level + 32 * part), idx,
+                                                              _mm512_loadu_si512(level + 32 * part + 16)));
       step(g, w);
     }
-  }
-  if (depth > 4) {
-    const __m512i at = _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(lane, one), 4), _mm512_set1_epi32(-15));
-#pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) {
-      const int* level = group_tests(g) + 15 * 16;
-      const __m512i idx = _mm512_add_epi32(i[g], at);  // 16 (lane & 1) + node - 15
-      __m512i w = _mm512_permutex2var_epi32(_mm512_loadu_si512(level), idx, _mm512_loadu_si512(level + 16));
-      for (int pair = 1; pair < 8; ++pair)
-        w = _mm512_mask_blend_epi32(__mmask16(3u << (2 * pair)), w,
-                                    _mm512_permutex2var_epi32(_mm512_loadu_si512(level + 32 * pair), idx,
-                                                              _mm512_loadu_si512(level + 32 * pair + 16)));
-      step(g, w);
-    }
-  }
+  };
+  if (depth > 3) by_tree_level(std::integral_constant<int, 3>{});
+  if (depth > 4) by_tree_level(std::integral_constant<int, 4>{});
   for (std::int32_t s = 5; s < depth; ++s) {
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g)
