@@ -1408,16 +1408,17 @@ void Compiler::check_derivation_depth() {
 
 void Compiler::build_tree_kernels() {
   if (!options_.ensemble_kernel) return;
-  // Trees already flattened into their ensemble's kernel are left alone, and so are small ones, which the
-  // generic walk serves as fast as the kernel's binning of every feature would.
+  // Trees already flattened into their ensemble's kernel are left alone. A small tree keeps its kernel only
+  // in the direct layout: the generic walk serves it as fast as binning every feature would.
   constexpr std::size_t kMinNodes = 16;
   std::unordered_set<std::int32_t> in_ensemble;
   for (auto id : prog_.kernel_models)
     for (const auto& s : static_cast<const MiningEval&>(*prog_.models[std::size_t(id)]).segments) in_ensemble.insert(s.model);
   for (auto& m : prog_.models) {
     auto* tree = dynamic_cast<TreeEval*>(m.get());
-    if (!tree || in_ensemble.count(tree->id) || tree->nodes.size() < kMinNodes) continue;
+    if (!tree || in_ensemble.count(tree->id) || tree->nodes.size() < 2) continue;
     tree->kernel = build_tree_kernel(prog_, *tree);
+    if (tree->kernel && tree->kernel->direct.empty() && tree->nodes.size() < kMinNodes) tree->kernel.reset();
     if (!tree->kernel) continue;
     tree->kernel_index = std::int32_t(prog_.kernel_models.size());
     prog_.kernel_models.push_back(tree->id);

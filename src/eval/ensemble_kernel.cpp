@@ -545,6 +545,140 @@ void EnsembleKernel::bin_rows(const double* x, std::size_t rows, std::int32_t* o
   }
 }
 
+namespace {
+
+/// The direct layout (EnsembleKernel::direct) of tree 0: false when it does not qualify.
+bool build_direct(EnsembleKernel& k) {
+  using Kind = EnsembleKernel::Kind;
+  using Op = EnsembleKernel::Op;
+  if (k.trees() != 1 || k.summing != EnsembleKernel::Summing::None || k.features() > EnsembleKernel::kDirectFeature)
+    return false;
+  // A yes exit must be the node right after its test, so a node reached as a yes exit a second time is
+  // copied; no and missing exits point at a node already laid out. In a tree only leaves are shared, but the
+  // copies are bounded all the same.
+  const std::size_t limit = 2 * k.kind.size() + 16;
+  std::vector<EnsembleKernel::DirectNode> out;
+  std::vector<std::int32_t> missing_exit;
+  std::vector<std::int32_t> placed(k.kind.size(), -1);
+  enum class Via : std::uint8_t { Yes, No, Missing };
+  struct Todo {
+    std::int32_t node;
+    Via via;
+    std::int32_t from;  // the test whose exit this is (unused for Yes: the node before it)
+  };
+  std::vector<Todo> todo{{k.roots[0], Via::Yes, -1}};
+  while (!todo.empty()) {
+    const Todo t = todo.back();
+    todo.pop_back();
+    const auto i = std::size_t(t.node);
+    if (t.via != Via::Yes && placed[i] >= 0) {
+      (t.via == Via::No ? out[std::size_t(t.from)].no : missing_exit[std::size_t(t.from)]) = placed[i];
+      continue;
+    }
+    if (out.size() >= limit || out.size() >= std::size_t(std::numeric_limits<std::int32_t>::max())) return false;
+    const auto at = std::int32_t(out.size());
+    if (t.via == Via::No) out[std::size_t(t.from)].no = at;
+    if (t.via == Via::Missing) missing_exit[std::size_t(t.from)] = at;
+    if (placed[i] < 0) placed[i] = at;
+    double threshold = k.threshold[i];
+    std::uint32_t flags = 0;
+    std::int32_t on_missing = -1;
+    switch (k.kind[i]) {
+      case Kind::Leaf:
+        out.push_back({0.0, k.aux[i], EnsembleKernel::kDirectLeaf});
+        missing_exit.push_back(-1);
+        continue;
+      case Kind::LessEq: break;
+      case Kind::LessEqMissingYes: flags = EnsembleKernel::kDirectMissingYes; break;
+      case Kind::Other: {
+        const EnsembleKernel::Other& o = k.others[std::size_t(k.aux[i])];
+        // x <= t, or the builder's x < t that no number passes (t is -inf or NaN), with a missing exit
+        // of its own.
+        if (o.op == Op::LessEq) threshold = o.threshold;
+        else if (o.op == Op::Less && !(o.threshold > -std::numeric_limits<double>::infinity()))
+          threshold = std::numeric_limits<double>::quiet_NaN();
+        else return false;
+        if (o.on_missing == k.yes[i]) flags = EnsembleKernel::kDirectMissingYes;
+        else if (o.on_missing != k.no[i]) {
+          flags = EnsembleKernel::kDirectMissingExit;
+          on_missing = o.on_missing;
+        }
+        break;
+      }
+    }
+    out.push_back({threshold, -1, std::uint32_t(k.feature[i]) | flags});
+    missing_exit.push_back(-1);
+    if (on_missing >= 0) todo.push_back({on_missing, Via::Missing, at});
+    todo.push_back({k.no[i], Via::No, at});
+    todo.push_back({k.yes[i], Via::Yes, -1});  // popped next, so laid out right after its test
+  }
+  out.shrink_to_fit();
+  k.direct = std::move(out);
+  if (std::any_of(missing_exit.begin(), missing_exit.end(), [](std::int32_t e) { return e >= 0; }))
+    k.direct_missing = std::move(missing_exit);
+  return true;
+}
+
+}  // namespace
+
+void EnsembleKernel::walk_direct_block(const double* x, std::size_t rows, std::int32_t* out) const {
+  // Eight walks in flight: each lane steps its own row and takes the next row when it reaches a leaf, so
+  // the eight chains of dependent loads overlap and no lane waits for the deepest of its block. A lane
+  // without a row left parks on a leaf and writes to `sink`.
+  constexpr std::size_t kLanes = 8;
+  const std::size_t nf = features();
+  const DirectNode* nodes = direct.data();
+  std::uint32_t parked = 0;
+  while (!(nodes[parked].word & kDirectLeaf)) ++parked;
+  std::int32_t sink;
+  std::uint32_t at[kLanes];
+  const double* row[kLanes];
+  std::int32_t* dst[kLanes];
+  std::size_t next = 0, active = 0;
+  for (std::size_t j = 0; j < kLanes; ++j) {
+    if (next < rows) {
+      at[j] = 0;
+      row[j] = x + next * nf;
+      dst[j] = out + next;
+      ++next;
+      ++active;
+    } else {
+      at[j] = parked;
+      row[j] = x;
+      dst[j] = &sink;
+    }
+  }
+  while (active > 0) {
+#pragma GCC unroll 8
+    for (std::size_t j = 0; j < kLanes; ++j) {
+      const DirectNode& n = nodes[at[j]];
+      if (n.word & kDirectLeaf) {
+        *dst[j] = n.no;
+        if (next < rows) {
+          at[j] = 0;
+          row[j] = x + next * nf;
+          dst[j] = out + next;
+          ++next;
+        } else if (dst[j] != &sink) {
+          at[j] = parked;
+          dst[j] = &sink;
+          --active;
+        }
+        continue;
+      }
+      const double v = row[j][n.word & kDirectFeature];
+      if ((v != v) & ((n.word & kDirectMissingExit) != 0)) {
+        at[j] = std::uint32_t(direct_missing[at[j]]);
+        continue;
+      }
+      // By arithmetic, not a branch: the branch would be mispredicted on every other step.
+      const std::uint32_t yes = std::uint32_t(v <= n.threshold) | (std::uint32_t(v != v) & (n.word >> 30));
+      const std::uint32_t no = std::uint32_t(n.no);
+      at[j] = no ^ (((at[j] + 1) ^ no) & (0u - (yes & 1u)));
+    }
+  }
+}
+
 void EnsembleKernel::finish() {
   for (auto* v : {&feature, &yes, &no, &aux, &labels}) shrink_if_slack(*v);
   shrink_if_slack(kind);
@@ -586,7 +720,12 @@ void EnsembleKernel::finish() {
   }
   const bool fits = n < (std::size_t(1) << 31) / 8 && features() < (std::size_t(1) << kKindShift);
   simd = fits ? simd_level() : SimdLevel::Scalar;
-  binned = simd != SimdLevel::Scalar && build_binned(*this, bins) && bins.nodes.size() < (std::size_t(1) << 31) / 8;
+  direct.clear();
+  direct_missing.clear();
+  // A single tree walks its raw features directly at every SIMD level; the binned layout is for forests.
+  const bool is_direct = build_direct(*this);
+  binned = !is_direct && simd != SimdLevel::Scalar && build_binned(*this, bins) &&
+           bins.nodes.size() < (std::size_t(1) << 31) / 8;
   // The AVX2 walks and binnings know threshold tests only: set tests (and their exact bins) stay scalar there.
   if (binned && simd == SimdLevel::Avx2 && (bins.any_exact || !bins.set_words.empty())) binned = false;
   if (!binned) {
@@ -611,6 +750,10 @@ void EnsembleKernel::finish() {
 }
 
 void EnsembleKernel::walk_row(const double* x, std::int32_t* out) const {
+  if (!direct.empty()) {
+    out[0] = walk_direct(x);
+    return;
+  }
   if (binned) {
     constexpr std::size_t kOnStack = 256;
     std::int32_t on_stack[kOnStack];
@@ -699,6 +842,7 @@ void EnsembleKernel::sum_block(const double* x, std::size_t rows, double* sums) 
 }
 
 void EnsembleKernel::walk_block(const double* x, std::size_t rows, std::int32_t* out) const {
+  if (!direct.empty()) return walk_direct_block(x, rows, out);
   if (binned && rows * features() < (std::size_t(1) << 30)) {
     const std::size_t padded = (rows + 7) / 8 * 8;
     return walk_binned_block(bin_block(x, rows, padded), padded, out, rows, nullptr);

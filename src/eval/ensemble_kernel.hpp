@@ -158,6 +158,42 @@ struct EnsembleKernel {
     std::size_t perfect_groups() const { return perfect_leaves.size() >> (perfect_depth + 4); }
     std::size_t perfect_slots() const { return perfect_leaves.size(); }  // per sum, in perfect_terms*
   };
+  /// The direct layout of a single tree of threshold tests (no Other node, no sums): its nodes in depth-first
+  /// order along the yes exits, so that a test's yes exit is the node after it and only its no exit is stored
+  /// (and, aside, a missing value's exit when it is neither);
+  /// one 16-byte node per step, the raw feature compared as the generic walk compares it. A deep tree
+  /// touches a few dozen of its nodes per row, where binning would search every feature's thresholds. Leaves
+  /// are copied per reference (a tree's leaves are shared by result). Empty unless the kernel qualifies.
+  struct DirectNode {
+    double threshold;  // a test: x <= threshold goes to the next node
+    std::int32_t no;   // a test: the node of its no exit; a leaf: its result
+    std::uint32_t word;  // feature | kDirectMissingYes | kDirectLeaf
+  };
+  static constexpr std::uint32_t kDirectLeaf = 1u << 31, kDirectMissingYes = 1u << 30, kDirectMissingExit = 1u << 29,
+                                 kDirectFeature = kDirectMissingExit - 1;
+  std::vector<DirectNode> direct;
+  /// Per direct node flagged kDirectMissingExit: the node a missing value goes to (neither of its exits).
+  std::vector<std::int32_t> direct_missing;
+  /// The result of the direct layout's tree for features `x` (the same as walk(0, x)).
+  std::int32_t walk_direct(const double* x) const {
+    const DirectNode* nodes = direct.data();
+    std::uint32_t i = 0;
+    for (;;) {
+      const DirectNode& n = nodes[i];
+      if (n.word & kDirectLeaf) return n.no;
+      const double v = x[n.word & kDirectFeature];
+      if ((v != v) & ((n.word & kDirectMissingExit) != 0)) {
+        i = std::uint32_t(direct_missing[i]);
+        continue;
+      }
+      // Missing (NaN) compares false, so it takes the no exit unless the node sends it the yes way.
+      const bool yes = (v <= n.threshold) | ((v != v) & ((n.word & kDirectMissingYes) != 0));
+      i = yes ? i + 1 : std::uint32_t(n.no);
+    }
+  }
+  /// walk_direct for `rows` feature rows, results into out (one per row): several rows in flight at once.
+  void walk_direct_block(const double* x, std::size_t rows, std::int32_t* out) const;
+
   bool binned = false;
   Binned bins;
 

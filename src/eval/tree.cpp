@@ -77,7 +77,8 @@ void TreeEval::predict(Frame& f, Prediction& out) const {
       r = *ahead;
     } else {
       out.features.resize(kernel->features());
-      if (kernel->gather(f, out.features.data())) r = kernel->walk(0, out.features.data());
+      if (kernel->gather(f, out.features.data()))
+        r = kernel->direct.empty() ? kernel->walk(0, out.features.data()) : kernel->walk_direct(out.features.data());
     }
     if (r == kernel->null_result) return;
     if (r > 0) return fill(f, nodes[std::size_t(r - 1)], 0, out);
