@@ -75,6 +75,10 @@ struct Model::Impl {
   /// inputs cannot fail their preparation); per compiled output, the tail_values entry it reads.
   std::unique_ptr<eval::LinearTail> linear_tail;
   std::vector<std::int32_t> linear_tail_output;
+  /// A top TreeModel scored from its kernel's result in numeric batches whose inputs the kernel reads as
+  /// they are (direct_specs), without a Frame; per compiled output, the tail_values entry it reads.
+  std::unique_ptr<eval::TreeTail> tree_tail;
+  std::vector<std::int32_t> tree_tail_output;
   /// Numeric batches may skip the Frame: every input is a plain number whose NaN is just missing, and the
   /// tail's kernels read them as they are (EnsembleKernel::direct_specs).
   bool direct_tail = false;
@@ -274,12 +278,20 @@ std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOpt
     }
     return where;
   };
+  const auto& prog = impl->compiled->program;
+  // Every input a plain number whose NaN is just missing: nothing in its preparation can fail or differ.
+  const bool plain_inputs = std::all_of(prog.inputs.begin(), prog.inputs.end(), [](const eval::InputSpec& s) {
+    return s.plain_number && !s.missing_replacement && !s.missing_is_error;
+  });
+  if (!tail_switch || std::string_view(tail_switch) != "generic") impl->tree_tail = eval::TreeTail::plan(prog);
+  if (impl->tree_tail && !(plain_inputs && impl->tree_tail->kernel().direct_specs.size() ==
+                                                 impl->tree_tail->kernel().feature_slots.size() &&
+                           !impl->tree_tail->kernel().direct_specs.empty()))
+    impl->tree_tail.reset();
+  if (impl->tree_tail) impl->tree_tail_output = outputs_in(impl->tree_tail->set_slots());
   if (impl->tail) {
     impl->tail_output = outputs_in(impl->tail->set_slots());
-    const auto& prog = impl->compiled->program;
-    impl->direct_tail = std::all_of(prog.inputs.begin(), prog.inputs.end(), [](const eval::InputSpec& s) {
-      return s.plain_number && !s.missing_replacement && !s.missing_is_error;
-    });
+    impl->direct_tail = plain_inputs;
     for (auto k : impl->tail->kernels()) {
       const auto& kernel = *prog.models[std::size_t(prog.kernel_models[std::size_t(k)])]->kernel;
       impl->direct_tail = impl->direct_tail && !kernel.direct_specs.empty() &&
@@ -756,6 +768,43 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
 
   constexpr std::size_t kBlock = 64;
   if constexpr (Fill::kNumeric) {
+    // A single tree: its walk's result is all the rest of the row needs, unless an output falls back.
+    if (impl.tree_tail) {
+      FrameLease lease(impl);
+      eval::Frame& f = *lease;
+      const eval::EnsembleKernel& kernel = impl.tree_tail->kernel();
+      std::vector<double> x(kBlock * kernel.features());
+      std::vector<std::int32_t> results(kBlock);
+      std::vector<double> leaf_values(kBlock);
+      const bool by_value = impl.tree_tail->by_leaf_value();
+      for (std::size_t start = first; start < last; start += kBlock) {
+        const std::size_t n = std::min(kBlock, last - start);
+        fill.direct_rows(start, n, kernel.direct_specs, kernel.direct_float, x.data());
+        if (by_value) kernel.walk_direct_block(x.data(), n, results.data(), leaf_values.data());
+        else kernel.walk_block(x.data(), n, results.data());
+        for (std::size_t i = 0; i < n; ++i) {
+          const std::size_t row = start + i;
+          try {
+            if (impl.tree_tail->evaluate(results[i], leaf_values[i], f, row)) {
+              collect_prediction(row, f, f.predictions[0], [&](std::size_t o) {
+                const std::int32_t entry = impl.tree_tail_output[o];
+                return entry >= 0 ? &f.tail_values[std::size_t(entry)] : nullptr;
+              });
+              continue;
+            }
+            f.reset();
+            f.row = row;
+            fill(f, row);
+            evaluate_row(impl, f);
+          } catch (const Error& e) {
+            fail_row(row, e);
+            continue;
+          }
+          collect(row, f);
+        }
+      }
+      return;
+    }
     // Every input a plain number whose NaN is simply missing, and the chain tail over kernels that read
     // those inputs as they are: no Frame is needed for a row unless its tail falls back (a NaN sum).
     if (impl.direct_tail) {

@@ -1,5 +1,7 @@
 #include "eval/chain_tail.hpp"
 
+#include <algorithm>
+
 namespace pmmlrt::eval {
 
 namespace {
@@ -143,6 +145,44 @@ bool LinearTail::evaluate(const double* sums, Frame& f, std::size_t row) const {
   values.resize(r.outputs.size());
   for (std::size_t o = 0; o < r.outputs.size(); ++o)
     if (!output_value(r.outputs[o], r, p, values[o])) return false;
+  return true;
+}
+
+std::unique_ptr<TreeTail> TreeTail::plan(const Program& program) {
+  const auto* top = dynamic_cast<const TreeEval*>(&program.top());
+  if (!top || top->id != 0 || !top->kernel || !top->kernel_ahead || top->has_embedded() || !simple_outputs(*top))
+    return nullptr;
+  auto tail = std::make_unique<TreeTail>();
+  tail->top_ = top;
+  for (const OutputSpec& o : top->outputs) tail->set_slots_.push_back(o.slot);
+  // A direct regression tree whose every node has a numeric score of one type: what fill would give is
+  // that type and the walk's leaf value (see build_tree_kernel), with no node to read per record.
+  if (top->function == MiningFunction::Regression && !top->kernel->direct.empty() && !top->nodes.empty()) {
+    tail->leaf_type_ = top->nodes[0].score.type;
+    tail->by_leaf_value_ = std::all_of(top->nodes.begin(), top->nodes.end(), [&](const TreeNode& n) {
+      return n.has_score && n.embedded < 0 && n.score.kind == Kind::Number && n.score.type == tail->leaf_type_;
+    });
+  }
+  return tail;
+}
+
+bool TreeTail::evaluate(std::int32_t result, double leaf_value, Frame& f, std::size_t row) const {
+  // What ModelEval::evaluate does once the kernel has walked the record, the outputs into tail_values.
+  const TreeEval& t = *top_;
+  Prediction& p = f.predictions[std::size_t(t.id)];
+  p.reset(t.classes.size());
+  f.row = row;
+  if (by_leaf_value_ && result != t.kernel->null_result) {
+    p.valid = true;
+    p.value = Val::number(leaf_value, leaf_type_);
+  } else {
+    t.predict_from_result(result, f, p);
+  }
+  t.finish(p);
+  std::vector<Val>& values = f.tail_values;
+  values.resize(t.outputs.size());
+  for (std::size_t o = 0; o < t.outputs.size(); ++o)
+    if (!output_value(t.outputs[o], t, p, values[o])) return false;
   return true;
 }
 

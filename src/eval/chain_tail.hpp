@@ -61,4 +61,34 @@ class LinearTail {
   std::vector<std::int32_t> set_slots_;
 };
 
+/// A top-level TreeModel whose kernel a batch walks ahead: the rest of the record depends on the node the
+/// walk selects only. TreeTail computes it without the record's inputs, through the functions the generic
+/// path calls (TreeEval::predict_from_result, finish, the outputs).
+class TreeTail {
+ public:
+  /// The tail of `program`'s top model, or null unless it is a TreeModel with a kernel, no embedded
+  /// regression, and OutputFields that are its own predicted value, probabilities and confidences.
+  static std::unique_ptr<TreeTail> plan(const Program& program);
+
+  /// The top model's kernel.
+  const EnsembleKernel& kernel() const { return *top_->kernel; }
+  /// The OutputField slots the model sets, in the order evaluate() fills Frame::tail_values.
+  const std::vector<std::int32_t>& set_slots() const { return set_slots_; }
+
+  /// Whether evaluate() can take a regression tree's leaf value from the walk (walk_direct_block's
+  /// `values`) instead of reading the node: every node has a numeric score of one type.
+  bool by_leaf_value() const { return by_leaf_value_; }
+
+  /// Scores the record whose kernel result is `result` (and, with by_leaf_value(), whose leaf value is
+  /// `leaf_value`) into f.predictions[0] and f.tail_values. False when an output needs the generic path (a
+  /// cast). Throws what the generic path throws (EvaluationError naming `row`).
+  bool evaluate(std::int32_t result, double leaf_value, Frame& f, std::size_t row) const;
+
+ private:
+  const TreeEval* top_ = nullptr;
+  bool by_leaf_value_ = false;
+  DataType leaf_type_ = DataType::Double;
+  std::vector<std::int32_t> set_slots_;
+};
+
 }  // namespace pmmlrt::eval

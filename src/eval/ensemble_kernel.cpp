@@ -585,7 +585,7 @@ bool build_direct(EnsembleKernel& k) {
     std::int32_t on_missing = -1;
     switch (k.kind[i]) {
       case Kind::Leaf:
-        out.push_back({0.0, k.aux[i], EnsembleKernel::kDirectLeaf});
+        out.push_back({k.values[std::size_t(k.aux[i])], k.aux[i], EnsembleKernel::kDirectLeaf});
         missing_exit.push_back(-1);
         continue;
       case Kind::LessEq: break;
@@ -621,31 +621,32 @@ bool build_direct(EnsembleKernel& k) {
 
 }  // namespace
 
-void EnsembleKernel::walk_direct_block(const double* x, std::size_t rows, std::int32_t* out) const {
+void EnsembleKernel::walk_direct_block(const double* x, std::size_t rows, std::int32_t* out, double* values) const {
   // Eight walks in flight: each lane steps its own row and takes the next row when it reaches a leaf, so
   // the eight chains of dependent loads overlap and no lane waits for the deepest of its block. A lane
-  // without a row left parks on a leaf and writes to `sink`.
+  // without a row left parks on a leaf and writes to the sinks.
   constexpr std::size_t kLanes = 8;
   const std::size_t nf = features();
   const DirectNode* nodes = direct.data();
   std::uint32_t parked = 0;
   while (!(nodes[parked].word & kDirectLeaf)) ++parked;
-  std::int32_t sink;
+  std::int32_t sink[kLanes + 1];
+  double value_sink[kLanes + 1];
+  if (!values) values = value_sink;  // written, never read: rows up to kLanes at a time go there
+  const std::size_t value_rows = values == value_sink ? 0 : rows;
   std::uint32_t at[kLanes];
-  const double* row[kLanes];
-  std::int32_t* dst[kLanes];
+  std::size_t row[kLanes];  // the lane's row; rows + 0: parked (its results go to the sinks)
   std::size_t next = 0, active = 0;
+  auto result_of = [&](std::size_t r) { return r < rows ? out + r : sink; };
+  auto value_of = [&](std::size_t r) { return r < value_rows ? values + r : value_sink + kLanes; };
   for (std::size_t j = 0; j < kLanes; ++j) {
     if (next < rows) {
       at[j] = 0;
-      row[j] = x + next * nf;
-      dst[j] = out + next;
-      ++next;
+      row[j] = next++;
       ++active;
     } else {
       at[j] = parked;
-      row[j] = x;
-      dst[j] = &sink;
+      row[j] = rows;
     }
   }
   while (active > 0) {
@@ -653,20 +654,19 @@ void EnsembleKernel::walk_direct_block(const double* x, std::size_t rows, std::i
     for (std::size_t j = 0; j < kLanes; ++j) {
       const DirectNode& n = nodes[at[j]];
       if (n.word & kDirectLeaf) {
-        *dst[j] = n.no;
+        *result_of(row[j]) = n.no;
+        *value_of(row[j]) = n.threshold;
         if (next < rows) {
           at[j] = 0;
-          row[j] = x + next * nf;
-          dst[j] = out + next;
-          ++next;
-        } else if (dst[j] != &sink) {
+          row[j] = next++;
+        } else if (row[j] != rows) {
           at[j] = parked;
-          dst[j] = &sink;
+          row[j] = rows;
           --active;
         }
         continue;
       }
-      const double v = row[j][n.word & kDirectFeature];
+      const double v = x[row[j] * nf + (n.word & kDirectFeature)];
       if ((v != v) & ((n.word & kDirectMissingExit) != 0)) {
         at[j] = std::uint32_t(direct_missing[at[j]]);
         continue;
@@ -889,8 +889,12 @@ class Builder {
   /// One TreeModel whose result r > 0 is its node r - 1, the node the generic walk selects (result 0: none).
   bool build_tree(const TreeEval& tree) {
     k_.null_result = add_null();
-    for (std::size_t i = 0; i < tree.nodes.size(); ++i) {
-      k_.values.push_back(0.0);
+    for (const TreeNode& n : tree.nodes) {
+      // A regression node's score as TreeEval::fill gives it (before Targets), which the direct layout's
+      // leaves carry; 0 where fill would not take it from the score.
+      const bool scored = tree.function == MiningFunction::Regression && n.has_score && n.embedded < 0 &&
+                          n.score.kind == Kind::Number;
+      k_.values.push_back(scored ? n.score.num : 0.0);
       k_.labels.push_back(-1);
     }
     MiningEval::Segment whole{};

@@ -192,7 +192,9 @@ struct EnsembleKernel {
     }
   }
   /// walk_direct for `rows` feature rows, results into out (one per row): several rows in flight at once.
-  void walk_direct_block(const double* x, std::size_t rows, std::int32_t* out) const;
+  /// With `values`, also each row's leaf value there: a regression tree's score of the node (before its
+  /// Targets), 0 for a node without one (see build_tree_kernel).
+  void walk_direct_block(const double* x, std::size_t rows, std::int32_t* out, double* values = nullptr) const;
 
   bool binned = false;
   Binned bins;

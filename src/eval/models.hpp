@@ -141,6 +141,11 @@ class TreeEval final : public ModelEval {
  public:
   enum class Missing : std::uint8_t { None, LastPrediction, NullPrediction, DefaultChild, WeightedConfidence, AggregateNodes };
   void predict(Frame& f, Prediction& out) const override;
+  /// The prediction of the kernel's result `r` (build_tree_kernel: node r - 1, or no prediction), as
+  /// predict() gives it once the kernel has walked the record; r must be a result of the kernel.
+  void predict_from_result(std::int32_t r, Frame& f, Prediction& out) const;
+  /// Whether a node's prediction can need the record (an embedded regression reads its inputs).
+  bool has_embedded() const { return !embedded.empty(); }
   Missing missing = Missing::None;
   double missing_penalty = 1.0;
   bool return_last_prediction = false;  // noTrueChildStrategy

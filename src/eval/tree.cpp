@@ -67,6 +67,10 @@ void TreeEval::fill(Frame& f, const TreeNode& n, int missing_levels, Prediction&
   out.valid = true;
 }
 
+void TreeEval::predict_from_result(std::int32_t r, Frame& f, Prediction& out) const {
+  if (r != kernel->null_result) fill(f, nodes[std::size_t(r - 1)], 0, out);
+}
+
 void TreeEval::predict(Frame& f, Prediction& out) const {
   if (kernel) {
     // The node the walk below selects, from the flattened tree (build_tree_kernel): walked ahead by a batch,
@@ -80,8 +84,7 @@ void TreeEval::predict(Frame& f, Prediction& out) const {
       if (kernel->gather(f, out.features.data()))
         r = kernel->direct.empty() ? kernel->walk(0, out.features.data()) : kernel->walk_direct(out.features.data());
     }
-    if (r == kernel->null_result) return;
-    if (r > 0) return fill(f, nodes[std::size_t(r - 1)], 0, out);
+    if (r >= 0) return predict_from_result(r, f, out);
   }
   if (missing == Missing::WeightedConfidence || missing == Missing::AggregateNodes) return predict_weighted(f, out);
   int levels = 0;
