@@ -34,6 +34,8 @@ struct TreeSpec {
   bool classification;
   bool compact;  // a test node has only its predicate's child (sklearn2pmml's compact trees)
   std::size_t features;
+  std::string after_schema = {};  // Output and Targets elements
+  const char* score_type = "double";  // the target field's type
 };
 
 class TreeWriter {
@@ -50,12 +52,12 @@ class TreeWriter {
       o << "<DataField name=\"y\" optype=\"categorical\" dataType=\"string\"><Value value=\"a\"/><Value value=\"b\"/>"
            "<Value value=\"c\"/></DataField>";
     else
-      o << "<DataField name=\"y\" optype=\"continuous\" dataType=\"double\"/>";
+      o << "<DataField name=\"y\" optype=\"continuous\" dataType=\"" << spec_.score_type << "\"/>";
     o << "</DataDictionary><TreeModel functionName=\"" << (spec_.classification ? "classification" : "regression")
       << "\" missingValueStrategy=\"" << spec_.missing << "\" noTrueChildStrategy=\"" << spec_.no_true_child
       << "\"><MiningSchema><MiningField name=\"y\" usageType=\"target\"/>";
     for (std::size_t f = 0; f < spec_.features; ++f) o << "<MiningField name=\"x" << f << "\"/>";
-    o << "</MiningSchema>" << node(0, "<True/>") << "</TreeModel></PMML>";
+    o << "</MiningSchema>" << spec_.after_schema << node(0, "<True/>") << "</TreeModel></PMML>";
     return o.str();
   }
 
@@ -130,6 +132,20 @@ void require_same(const pmmlrt::BatchResult& a, const pmmlrt::BatchResult& b) {
     if (!a.errors().empty()) REQUIRE(a.errors()[r] == b.errors()[r]);
     REQUIRE(same_bits(a.predicted()(r), b.predicted()(r)));
     for (std::size_t c = 0; c < a.classes().size(); ++c) REQUIRE(same_bits(a.probabilities()(r, c), b.probabilities()(r, c)));
+    REQUIRE(a.output_names() == b.output_names());
+    for (const auto& name : a.output_names()) {
+      CAPTURE(name);
+      const auto& x = a.output(name)[r];
+      const auto& y = b.output(name)[r];
+      REQUIRE(x.kind() == y.kind());
+      if (x.is_number()) REQUIRE(same_bits(x.number(), y.number()));
+      else REQUIRE(x == y);
+    }
+    const auto& x = a.predicted_values()[r];
+    const auto& y = b.predicted_values()[r];
+    REQUIRE(x.kind() == y.kind());
+    if (x.is_number()) REQUIRE(same_bits(x.number(), y.number()));
+    else REQUIRE(x == y);
   }
 }
 
@@ -249,4 +265,46 @@ TEST_CASE("kernel direct layout: the corpora's single trees of threshold tests t
   }
   MESSAGE(direct << " kernels of the corpora took the direct layout");
   CHECK(direct >= 5);
+}
+
+TEST_CASE("kernel direct layout: a tree's batch tail gives the generic outputs, Targets and value types") {
+  // The numeric batch path finishes a single tree from its walk (TreeTail), regression trees from the leaf
+  // value the walk carries: their outputs, Targets, float scores and casts must be the generic path's.
+  struct Variant {
+    bool classification;
+    const char* score_type;
+    std::string after_schema;
+  };
+  const std::vector<Variant> variants{
+      {false, "double",
+       "<Output><OutputField name=\"p\" feature=\"predictedValue\" dataType=\"double\"/></Output>"
+       "<Targets><Target field=\"y\" rescaleFactor=\"3.5\" rescaleConstant=\"-1.25\"/></Targets>"},
+      {false, "float", "<Output><OutputField name=\"p\" feature=\"predictedValue\" dataType=\"float\"/></Output>"},
+      {false, "integer",
+       "<Output><OutputField name=\"p\" feature=\"predictedValue\" dataType=\"integer\"/></Output>"
+       "<Targets><Target field=\"y\" castInteger=\"round\"/></Targets>"},
+      {false, "double", "<Targets><Target field=\"y\" min=\"-3\" max=\"4\"/></Targets>"},
+      {true, "",
+       "<Output><OutputField name=\"pa\" feature=\"probability\" value=\"a\" dataType=\"double\"/>"
+       "<OutputField name=\"label\" feature=\"predictedValue\" dataType=\"string\"/>"
+       "<OutputField name=\"c\" feature=\"confidence\" dataType=\"double\"/></Output>"},
+  };
+  std::mt19937_64 rng(99);
+  for (const auto& v : variants)
+    for (const char* no_true_child : {"returnNullPrediction", "returnLastPrediction"}) {
+      TreeSpec spec{"nullPrediction", no_true_child, v.classification, true, 6, v.after_schema, v.score_type};
+      const std::string text = TreeWriter(spec, rng).pmml();
+      CAPTURE(text.substr(0, 1500));
+      pmmlrt::LoadOptions slow;
+      slow.ensemble_kernel = false;
+      auto fast_model = pmmlrt::Model::load_string(text);
+      auto slow_model = pmmlrt::Model::load_string(text, slow);
+      pmmlrt::BatchOptions keep_going;
+      keep_going.on_error = pmmlrt::RowErrorPolicy::Record;
+      for (std::size_t rows : {2, 9, 64, 130}) {
+        const auto x = hostile_inputs(rows, spec.features, rng);
+        require_same(fast_model.score(x.data(), rows, spec.features, pmmlrt::Layout::RowMajor, {}, keep_going),
+                     slow_model.score(x.data(), rows, spec.features, pmmlrt::Layout::RowMajor, {}, keep_going));
+      }
+    }
 }
