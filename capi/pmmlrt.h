@@ -236,6 +236,9 @@ PMMLRT_API pmmlrt_status pmmlrt_options_set_row_errors(pmmlrt_options* options, 
  * pmmlrt_score_one never spawns a thread.
  */
 PMMLRT_API pmmlrt_status pmmlrt_options_set_threads(pmmlrt_options* options, size_t threads);
+/** Reads the scoring thread count (pmmlrt_options_set_threads; 1 by default) into *threads.
+ * PMMLRT_ERROR_INVALID_ARGUMENT for a NULL `threads`. */
+PMMLRT_API pmmlrt_status pmmlrt_options_get_threads(const pmmlrt_options* options, size_t* threads);
 /**
  * Sets the leaf precision of models loaded with these options (a pmmlrt_leaf_precision). With
  * PMMLRT_LEAF_PRECISION_HALF every numeric Node score and ScoreDistribution probability and confidence of a
@@ -255,6 +258,9 @@ PMMLRT_API pmmlrt_status pmmlrt_options_get_leaf_precision(const pmmlrt_options*
  * pmmlrt_options_set_threads (scoring).
  */
 PMMLRT_API pmmlrt_status pmmlrt_options_set_load_threads(pmmlrt_options* options, size_t threads);
+/** Reads the load thread count (pmmlrt_options_set_load_threads; 1 by default) into *threads.
+ * PMMLRT_ERROR_INVALID_ARGUMENT for a NULL `threads`. */
+PMMLRT_API pmmlrt_status pmmlrt_options_get_load_threads(const pmmlrt_options* options, size_t* threads);
 
 /* ---- loading --------------------------------------------------------------------------------------------- */
 

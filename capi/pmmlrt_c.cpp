@@ -484,6 +484,14 @@ pmmlrt_status pmmlrt_options_set_threads(pmmlrt_options* options, size_t threads
   return guard("pmmlrt_options_set_threads", [&] { options_of(options).batch.threads = threads; });
 }
 
+pmmlrt_status pmmlrt_options_get_threads(const pmmlrt_options* options, size_t* threads) {
+  return guard("pmmlrt_options_get_threads", [&] {
+    const pmmlrt_options& o = options_of(const_cast<pmmlrt_options*>(options));
+    need(threads, "threads");
+    *threads = o.batch.threads;
+  });
+}
+
 pmmlrt_status pmmlrt_options_set_leaf_precision(pmmlrt_options* options, pmmlrt_leaf_precision precision) {
   return guard("pmmlrt_options_set_leaf_precision", [&] {
     pmmlrt_options& o = options_of(options);
@@ -507,6 +515,14 @@ pmmlrt_status pmmlrt_options_get_leaf_precision(const pmmlrt_options* options, p
 
 pmmlrt_status pmmlrt_options_set_load_threads(pmmlrt_options* options, size_t threads) {
   return guard("pmmlrt_options_set_load_threads", [&] { options_of(options).load.threads = threads; });
+}
+
+pmmlrt_status pmmlrt_options_get_load_threads(const pmmlrt_options* options, size_t* threads) {
+  return guard("pmmlrt_options_get_load_threads", [&] {
+    const pmmlrt_options& o = options_of(const_cast<pmmlrt_options*>(options));
+    need(threads, "threads");
+    *threads = o.load.threads;
+  });
 }
 
 // ---- loading ---------------------------------------------------------------------------------------------

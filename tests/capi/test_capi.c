@@ -181,6 +181,7 @@ static void test_options(void) {
   uint64_t v = 0;
   int which;
   pmmlrt_leaf_precision precision;
+  size_t count = 0;
   EXPECT(pmmlrt_options_create(NULL), PMMLRT_ERROR_INVALID_ARGUMENT);
   OK(pmmlrt_options_create(&o));
   CHECK(o != NULL);
@@ -214,12 +215,28 @@ static void test_options(void) {
   OK(pmmlrt_options_set_row_errors(o, PMMLRT_ROW_ERRORS_FAIL));
   EXPECT(pmmlrt_options_set_row_errors(o, (pmmlrt_row_errors)7), PMMLRT_ERROR_INVALID_ARGUMENT);
   EXPECT(pmmlrt_options_set_row_errors(NULL, PMMLRT_ROW_ERRORS_FAIL), PMMLRT_ERROR_INVALID_HANDLE);
+  count = 99;
+  OK(pmmlrt_options_get_threads(o, &count));
+  CHECK(count == 1);
   OK(pmmlrt_options_set_threads(o, 3));
+  OK(pmmlrt_options_get_threads(o, &count));
+  CHECK(count == 3);
   OK(pmmlrt_options_set_threads(o, 1));
   EXPECT(pmmlrt_options_set_threads(NULL, 2), PMMLRT_ERROR_INVALID_HANDLE);
+  EXPECT(pmmlrt_options_get_threads(NULL, &count), PMMLRT_ERROR_INVALID_HANDLE);
+  EXPECT(pmmlrt_options_get_threads(o, NULL), PMMLRT_ERROR_INVALID_ARGUMENT);
+  count = 99;
+  OK(pmmlrt_options_get_load_threads(o, &count));
+  CHECK(count == 1);
   OK(pmmlrt_options_set_load_threads(o, 0));
+  OK(pmmlrt_options_get_load_threads(o, &count));
+  CHECK(count == 0);
   OK(pmmlrt_options_set_load_threads(o, 1));
+  OK(pmmlrt_options_get_load_threads(o, &count));
+  CHECK(count == 1);
   EXPECT(pmmlrt_options_set_load_threads(NULL, 2), PMMLRT_ERROR_INVALID_HANDLE);
+  EXPECT(pmmlrt_options_get_load_threads(NULL, &count), PMMLRT_ERROR_INVALID_HANDLE);
+  EXPECT(pmmlrt_options_get_load_threads(o, NULL), PMMLRT_ERROR_INVALID_ARGUMENT);
 
   precision = PMMLRT_LEAF_PRECISION_HALF;
   OK(pmmlrt_options_get_leaf_precision(o, &precision));
@@ -245,6 +262,8 @@ static void test_options(void) {
   EXPECT(pmmlrt_options_set_leaf_precision(released, PMMLRT_LEAF_PRECISION_HALF), PMMLRT_ERROR_INVALID_HANDLE);
   EXPECT(pmmlrt_options_get_leaf_precision(released, &precision), PMMLRT_ERROR_INVALID_HANDLE);
   EXPECT(pmmlrt_options_set_load_threads(released, 2), PMMLRT_ERROR_INVALID_HANDLE);
+  EXPECT(pmmlrt_options_get_load_threads(released, &count), PMMLRT_ERROR_INVALID_HANDLE);
+  EXPECT(pmmlrt_options_get_threads(released, &count), PMMLRT_ERROR_INVALID_HANDLE);
   EXPECT(pmmlrt_options_set_expected_sha256(released, NULL), PMMLRT_ERROR_INVALID_HANDLE);
   pmmlrt_options_release(released);
   pmmlrt_options_release(NULL);
