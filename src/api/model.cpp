@@ -382,6 +382,35 @@ const eval::Val* output_value(const Model::Impl& impl, const eval::Frame& f, std
   return nullptr;
 }
 
+/// score_into for a regression tree of the direct layout whose inputs are plain numbers: the walk over the
+/// span's cells and the tree tail are the whole record, as in a numeric batch. False when the model is not
+/// one, or an output needs the generic path.
+bool score_tree_into(const Model::Impl& impl, const double* inputs, eval::Frame& f, const RecordOutput& out) {
+  const eval::TreeTail* tail = impl.tree_tail.get();
+  if (!tail || !tail->by_leaf_value()) return false;
+  const eval::EnsembleKernel& k = tail->kernel();
+  constexpr std::size_t kOnStack = 64;
+  if (k.features() > kOnStack) return false;
+  double x[kOnStack];
+  for (std::size_t i = 0; i < k.features(); ++i) {
+    const std::ptrdiff_t field = impl.field_of_spec[std::size_t(k.direct_specs[i])];
+    const double v = field >= 0 ? inputs[field] : std::nan("");
+    x[i] = k.direct_float[i] ? double(static_cast<float>(v)) : v;
+  }
+  const auto& leaf = k.walk_direct_leaf(x);
+  if (!tail->evaluate(leaf.no, leaf.threshold, f, 0)) return false;
+  const eval::Prediction& p = f.predictions[0];
+  const double nan = std::nan("");
+  if (out.predicted) *out.predicted = p.valid && p.value.kind == eval::Kind::Number ? p.value.num : nan;
+  if (out.outputs)
+    for (std::size_t o = 0; o < impl.compiled->outputs.size(); ++o) {
+      const std::int32_t at = impl.tree_tail_output[o];
+      const eval::Val* v = at >= 0 ? &f.tail_values[std::size_t(at)] : nullptr;
+      out.outputs[o] = v && (v->kind == eval::Kind::Number || v->kind == eval::Kind::Boolean) ? v->num : nan;
+    }
+  return true;
+}
+
 }  // namespace
 
 Model Model::load_file(const std::filesystem::path& path, const LoadOptions& options) {
@@ -542,6 +571,7 @@ void Model::score_into(const double* inputs, std::size_t n_inputs, const RecordO
   if (!inputs && n_inputs) throw Error(ErrorKind::Usage, "Model::score_into: null inputs");
   FrameLease lease(*impl_);
   eval::Frame& f = *lease;
+  if (score_tree_into(*impl_, inputs, f, out)) return;
   f.reset();
   f.row = 0;
   // The span is the frame's lazy row, as a batch row is: inputs that may fail are prepared now in program

@@ -175,12 +175,15 @@ struct EnsembleKernel {
   /// Per direct node flagged kDirectMissingExit: the node a missing value goes to (neither of its exits).
   std::vector<std::int32_t> direct_missing;
   /// The result of the direct layout's tree for features `x` (the same as walk(0, x)).
-  std::int32_t walk_direct(const double* x) const {
+  std::int32_t walk_direct(const double* x) const { return walk_direct_leaf(x).no; }
+  /// The leaf walk_direct ends at: its `no` is the result, its `threshold` the leaf value (see
+  /// walk_direct_block).
+  const DirectNode& walk_direct_leaf(const double* x) const {
     const DirectNode* nodes = direct.data();
     std::uint32_t i = 0;
     for (;;) {
       const DirectNode& n = nodes[i];
-      if (n.word & kDirectLeaf) return n.no;
+      if (n.word & kDirectLeaf) return n;
       const double v = x[n.word & kDirectFeature];
       if ((v != v) & ((n.word & kDirectMissingExit) != 0)) {
         i = std::uint32_t(direct_missing[i]);

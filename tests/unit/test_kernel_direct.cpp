@@ -305,6 +305,25 @@ TEST_CASE("kernel direct layout: a tree's batch tail gives the generic outputs, 
         const auto x = hostile_inputs(rows, spec.features, rng);
         require_same(fast_model.score(x.data(), rows, spec.features, pmmlrt::Layout::RowMajor, {}, keep_going),
                      slow_model.score(x.data(), rows, spec.features, pmmlrt::Layout::RowMajor, {}, keep_going));
+        // score_into, where a regression tree is walked straight from the span.
+        const std::size_t nk = fast_model.class_labels().size(), no = fast_model.output_fields().size();
+        for (std::size_t r = 0; r < rows; ++r) {
+          std::vector<double> pa(1 + nk + no, -1.0), pb(1 + nk + no, -1.0);
+          auto run = [&](const pmmlrt::Model& m, std::vector<double>& buf) {
+            pmmlrt::RecordOutput out;
+            out.predicted = buf.data();
+            out.probabilities = buf.data() + 1;
+            out.outputs = buf.data() + 1 + nk;
+            try {
+              m.score_into(x.data() + r * spec.features, spec.features, out);
+              return std::string();
+            } catch (const pmmlrt::Error& e) {
+              return std::string(e.what());
+            }
+          };
+          REQUIRE(run(fast_model, pa) == run(slow_model, pb));
+          for (std::size_t i = 0; i < pa.size(); ++i) REQUIRE(same_bits(pa[i], pb[i]));
+        }
       }
     }
 }
