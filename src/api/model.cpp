@@ -959,7 +959,12 @@ namespace {
 std::vector<std::ptrdiff_t> column_map(const compile::Compiled& c, std::size_t cols, const std::vector<std::string>& names) {
   const auto& prog = c.program;
   std::vector<std::ptrdiff_t> map(prog.inputs.size(), -1);
-  if (names.empty()) {
+  // Columns named exactly as the input fields, in their order (the usual call, a batch of one included):
+  // the unnamed layout, found without hashing every name.
+  const bool in_field_order =
+      !names.empty() && names.size() == cols && names.size() == c.inputs.size() &&
+      std::equal(names.begin(), names.end(), c.inputs.begin(), [](const std::string& n, const auto& f) { return n == f.name; });
+  if (names.empty() || in_field_order) {
     if (cols != c.inputs.size())
       throw Error(ErrorKind::Usage, fmt::format("the matrix has {} columns but the model has {} input fields; name the "
                                                 "columns to score a different layout",
