@@ -67,8 +67,8 @@ double leaf_value(double value, LeafPrecision precision, const char* what, std::
   double half = numbers::round_to_binary16(value);
   if (std::isinf(half) && std::isfinite(value))
     throw Error(ErrorKind::Usage,
-                fmt::format("leaf_precision Half: the {} {} of a <Node>{} is beyond the binary16 range "
-                            "(largest 65504); load this model with LeafPrecision::Exact",
+                fmt::format("half leaf precision: the {} {} of a <Node>{} is beyond the binary16 range "
+                            "(largest 65504); load this model with exact leaf precision (the default)",
                             what, value, line ? fmt::format(" at line {}", line) : std::string()));
   return half;
 }

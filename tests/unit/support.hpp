@@ -8,7 +8,16 @@
 #include <sstream>
 #include <string>
 
+#include "pmmlrt/pmmlrt.hpp"
+
 namespace pmmlrt_test {
+
+/// Load options that compile on `threads` threads.
+inline pmmlrt::LoadOptions on_threads(std::size_t threads) {
+  pmmlrt::LoadOptions o;
+  o.threads = threads;
+  return o;
+}
 
 /// The same double to the bit; any two NaNs count as the same.
 inline bool same_bits(double a, double b) {

@@ -268,6 +268,9 @@ TEST_CASE("half leaf precision: a leaf beyond the binary16 range refuses the loa
   } catch (const pmmlrt::Error& e) {
     CHECK(e.kind() == pmmlrt::ErrorKind::Usage);
     CHECK(std::string(e.what()).find("binary16") != std::string::npos);
+    // Words every binding's user knows (the C++ enum is not what a C, Python or CLI user sets).
+    CHECK(std::string(e.what()).find("exact leaf precision") != std::string::npos);
+    CHECK(std::string(e.what()).find("LeafPrecision::") == std::string::npos);
   }
   // A real one: house prices in dollars.
   const auto housing = pmmlrt_test::slurp(fs::path(PMMLRT_CONFORMANCE_DIR) / "cpmml/HousingRFRegressor_PCA/model.pmml");

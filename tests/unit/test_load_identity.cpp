@@ -87,11 +87,7 @@ std::string compiled_bytes(const pmmlrt::compile::Compiled& c) {
   return b.take();
 }
 
-LoadOptions on_threads(std::size_t threads) {
-  LoadOptions o;
-  o.threads = threads;
-  return o;
-}
+using pmmlrt_test::on_threads;
 
 /// compiled_bytes of the document, or its error.
 std::string build_of(const std::string& text, const LoadOptions& options) {

@@ -122,11 +122,7 @@ std::string forest(const std::vector<std::string>& roots) {
   return s + "</Segmentation>\n</MiningModel>\n</PMML>\n";
 }
 
-LoadOptions on_threads(std::size_t threads) {
-  LoadOptions o;
-  o.threads = threads;
-  return o;
-}
+using pmmlrt_test::on_threads;
 
 /// The IR as text, or the error.
 std::string dump_or_error(const std::string& text, const LoadOptions& options) {
