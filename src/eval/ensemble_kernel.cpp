@@ -505,6 +505,28 @@ void build_bin_search(EnsembleKernel::Binned& b) {
     }
     b.level_begin.push_back(std::int32_t(b.search_levels.size()));
   }
+  b.edges_float.assign(b.edges.size(), 0.0f);
+  b.float_features.clear();
+  b.float_above_features.clear();
+  b.double_features.clear();
+  b.all_features.clear();
+  auto is_float = [](double v) { return double(static_cast<float>(v)) == v; };
+  for (std::size_t f = 0; f < nf; ++f) {
+    const auto first = std::size_t(b.edge_begin[f]), last = std::size_t(b.edge_begin[f + 1]);
+    bool floats = !b.exact[f], above = !b.exact[f];
+    for (std::size_t i = first; i < last && (floats || above); ++i) {
+      floats = floats && is_float(b.edges[i]);
+      // (+inf is its own next double: an edge of +inf is a float edge only.)
+      above = above && b.edges[i] < std::numeric_limits<double>::infinity() &&
+              is_float(std::nextafter(b.edges[i], std::numeric_limits<double>::infinity()));
+    }
+    if (floats || above)
+      for (std::size_t i = first; i < last; ++i)
+        b.edges_float[i] = static_cast<float>(floats ? b.edges[i] : std::nextafter(b.edges[i], std::numeric_limits<double>::infinity()));
+    (floats ? b.float_features : above ? b.float_above_features : b.double_features).push_back(std::int32_t(f));
+    b.all_features.push_back(std::int32_t(f));
+  }
+  if (b.float_features.empty() && b.float_above_features.empty()) b.edges_float.clear();
 }
 
 void EnsembleKernel::bin_rows(const double* x, std::size_t rows, std::int32_t* out) const {

@@ -130,6 +130,14 @@ struct EnsembleKernel {
     std::vector<double, CacheLineAllocator<double>> search;  // the levels below the tops
     std::vector<std::size_t> search_levels;  // per feature, highest first: where its levels below the top start
     std::vector<std::int32_t> level_begin;   // features() + 1 offsets into `search_levels`
+    // The batch binning's float search: a feature without set tests whose edges are all floats, or all the
+    // doubles just below floats (XGBoost's `x < t` with float t, canonicalised to x <= the double below t),
+    // is searched sixteen rows per vector in float, exactly (see bin_rows_avx512).
+    std::vector<float> edges_float;             // per edge: the float e, or the float t just above e
+    std::vector<std::int32_t> float_features;   // the features whose edges are floats (e < v), in order
+    std::vector<std::int32_t> float_above_features;  // those whose edges are just below floats (t <= v)
+    std::vector<std::int32_t> double_features;  // the others, in order
+    std::vector<std::int32_t> all_features;     // 0, 1, ...
     std::vector<std::uint64_t> set_words;  // the set tests' membership bits, one run of words per distinct set
     std::vector<std::uint64_t> nodes;
     std::vector<std::int32_t> result;  // per node: the result index of a leaf

@@ -632,26 +632,30 @@ PMMLRT_AVX512_POPCNT void bin_row_avx512(const EnsembleKernel& k, const double* 
   else bin_row<false>(k.bins, k.features(), x, out);
 }
 
-PMMLRT_AVX512 std::size_t bin_rows_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out) {
-  // A lane per row, eight features at a time: the same branch-free lower bound as bin_rows. Each search is a
-  // chain of dependent gathers, so the eight features' searches step side by side to overlap their latency.
+namespace {
+
+/// The bins of the features `feats` (count of them) of rows [r0, r0 + 8 * blocks): a lane per row, the same
+/// branch-free lower bound as bin_rows. Each search is a chain of dependent gathers, so the eight features'
+/// searches step side by side to overlap their latency.
+PMMLRT_AVX512 void bin_rows8(const EnsembleKernel& k, const double* x, std::size_t r0, std::size_t r_end,
+                             const std::int32_t* feats, std::size_t count, std::int32_t* out) {
   constexpr std::size_t kFeatures = 8;
   const std::size_t nf = k.features();
   const double* edges = k.bins.edges.data();
   const std::int32_t* edge_begin = k.bins.edge_begin.data();
   const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(nf)));
   const __m256i missing_bin = _mm256_set1_epi32(k.bins.missing_bin);
-  std::size_t r0 = 0;
-  for (; r0 + 8 <= rows; r0 += 8) {
+  for (; r0 + 8 <= r_end; r0 += 8) {
     const double* block = x + r0 * nf;
     std::int32_t* o = out + r0 * nf;
-    for (std::size_t f0 = 0; f0 < nf; f0 += kFeatures) {
-      const std::size_t here = std::min(kFeatures, nf - f0);
+    for (std::size_t f0 = 0; f0 < count; f0 += kFeatures) {
+      const std::size_t here = std::min(kFeatures, count - f0);
       __m512d v[kFeatures];
       __m256i base[kFeatures];
-      std::int32_t len[kFeatures];
+      std::int32_t len[kFeatures], feature[kFeatures];
       for (std::size_t g = 0; g < kFeatures; ++g) {
-        const std::size_t f = f0 + std::min(g, here - 1);
+        const auto f = std::size_t(feats[f0 + std::min(g, here - 1)]);
+        feature[g] = std::int32_t(f);
         v[g] = _mm512_i32gather_pd(_mm256_add_epi32(lanes, _mm256_set1_epi32(int(f))), block, 8);
         base[g] = _mm256_setzero_si256();
         len[g] = g < here ? edge_begin[f + 1] - edge_begin[f] : 0;
@@ -662,27 +666,123 @@ PMMLRT_AVX512 std::size_t bin_rows_avx512(const EnsembleKernel& k, const double*
           if (len[g] <= 1) continue;
           more = true;
           const std::int32_t half = len[g] / 2;
-          const __m512d probe = _mm512_i32gather_pd(base[g], edges + edge_begin[f0 + g] + (half - 1), 8);
+          const __m512d probe = _mm512_i32gather_pd(base[g], edges + edge_begin[feature[g]] + (half - 1), 8);
           base[g] = _mm256_mask_add_epi32(base[g], _mm512_cmp_pd_mask(probe, v[g], _CMP_LT_OQ), base[g],
                                           _mm256_set1_epi32(half));
           len[g] -= half;
         }
       }
       for (std::size_t g = 0; g < here; ++g) {
+        const auto f = std::size_t(feature[g]);
         if (len[g] == 1) {
-          const __m512d probe = _mm512_i32gather_pd(base[g], edges + edge_begin[f0 + g], 8);
+          const __m512d probe = _mm512_i32gather_pd(base[g], edges + edge_begin[f], 8);
           base[g] = _mm256_mask_add_epi32(base[g], _mm512_cmp_pd_mask(probe, v[g], _CMP_LT_OQ), base[g],
                                           _mm256_set1_epi32(1));
         }
-        if (k.bins.exact[f0 + g])
-          base[g] = exact_bins(base[g], _mm256_set1_epi32(edge_begin[f0 + g]),
-                               _mm256_set1_epi32(edge_begin[f0 + g + 1] - edge_begin[f0 + g]), v[g], edges, 0xFF);
+        if (k.bins.exact[f])
+          base[g] = exact_bins(base[g], _mm256_set1_epi32(edge_begin[f]), _mm256_set1_epi32(edge_begin[f + 1] - edge_begin[f]),
+                               v[g], edges, 0xFF);
         base[g] = _mm256_mask_mov_epi32(base[g], _mm512_cmp_pd_mask(v[g], v[g], _CMP_UNORD_Q), missing_bin);
-        _mm256_i32scatter_epi32(o, _mm256_add_epi32(lanes, _mm256_set1_epi32(int(f0 + g))), base[g], 4);
+        _mm256_i32scatter_epi32(o, _mm256_add_epi32(lanes, _mm256_set1_epi32(int(f))), base[g], 4);
       }
     }
   }
-  return r0;
+}
+
+/// Sixteen rows of feature `f` (row stride nf from `block`) as floats rounded towards -inf, and the lanes
+/// where that rounding was inexact. For a float edge e and any double v: e < v exactly when e < down(v)
+/// (v a float) or e <= down(v) (v not a float; down(v) is then the largest float below it), so that a float
+/// search counts the edges below v exactly. NaN stays NaN and compares false.
+PMMLRT_AVX512 inline __m512 rows16_down(const double* block, std::size_t nf, std::size_t f, __mmask16& inexact) {
+  const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(nf)));
+  const __m256i at = _mm256_add_epi32(lanes, _mm256_set1_epi32(int(f)));
+  const __m512d lo = _mm512_i32gather_pd(at, block, 8);
+  const __m512d hi = _mm512_i32gather_pd(at, block + 8 * nf, 8);
+  const __m256 lo_f = _mm512_cvt_roundpd_ps(lo, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __m256 hi_f = _mm512_cvt_roundpd_ps(hi, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __mmask8 lo_in = _mm512_cmp_pd_mask(_mm512_cvtps_pd(lo_f), lo, _CMP_NEQ_OQ) & ~_mm512_cmp_pd_mask(lo, lo, _CMP_UNORD_Q);
+  const __mmask8 hi_in = _mm512_cmp_pd_mask(_mm512_cvtps_pd(hi_f), hi, _CMP_NEQ_OQ) & ~_mm512_cmp_pd_mask(hi, hi, _CMP_UNORD_Q);
+  inexact = __mmask16(lo_in | (unsigned(hi_in) << 8));
+  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo_f)), _mm256_castps_pd(hi_f), 1));
+}
+
+/// The lanes where the edge is below v, for down = rows16_down(v). A float edge e: e < v, which is e <
+/// down(v), or e == down(v) where down(v) is below v. kAbove, an edge e just below the float t = `probe`: e
+/// < v, which is t <= v, which is t <= down(v).
+template <bool kAbove>
+PMMLRT_AVX512 inline __mmask16 float_below(__m512 probe, __m512 down, __mmask16 inexact) {
+  if constexpr (kAbove) return _mm512_cmp_ps_mask(probe, down, _CMP_LE_OQ);
+  return __mmask16(_mm512_cmp_ps_mask(probe, down, _CMP_LT_OQ) | (_mm512_cmp_ps_mask(probe, down, _CMP_EQ_OQ) & inexact));
+}
+
+/// bin_rows8 for the features with float edges (Binned::float_features, or float_above_features with
+/// kAbove), sixteen rows per vector.
+template <bool kAbove>
+PMMLRT_AVX512 void bin_rows16_float(const EnsembleKernel& k, const double* x, std::size_t r_end, std::int32_t* out) {
+  constexpr std::size_t kFeatures = 8;
+  const std::size_t nf = k.features();
+  const float* edges = k.bins.edges_float.data();
+  const std::int32_t* edge_begin = k.bins.edge_begin.data();
+  const auto& list = kAbove ? k.bins.float_above_features : k.bins.float_features;
+  const std::int32_t* feats = list.data();
+  const std::size_t count = list.size();
+  const __m512i lanes = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(int(nf)));
+  const __m512i missing_bin = _mm512_set1_epi32(k.bins.missing_bin);
+  for (std::size_t r0 = 0; r0 + 16 <= r_end; r0 += 16) {
+    const double* block = x + r0 * nf;
+    std::int32_t* o = out + r0 * nf;
+    for (std::size_t f0 = 0; f0 < count; f0 += kFeatures) {
+      const std::size_t here = std::min(kFeatures, count - f0);
+      __m512 v[kFeatures];
+      __mmask16 inexact[kFeatures];
+      __m512i base[kFeatures];
+      std::int32_t len[kFeatures], feature[kFeatures];
+      for (std::size_t g = 0; g < kFeatures; ++g) {
+        const auto f = std::size_t(feats[f0 + std::min(g, here - 1)]);
+        feature[g] = std::int32_t(f);
+        v[g] = rows16_down(block, nf, f, inexact[g]);
+        base[g] = _mm512_setzero_si512();
+        len[g] = g < here ? edge_begin[f + 1] - edge_begin[f] : 0;
+      }
+      for (bool more = true; more;) {
+        more = false;
+        for (std::size_t g = 0; g < kFeatures; ++g) {
+          if (len[g] <= 1) continue;
+          more = true;
+          const std::int32_t half = len[g] / 2;
+          const __m512 probe = _mm512_i32gather_ps(base[g], edges + edge_begin[feature[g]] + (half - 1), 4);
+          base[g] = _mm512_mask_add_epi32(base[g], float_below<kAbove>(probe, v[g], inexact[g]), base[g], _mm512_set1_epi32(half));
+          len[g] -= half;
+        }
+      }
+      for (std::size_t g = 0; g < here; ++g) {
+        const auto f = std::size_t(feature[g]);
+        if (len[g] == 1) {
+          const __m512 probe = _mm512_i32gather_ps(base[g], edges + edge_begin[f], 4);
+          base[g] = _mm512_mask_add_epi32(base[g], float_below<kAbove>(probe, v[g], inexact[g]), base[g], _mm512_set1_epi32(1));
+        }
+        base[g] = _mm512_mask_mov_epi32(base[g], _mm512_cmp_ps_mask(v[g], v[g], _CMP_UNORD_Q), missing_bin);
+        _mm512_i32scatter_epi32(o, _mm512_add_epi32(lanes, _mm512_set1_epi32(int(f))), base[g], 4);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+PMMLRT_AVX512 std::size_t bin_rows_avx512(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out) {
+  // The features with float edges sixteen rows at a time (in float, exactly), the others eight rows at a
+  // time (in double); the rows after the last sixteen, every feature in double.
+  const auto& b = k.bins;
+  const std::size_t rows16 = b.float_features.empty() && b.float_above_features.empty() ? 0 : rows / 16 * 16;
+  if (rows16) {
+    if (!b.float_features.empty()) bin_rows16_float<false>(k, x, rows16, out);
+    if (!b.float_above_features.empty()) bin_rows16_float<true>(k, x, rows16, out);
+    bin_rows8(k, x, 0, rows16, b.double_features.data(), b.double_features.size(), out);
+  }
+  bin_rows8(k, x, rows16, rows, b.all_features.data(), b.all_features.size(), out);
+  return rows / 8 * 8;
 }
 
 namespace {

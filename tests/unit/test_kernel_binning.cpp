@@ -46,11 +46,20 @@ std::int32_t reference_bin(const EnsembleKernel::Binned& b, std::size_t f, doubl
 std::vector<double> probes(const EnsembleKernel::Binned& b, std::size_t f, std::mt19937_64& rng) {
   std::vector<double> v = {0.0,     -0.0, kInf, -kInf, kNaN, std::numeric_limits<double>::max(),
                            -std::numeric_limits<double>::max(), std::numeric_limits<double>::denorm_min(), 1e300,
-                           -1e300};
+                           -1e300, double(std::numeric_limits<float>::max()), -double(std::numeric_limits<float>::max()),
+                           std::nextafter(double(std::numeric_limits<float>::max()), kInf),
+                           double(std::numeric_limits<float>::denorm_min()), -double(std::numeric_limits<float>::denorm_min()),
+                           double(std::numeric_limits<float>::denorm_min()) / 3};
   double lo = -1.0, hi = 1.0;
   for (auto i = b.edge_begin[f]; i < b.edge_begin[f + 1]; ++i) {
     const double e = b.edges[std::size_t(i)];
     v.insert(v.end(), {e, std::nextafter(e, -kInf), std::nextafter(e, kInf), -e});
+    // The float neighbours too, and the double halfway to them: the float search rounds values down to
+    // floats (bin_rows_avx512), so these are where it could go wrong.
+    const float ef = static_cast<float>(e);
+    for (float n : {std::nextafter(ef, -std::numeric_limits<float>::infinity()),
+                    std::nextafter(ef, std::numeric_limits<float>::infinity())})
+      v.insert(v.end(), {double(n), (double(n) + e) / 2});
     if (std::isfinite(e)) lo = std::min(lo, e), hi = std::max(hi, e);
   }
   std::uniform_real_distribution<double> around(lo - (hi - lo) / 8, hi + (hi - lo) / 8);
@@ -146,7 +155,14 @@ EnsembleKernel edges_kernel(const std::vector<std::size_t>& counts, bool exact, 
     if (counts[f] > 0 && f % 4 == 1) e.insert(-0.0);
     if (counts[f] > 1 && f % 5 == 2) e.insert(kInf);
     if (counts[f] > 2 && f % 5 == 3) e.insert(-kInf);
-    while (e.size() < counts[f]) e.insert(f % 3 == 0 ? std::round(wide(rng)) / 4 : wide(rng));
+    // Features 3k + 1 have float edges, features 6k + 5 the doubles just below floats (XGBoost's x < t
+    // for float t, canonicalised): the batch binning searches both in float.
+    auto below_float = [](double v) { return std::nextafter(double(static_cast<float>(v)), -kInf); };
+    while (e.size() < counts[f])
+      e.insert(f % 3 == 0   ? std::round(wide(rng)) / 4
+               : f % 3 == 1 ? double(static_cast<float>(wide(rng) / 64))
+               : f % 6 == 5 ? below_float(wide(rng) / 64)
+                            : wide(rng));
     b.edges.insert(b.edges.end(), e.begin(), e.end());
     b.edge_begin.push_back(std::int32_t(b.edges.size()));
     b.exact.push_back(exact && f % 2 == 0 ? 1 : 0);
