@@ -797,6 +797,21 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
   }
 
   constexpr std::size_t kBlock = 64;
+  // A row of a Frame-free batch path: `by_tail(row)` scores and collects it from its kernels' results (true),
+  // or leaves it to the generic evaluation; an error either way goes to the row.
+  auto score_frame_free = [&](std::size_t row, eval::Frame& f, auto&& by_tail) {
+    try {
+      if (by_tail(row)) return;
+      f.reset();
+      f.row = row;
+      fill(f, row);
+      evaluate_row(impl, f);
+    } catch (const Error& e) {
+      fail_row(row, e);
+      return;
+    }
+    collect(row, f);
+  };
   if constexpr (Fill::kNumeric) {
     // A single tree: its walk's result is all the rest of the row needs, unless an output falls back.
     if (impl.tree_tail) {
@@ -812,26 +827,15 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
         fill.direct_rows(start, n, kernel.direct_specs, kernel.direct_float, x.data());
         if (by_value) kernel.walk_direct_block(x.data(), n, results.data(), leaf_values.data());
         else kernel.walk_block(x.data(), n, results.data());
-        for (std::size_t i = 0; i < n; ++i) {
-          const std::size_t row = start + i;
-          try {
-            if (impl.tree_tail->evaluate(results[i], leaf_values[i], f, row)) {
-              collect_prediction(row, f, f.predictions[0], [&](std::size_t o) {
-                const std::int32_t entry = impl.tree_tail_output[o];
-                return entry >= 0 ? &f.tail_values[std::size_t(entry)] : nullptr;
-              });
-              continue;
-            }
-            f.reset();
-            f.row = row;
-            fill(f, row);
-            evaluate_row(impl, f);
-          } catch (const Error& e) {
-            fail_row(row, e);
-            continue;
-          }
-          collect(row, f);
-        }
+        for (std::size_t i = 0; i < n; ++i)
+          score_frame_free(start + i, f, [&](std::size_t row) {
+            if (!impl.tree_tail->evaluate(results[i], leaf_values[i], f, row)) return false;
+            collect_prediction(row, f, f.predictions[0], [&](std::size_t o) {
+              const std::int32_t entry = impl.tree_tail_output[o];
+              return entry >= 0 ? &f.tail_values[std::size_t(entry)] : nullptr;
+            });
+            return true;
+          });
       }
       return;
     }
@@ -855,24 +859,13 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
           fill.direct_rows(start, n, kernel.direct_specs, kernel.direct_float, x);
           kernel.sum_block(x, n, sums[a].data());
         }
-        for (std::size_t i = 0; i < n; ++i) {
-          const std::size_t row = start + i;
-          try {
+        for (std::size_t i = 0; i < n; ++i)
+          score_frame_free(start + i, f, [&](std::size_t row) {
             for (std::size_t a = 0; a < kernels.size(); ++a) tail_sums[a] = sums[a][i];
-            if (impl.tail->evaluate(tail_sums.data(), f, row)) {
-              collect_tail(row, f);
-              continue;
-            }
-            f.reset();
-            f.row = row;
-            fill(f, row);
-            evaluate_row(impl, f);
-          } catch (const Error& e) {
-            fail_row(row, e);
-            continue;
-          }
-          collect(row, f);
-        }
+            if (!impl.tail->evaluate(tail_sums.data(), f, row)) return false;
+            collect_tail(row, f);
+            return true;
+          });
       }
       return;
     }

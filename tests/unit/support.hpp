@@ -7,6 +7,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
 
 #include "pmmlrt/pmmlrt.hpp"
 
@@ -22,6 +25,52 @@ inline pmmlrt::LoadOptions on_threads(std::size_t threads) {
 /// The same double to the bit; any two NaNs count as the same.
 inline bool same_bits(double a, double b) {
   return std::memcmp(&a, &b, sizeof a) == 0 || (std::isnan(a) && std::isnan(b));
+}
+
+/// Two Values the same to the bit (any two NaNs alike).
+inline bool same_value(const pmmlrt::Value& x, const pmmlrt::Value& y) {
+  if (x.kind() != y.kind()) return false;
+  return x.is_number() ? same_bits(x.number(), y.number()) : x == y;
+}
+
+/// Two batch results the same to the bit, row by row: errors, predictions, probabilities, predicted
+/// values and every output.
+inline void require_same_batches(const pmmlrt::BatchResult& a, const pmmlrt::BatchResult& b) {
+  REQUIRE(a.rows() == b.rows());
+  REQUIRE(a.output_names() == b.output_names());
+  for (std::size_t r = 0; r < a.rows(); ++r) {
+    CAPTURE(r);
+    REQUIRE(a.errors().empty() == b.errors().empty());
+    if (!a.errors().empty()) REQUIRE(a.errors()[r] == b.errors()[r]);
+    REQUIRE(same_bits(a.predicted()(r), b.predicted()(r)));
+    for (std::size_t c = 0; c < a.classes().size(); ++c) REQUIRE(same_bits(a.probabilities()(r, c), b.probabilities()(r, c)));
+    REQUIRE(same_value(a.predicted_values()[r], b.predicted_values()[r]));
+    for (const auto& name : a.output_names()) {
+      CAPTURE(name);
+      REQUIRE(same_value(a.output(name)[r], b.output(name)[r]));
+    }
+  }
+}
+
+/// score_into for the record `x` (cols cells) on two models: the same error, or the same prediction,
+/// probabilities and outputs to the bit.
+inline void require_same_score_into(const pmmlrt::Model& a, const pmmlrt::Model& b, const double* x, std::size_t cols) {
+  const std::size_t k = a.class_labels().size(), no = a.output_fields().size();
+  auto run = [&](const pmmlrt::Model& m, std::vector<double>& buf) {
+    pmmlrt::RecordOutput out;
+    out.predicted = buf.data();
+    out.probabilities = buf.data() + 1;
+    out.outputs = buf.data() + 1 + k;
+    try {
+      m.score_into(x, cols, out);
+      return std::string();
+    } catch (const pmmlrt::Error& e) {
+      return std::string(e.what());
+    }
+  };
+  std::vector<double> pa(1 + k + no, -1.0), pb(1 + k + no, -1.0);
+  REQUIRE(run(a, pa) == run(b, pb));
+  for (std::size_t i = 0; i < pa.size(); ++i) REQUIRE(same_bits(pa[i], pb[i]));
 }
 
 /// A whole file as text.

@@ -15,14 +15,6 @@ namespace {
 
 using pmmlrt_test::same_bits;
 
-void require_same(const pmmlrt::BatchResult& a, const pmmlrt::BatchResult& b) {
-  REQUIRE(a.rows() == b.rows());
-  for (std::size_t r = 0; r < a.rows(); ++r) {
-    CAPTURE(r);
-    REQUIRE(same_bits(a.predicted()(r), b.predicted()(r)));
-    for (std::size_t c = 0; c < a.classes().size(); ++c) REQUIRE(same_bits(a.probabilities()(r, c), b.probabilities()(r, c)));
-  }
-}
 
 }  // namespace
 
@@ -38,14 +30,14 @@ TEST_CASE("batch column names: field order, other orders, unknown and repeated n
   const auto unnamed = model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor);
 
   // The fields' own names in their order.
-  require_same(model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, names), unnamed);
+  pmmlrt_test::require_same_batches(model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, names), unnamed);
 
   // Reversed names over a matrix whose columns are reversed too.
   std::vector<std::string> reversed(names.rbegin(), names.rend());
   std::vector<double> xr(rows * cols);
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t c = 0; c < cols; ++c) xr[r * cols + c] = x[r * cols + (cols - 1 - c)];
-  require_same(model.score(xr.data(), rows, cols, pmmlrt::Layout::RowMajor, reversed), unnamed);
+  pmmlrt_test::require_same_batches(model.score(xr.data(), rows, cols, pmmlrt::Layout::RowMajor, reversed), unnamed);
 
   // One more column, named as the first field: the last column of a name wins.
   std::vector<std::string> repeated = names;
@@ -55,7 +47,7 @@ TEST_CASE("batch column names: field order, other orders, unknown and repeated n
     for (std::size_t c = 0; c < cols; ++c) xp[r * (cols + 1) + c] = c == 0 ? -100.0 : x[r * cols + c];
     xp[r * (cols + 1) + cols] = x[r * cols];
   }
-  require_same(model.score(xp.data(), rows, cols + 1, pmmlrt::Layout::RowMajor, repeated), unnamed);
+  pmmlrt_test::require_same_batches(model.score(xp.data(), rows, cols + 1, pmmlrt::Layout::RowMajor, repeated), unnamed);
 
   // A field named wrongly is missing: the same as a NaN column, not the column in that position.
   std::vector<std::string> unknown = names;
@@ -66,7 +58,7 @@ TEST_CASE("batch column names: field order, other orders, unknown and repeated n
   keep_going.on_error = pmmlrt::RowErrorPolicy::Record;
   const auto missing = model.score(xm.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going);
   const auto named_unknown = model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, unknown, keep_going);
-  require_same(named_unknown, missing);
+  pmmlrt_test::require_same_batches(named_unknown, missing);
   REQUIRE(named_unknown.errors() == missing.errors());
 
   // Names that do not match the matrix's width.

@@ -124,30 +124,6 @@ std::vector<double> hostile_inputs(std::size_t rows, std::size_t cols, std::mt19
   return x;
 }
 
-void require_same(const pmmlrt::BatchResult& a, const pmmlrt::BatchResult& b) {
-  REQUIRE(a.rows() == b.rows());
-  for (std::size_t r = 0; r < a.rows(); ++r) {
-    CAPTURE(r);
-    REQUIRE(a.errors().empty() == b.errors().empty());
-    if (!a.errors().empty()) REQUIRE(a.errors()[r] == b.errors()[r]);
-    REQUIRE(same_bits(a.predicted()(r), b.predicted()(r)));
-    for (std::size_t c = 0; c < a.classes().size(); ++c) REQUIRE(same_bits(a.probabilities()(r, c), b.probabilities()(r, c)));
-    REQUIRE(a.output_names() == b.output_names());
-    for (const auto& name : a.output_names()) {
-      CAPTURE(name);
-      const auto& x = a.output(name)[r];
-      const auto& y = b.output(name)[r];
-      REQUIRE(x.kind() == y.kind());
-      if (x.is_number()) REQUIRE(same_bits(x.number(), y.number()));
-      else REQUIRE(x == y);
-    }
-    const auto& x = a.predicted_values()[r];
-    const auto& y = b.predicted_values()[r];
-    REQUIRE(x.kind() == y.kind());
-    if (x.is_number()) REQUIRE(same_bits(x.number(), y.number()));
-    else REQUIRE(x == y);
-  }
-}
 
 /// The top model's kernel, when it has one.
 const pmmlrt::eval::EnsembleKernel* top_kernel(const pmmlrt::compile::Compiled& c) {
@@ -206,29 +182,14 @@ TEST_CASE("kernel direct layout: deep generated trees under every missing-value 
           for (std::size_t rows : {2, 7, 9, 64, 71, 203}) {
             CAPTURE(rows);
             const auto x = hostile_inputs(rows, cols, rng);
-            require_same(fast_model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going),
+            pmmlrt_test::require_same_batches(fast_model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going),
                          slow_model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going));
             const std::vector<float> xf(x.begin(), x.end());
-            require_same(fast_model.score(xf.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going),
+            pmmlrt_test::require_same_batches(fast_model.score(xf.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going),
                          slow_model.score(xf.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going));
             if (rows != 71) continue;
-            const std::size_t nk = fast_model.class_labels().size();
-            for (std::size_t r = 0; r < rows; ++r) {
-              std::vector<double> pa(nk + 1), pb(nk + 1);
-              auto run = [&](const pmmlrt::Model& m, std::vector<double>& buf) {
-                pmmlrt::RecordOutput out;
-                out.predicted = buf.data();
-                out.probabilities = buf.data() + 1;
-                try {
-                  m.score_into(x.data() + r * cols, cols, out);
-                  return std::string();
-                } catch (const pmmlrt::Error& e) {
-                  return std::string(e.what());
-                }
-              };
-              REQUIRE(run(fast_model, pa) == run(slow_model, pb));
-              for (std::size_t i = 0; i < pa.size(); ++i) REQUIRE(same_bits(pa[i], pb[i]));
-            }
+            for (std::size_t r = 0; r < rows; ++r)
+              pmmlrt_test::require_same_score_into(fast_model, slow_model, x.data() + r * cols, cols);
           }
         }
   MESSAGE(direct << " of " << trees << " generated trees took the direct layout");
@@ -303,27 +264,11 @@ TEST_CASE("kernel direct layout: a tree's batch tail gives the generic outputs, 
       keep_going.on_error = pmmlrt::RowErrorPolicy::Record;
       for (std::size_t rows : {2, 9, 64, 130}) {
         const auto x = hostile_inputs(rows, spec.features, rng);
-        require_same(fast_model.score(x.data(), rows, spec.features, pmmlrt::Layout::RowMajor, {}, keep_going),
+        pmmlrt_test::require_same_batches(fast_model.score(x.data(), rows, spec.features, pmmlrt::Layout::RowMajor, {}, keep_going),
                      slow_model.score(x.data(), rows, spec.features, pmmlrt::Layout::RowMajor, {}, keep_going));
         // score_into, where a regression tree is walked straight from the span.
-        const std::size_t nk = fast_model.class_labels().size(), no = fast_model.output_fields().size();
-        for (std::size_t r = 0; r < rows; ++r) {
-          std::vector<double> pa(1 + nk + no, -1.0), pb(1 + nk + no, -1.0);
-          auto run = [&](const pmmlrt::Model& m, std::vector<double>& buf) {
-            pmmlrt::RecordOutput out;
-            out.predicted = buf.data();
-            out.probabilities = buf.data() + 1;
-            out.outputs = buf.data() + 1 + nk;
-            try {
-              m.score_into(x.data() + r * spec.features, spec.features, out);
-              return std::string();
-            } catch (const pmmlrt::Error& e) {
-              return std::string(e.what());
-            }
-          };
-          REQUIRE(run(fast_model, pa) == run(slow_model, pb));
-          for (std::size_t i = 0; i < pa.size(); ++i) REQUIRE(same_bits(pa[i], pb[i]));
-        }
+        for (std::size_t r = 0; r < rows; ++r)
+          pmmlrt_test::require_same_score_into(fast_model, slow_model, x.data() + r * spec.features, spec.features);
       }
     }
 }

@@ -70,23 +70,6 @@ std::vector<double> hostile_rows(const pmmlrt::Model& m, const std::vector<doubl
   return x;
 }
 
-void require_same(const pmmlrt::BatchResult& a, const pmmlrt::BatchResult& b) {
-  REQUIRE(a.rows() == b.rows());
-  for (std::size_t r = 0; r < a.rows(); ++r) {
-    CAPTURE(r);
-    REQUIRE(a.errors().empty() == b.errors().empty());
-    if (!a.errors().empty()) REQUIRE(a.errors()[r] == b.errors()[r]);
-    REQUIRE(same_bits(a.predicted()(r), b.predicted()(r)));
-    for (std::size_t c = 0; c < a.classes().size(); ++c) REQUIRE(same_bits(a.probabilities()(r, c), b.probabilities()(r, c)));
-    for (const auto& name : a.output_names()) {
-      const auto& x = a.output(name)[r];
-      const auto& y = b.output(name)[r];
-      REQUIRE(x.kind() == y.kind());
-      if (x.is_number()) REQUIRE(same_bits(x.number(), y.number()));
-      else REQUIRE(x == y);
-    }
-  }
-}
 
 }  // namespace
 
@@ -120,31 +103,15 @@ TEST_CASE("kernel and generic walk agree on thresholds, their neighbours, zeros,
       CAPTURE(rows);
       auto x = hostile_rows(fast_model, thresholds, rows, rng);
       const std::size_t cols = fast_model.input_fields().size();
-      require_same(fast_model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going),
+      pmmlrt_test::require_same_batches(fast_model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going),
                    slow_model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going));
       // One record at a time (the single-row walk), through the latency path.
       if (rows == 71) {
-        const std::size_t k = fast_model.class_labels().size(), no = fast_model.output_fields().size();
-        for (std::size_t r = 0; r < rows; ++r) {
-          std::vector<double> pa(k + no + 1), pb(k + no + 1);
-          auto run = [&](const pmmlrt::Model& m, std::vector<double>& buf) {
-            pmmlrt::RecordOutput out;
-            out.predicted = buf.data();
-            out.probabilities = buf.data() + 1;
-            out.outputs = buf.data() + 1 + k;
-            try {
-              m.score_into(x.data() + r * cols, cols, out);
-              return std::string();
-            } catch (const pmmlrt::Error& e) {
-              return std::string(e.what());
-            }
-          };
-          REQUIRE(run(fast_model, pa) == run(slow_model, pb));
-          for (std::size_t i = 0; i < pa.size(); ++i) REQUIRE(same_bits(pa[i], pb[i]));
-        }
+        for (std::size_t r = 0; r < rows; ++r)
+          pmmlrt_test::require_same_score_into(fast_model, slow_model, x.data() + r * cols, cols);
       }
       std::vector<float> xf(x.begin(), x.end());
-      require_same(fast_model.score(xf.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going),
+      pmmlrt_test::require_same_batches(fast_model.score(xf.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going),
                    slow_model.score(xf.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going));
       if (rows == 64) {
         // Named columns in reverse order, column-major, and without the first input (always missing): the
@@ -155,11 +122,11 @@ TEST_CASE("kernel and generic walk agree on thresholds, their neighbours, zeros,
         for (std::size_t r = 0; r < rows; ++r)
           for (std::size_t c = 0; c < cols; ++c) by_column[(cols - 1 - c) * rows + r] = x[r * cols + c];
         const auto expected = slow_model.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going);
-        require_same(fast_model.score(by_column.data(), rows, cols, pmmlrt::Layout::ColumnMajor, names, keep_going),
+        pmmlrt_test::require_same_batches(fast_model.score(by_column.data(), rows, cols, pmmlrt::Layout::ColumnMajor, names, keep_going),
                      expected);
         if (cols > 1) {
           names.pop_back();
-          require_same(fast_model.score(by_column.data(), rows, cols - 1, pmmlrt::Layout::ColumnMajor, names, keep_going),
+          pmmlrt_test::require_same_batches(fast_model.score(by_column.data(), rows, cols - 1, pmmlrt::Layout::ColumnMajor, names, keep_going),
                        slow_model.score(by_column.data(), rows, cols - 1, pmmlrt::Layout::ColumnMajor, names, keep_going));
         }
       }
