@@ -283,19 +283,20 @@ std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOpt
   const bool plain_inputs = std::all_of(prog.inputs.begin(), prog.inputs.end(), [](const eval::InputSpec& s) {
     return s.plain_number && !s.missing_replacement && !s.missing_is_error;
   });
-  if (!tail_switch || std::string_view(tail_switch) != "generic") impl->tree_tail = eval::TreeTail::plan(prog);
-  if (impl->tree_tail && !(plain_inputs && impl->tree_tail->kernel().direct_specs.size() ==
-                                                 impl->tree_tail->kernel().feature_slots.size() &&
-                           !impl->tree_tail->kernel().direct_specs.empty()))
-    impl->tree_tail.reset();
+  // A kernel that reads every feature straight from a batch row (EnsembleKernel::direct_specs).
+  auto reads_directly = [](const eval::EnsembleKernel& k) {
+    return !k.direct_specs.empty() && k.direct_specs.size() == k.feature_slots.size();
+  };
+  if (plain_inputs && (!tail_switch || std::string_view(tail_switch) != "generic"))
+    impl->tree_tail = eval::TreeTail::plan(prog);
+  if (impl->tree_tail && !reads_directly(impl->tree_tail->kernel())) impl->tree_tail.reset();
   if (impl->tree_tail) impl->tree_tail_output = outputs_in(impl->tree_tail->set_slots());
   if (impl->tail) {
     impl->tail_output = outputs_in(impl->tail->set_slots());
     impl->direct_tail = plain_inputs;
     for (auto k : impl->tail->kernels()) {
       const auto& kernel = *prog.models[std::size_t(prog.kernel_models[std::size_t(k)])]->kernel;
-      impl->direct_tail = impl->direct_tail && !kernel.direct_specs.empty() &&
-                          kernel.direct_specs.size() == kernel.feature_slots.size();
+      impl->direct_tail = impl->direct_tail && reads_directly(kernel);
     }
   }
   const auto& specs = impl->compiled->program.inputs;

@@ -646,21 +646,19 @@ bool build_direct(EnsembleKernel& k) {
 void EnsembleKernel::walk_direct_block(const double* x, std::size_t rows, std::int32_t* out, double* values) const {
   // Eight walks in flight: each lane steps its own row and takes the next row when it reaches a leaf, so
   // the eight chains of dependent loads overlap and no lane waits for the deepest of its block. A lane
-  // without a row left parks on a leaf and writes to the sinks.
+  // without a row left parks on a leaf and writes its result and value to the sinks.
   constexpr std::size_t kLanes = 8;
   const std::size_t nf = features();
   const DirectNode* nodes = direct.data();
   std::uint32_t parked = 0;
   while (!(nodes[parked].word & kDirectLeaf)) ++parked;
-  std::int32_t sink[kLanes + 1];
-  double value_sink[kLanes + 1];
-  if (!values) values = value_sink;  // written, never read: rows up to kLanes at a time go there
-  const std::size_t value_rows = values == value_sink ? 0 : rows;
+  std::int32_t sink = 0;
+  double value_sink = 0.0;  // also every row's value without `values`
   std::uint32_t at[kLanes];
-  std::size_t row[kLanes];  // the lane's row; rows + 0: parked (its results go to the sinks)
+  std::size_t row[kLanes];  // the lane's row; `rows`: parked
   std::size_t next = 0, active = 0;
-  auto result_of = [&](std::size_t r) { return r < rows ? out + r : sink; };
-  auto value_of = [&](std::size_t r) { return r < value_rows ? values + r : value_sink + kLanes; };
+  auto result_of = [&](std::size_t r) { return r < rows ? out + r : &sink; };
+  auto value_of = [&](std::size_t r) { return values && r < rows ? values + r : &value_sink; };
   for (std::size_t j = 0; j < kLanes; ++j) {
     if (next < rows) {
       at[j] = 0;
