@@ -40,6 +40,16 @@ bool output_value(const OutputSpec& o, const ModelEval& m, const Prediction& p, 
   return !(o.cast && !v.is_missing() && v.type != o.type);
 }
 
+/// The top model's OutputFields from its finished prediction into f.tail_values, as write_outputs would set
+/// its slots; false when one needs the generic path.
+bool tail_outputs(const ModelEval& m, const Prediction& p, Frame& f) {
+  std::vector<Val>& values = f.tail_values;
+  values.resize(m.outputs.size());
+  for (std::size_t o = 0; o < m.outputs.size(); ++o)
+    if (!output_value(m.outputs[o], m, p, values[o])) return false;
+  return true;
+}
+
 }  // namespace
 
 std::unique_ptr<ChainTail> ChainTail::plan(const Program& program) {
@@ -141,11 +151,7 @@ bool LinearTail::evaluate(const double* sums, Frame& f, std::size_t row) const {
   p.reset(r.classes.size());
   r.predict_from_sums(sums, p, row);
   r.finish(p);
-  std::vector<Val>& values = f.tail_values;
-  values.resize(r.outputs.size());
-  for (std::size_t o = 0; o < r.outputs.size(); ++o)
-    if (!output_value(r.outputs[o], r, p, values[o])) return false;
-  return true;
+  return tail_outputs(r, p, f);
 }
 
 std::unique_ptr<TreeTail> TreeTail::plan(const Program& program) {
@@ -179,11 +185,7 @@ bool TreeTail::evaluate(std::int32_t result, double leaf_value, Frame& f, std::s
     t.predict_from_result(result, f, p);
   }
   t.finish(p);
-  std::vector<Val>& values = f.tail_values;
-  values.resize(t.outputs.size());
-  for (std::size_t o = 0; o < t.outputs.size(); ++o)
-    if (!output_value(t.outputs[o], t, p, values[o])) return false;
-  return true;
+  return tail_outputs(t, p, f);
 }
 
 }  // namespace pmmlrt::eval

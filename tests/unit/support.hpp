@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the unit tests that compare a fast path with the generic one.
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -71,6 +72,18 @@ inline void require_same_score_into(const pmmlrt::Model& a, const pmmlrt::Model&
   std::vector<double> pa(1 + k + no, -1.0), pb(1 + k + no, -1.0);
   REQUIRE(run(a, pa) == run(b, pb));
   for (std::size_t i = 0; i < pa.size(); ++i) REQUIRE(same_bits(pa[i], pb[i]));
+}
+
+/// Every model.pmml of the generated cases and the conformance corpus, sorted.
+inline std::vector<std::filesystem::path> corpus_models() {
+  std::vector<std::filesystem::path> models;
+  for (const char* root : {PMMLRT_SOURCE_DIR "/tests/generated/cases", PMMLRT_CONFORMANCE_DIR}) {
+    if (!std::filesystem::is_directory(root)) continue;
+    for (auto& p : std::filesystem::recursive_directory_iterator(root))
+      if (p.path().filename() == "model.pmml") models.push_back(p.path());
+  }
+  std::sort(models.begin(), models.end());
+  return models;
 }
 
 /// A whole file as text.

@@ -196,13 +196,7 @@ TEST_CASE("kernel direct layout: deep generated trees under every missing-value 
 }
 
 TEST_CASE("kernel direct layout: the corpora's single trees of threshold tests take it and agree") {
-  std::vector<fs::path> models;
-  for (const char* root : {PMMLRT_SOURCE_DIR "/tests/generated/cases", PMMLRT_CONFORMANCE_DIR}) {
-    if (!fs::is_directory(root)) continue;
-    for (auto& p : fs::recursive_directory_iterator(root))
-      if (p.path().filename() == "model.pmml") models.push_back(p.path());
-  }
-  std::sort(models.begin(), models.end());
+  const std::vector<fs::path> models = pmmlrt_test::corpus_models();
   std::mt19937_64 rng(7);
   std::size_t direct = 0;
   for (const auto& path : models) {

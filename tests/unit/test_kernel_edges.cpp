@@ -74,13 +74,7 @@ std::vector<double> hostile_rows(const pmmlrt::Model& m, const std::vector<doubl
 }  // namespace
 
 TEST_CASE("kernel and generic walk agree on thresholds, their neighbours, zeros, infinities and NaN") {
-  std::vector<fs::path> models;
-  for (const char* root : {PMMLRT_SOURCE_DIR "/tests/generated/cases", PMMLRT_CONFORMANCE_DIR}) {
-    if (!fs::is_directory(root)) continue;
-    for (auto& p : fs::recursive_directory_iterator(root))
-      if (p.path().filename() == "model.pmml") models.push_back(p.path());
-  }
-  std::sort(models.begin(), models.end());
+  const std::vector<fs::path> models = pmmlrt_test::corpus_models();
   REQUIRE(models.size() > 20);
   std::mt19937_64 rng(20261201);
   std::size_t ensembles = 0;
