@@ -1013,6 +1013,12 @@ void Compiler::compile_regression(RegressionEval& e, const ir::Model& m, const S
   }
 }
 
+/// Prefetches each cache line of [p, p + bytes), in order.
+void prefetch_lines(const void* p, std::size_t bytes) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  for (std::size_t at = 0; at < bytes; at += 64) __builtin_prefetch(b + at);
+}
+
 void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope, const TargetInfo& t) {
   const auto& tr = *m.tree;
   const PreParsed* pre = pre_parsed_ && pre_parsed_->values.size() == tr.predicates.size() ? pre_parsed_ : nullptr;
@@ -1032,6 +1038,10 @@ void Compiler::compile_tree(TreeEval& e, const ir::Model& m, const Scope& scope,
       m.function != MiningFunction::Classification)
     unsupported(m.path, fmt::format("missingValueStrategy {} is defined for classification only", tr.missing_value_strategy));
 
+  // The walk below visits the nodes breadth-first, but the loader stored them depth-first, and long before
+  // (the whole document is read first): fetching the arrays in order first saves a cache miss per node.
+  prefetch_lines(tr.nodes.data(), tr.nodes.size() * sizeof(ir::Node));
+  prefetch_lines(tr.predicates.data(), tr.predicates.size() * sizeof(ir::TreePredicate));
   // Breadth-first layout: the children of a node are contiguous.
   std::vector<std::uint32_t> order{0};
   order.reserve(tr.nodes.size());

@@ -236,6 +236,7 @@ class Loader {
   std::size_t xml_depth_ = 0;  // the document's deepest element nesting (check_depth)
   char* in_place_ = nullptr;    // the buffer parsed in place (ours to discard), or null
   std::vector<xml_node> kids_;  // node(): the child Nodes of the Node it read
+  ir::TreeData scratch_tree_;   // tree(): the arrays a tree is built in
   // No DTD expansion: pugixml never expands entities beyond the predefined five, nor fetches external ones.
   static constexpr unsigned parse_options_ = pugi::parse_default & ~pugi::parse_wconv_attribute;
 
@@ -1021,8 +1022,17 @@ class Loader {
   }
 
   void tree(xml_node n, ir::Model& m) {
-    m.tree = std::make_unique<ir::TreeData>();
-    auto& t = *m.tree;
+    // Built in scratch arrays that keep their capacity from tree to tree, then copied out at their exact
+    // size: one allocation per array instead of a series of growths and a shrink. tree() is never re-entered
+    // while it builds (a Node embeds a Regression, never a tree).
+    auto& t = scratch_tree_;
+    t.nodes.clear();
+    t.predicates.clear();
+    t.predicate_children.clear();
+    t.set_values.clear();
+    t.distributions.clear();
+    t.embedded.clear();
+    t.text.clear();
     t.missing_value_strategy = text_or(n, "missingValueStrategy", "none");
     t.missing_value_penalty = number_or(n, "missingValuePenalty", 1.0);
     t.no_true_child_strategy = text_or(n, "noTrueChildStrategy", "returnNullPrediction");
@@ -1071,12 +1081,19 @@ class Loader {
     }
     inside_tree_ = false;
     // The tree is held until it is compiled, after the whole document is read: no growth slack.
-    t.nodes.shrink_to_fit();
-    t.predicates.shrink_to_fit();
-    t.predicate_children.shrink_to_fit();
-    t.set_values.shrink_to_fit();
-    t.distributions.shrink_to_fit();
-    t.text.shrink_to_fit();
+    auto own = std::make_unique<ir::TreeData>();
+    own->missing_value_strategy = std::move(t.missing_value_strategy);
+    own->missing_value_penalty = t.missing_value_penalty;
+    own->no_true_child_strategy = std::move(t.no_true_child_strategy);
+    own->split_characteristic = std::move(t.split_characteristic);
+    own->nodes = t.nodes;  // a copy into an empty vector allocates exactly its size
+    own->predicates = t.predicates;
+    own->predicate_children = t.predicate_children;
+    own->set_values = t.set_values;
+    own->distributions = t.distributions;
+    own->embedded = std::move(t.embedded);
+    own->text = t.text;
+    m.tree = std::move(own);
   }
 
   /// Copies `s` into the tree's text.

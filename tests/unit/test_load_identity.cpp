@@ -273,7 +273,8 @@ TEST_CASE("a kernel's edges are those of a sort of every value its nodes test, s
 
 TEST_CASE("a large model file loads as its text does") {
   // Model::load_file reads the file and parses it in place: files over 1 MiB, one whose size is a whole
-  // number of pages, and a malformed one, against load_string.
+  // number of pages, and a malformed one, against load_string. From 8 MiB the file is read into a buffer
+  // rounded up to 2 MiB huge pages: files whose bytes with their NUL end just at and just past such a page.
   const std::string text = forest(400, 5, false, true, false, 17);
   REQUIRE(text.size() > (std::size_t(1) << 20));
   const auto dir = std::filesystem::temp_directory_path() / ("pmmlrt-load-identity-" + std::to_string(std::random_device()()));
@@ -288,6 +289,13 @@ TEST_CASE("a large model file loads as its text does") {
   REQUIRE(whole_pages.size() % 4096 == 0);
   std::string malformed = text;
   malformed.replace(malformed.rfind("</PMML>"), 7, "</PMM>");
+  constexpr std::size_t huge_page = std::size_t(2) << 20;
+  const auto padded = [&](const std::string& content, std::size_t size) {
+    REQUIRE(size >= content.size());
+    return content + std::string(size - content.size(), ' ');
+  };
+  const std::string huge_fit = padded(text, 5 * huge_page - 1), huge_spill = padded(text, 5 * huge_page);
+  const std::string huge_malformed = padded(malformed, 4 * huge_page + 12345);
 
   const pmmlrt::Model reference = pmmlrt::Model::load_string(text);
   std::mt19937 rng(3);
@@ -295,7 +303,9 @@ TEST_CASE("a large model file loads as its text does") {
   std::vector<double> rows(100 * 4);
   for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i % 4 == 3 ? std::nan("") : i % 3 ? u(rng) : -0.0;
   const auto expected = reference.score(rows.data(), 100, 4, pmmlrt::Layout::RowMajor).predicted();
-  for (const auto& [name, content] : {std::make_pair("large.pmml", text), std::make_pair("pages.pmml", whole_pages)}) {
+  for (const auto& [name, content] : {std::make_pair("large.pmml", text), std::make_pair("pages.pmml", whole_pages),
+                                      std::make_pair("huge_fit.pmml", huge_fit),
+                                      std::make_pair("huge_spill.pmml", huge_spill)}) {
     CAPTURE(name);
     const auto got = pmmlrt::Model::load_file(write(name, content)).score(rows.data(), 100, 4, pmmlrt::Layout::RowMajor).predicted();
     REQUIRE(got.size() == expected.size());
@@ -313,5 +323,9 @@ TEST_CASE("a large model file loads as its text does") {
   const std::string from_text = error_of([&] { pmmlrt::Model::load_string(malformed); });
   CHECK(from_text != "loaded");
   CHECK(error_of([&] { pmmlrt::Model::load_file(malformed_path); }) == from_text);
+  const auto huge_malformed_path = write("huge_malformed.pmml", huge_malformed);
+  const std::string huge_from_text = error_of([&] { pmmlrt::Model::load_string(huge_malformed); });
+  CHECK(huge_from_text == from_text);  // the padding lies after the error
+  CHECK(error_of([&] { pmmlrt::Model::load_file(huge_malformed_path); }) == huge_from_text);
   std::filesystem::remove_all(dir);
 }
