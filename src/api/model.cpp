@@ -1090,8 +1090,11 @@ struct MatrixFill {
       eval::LinearRows rows;
       rows.lanes = m;
       rows.column_stride = layout == Layout::RowMajor ? 1 : this->rows;
-      for (std::size_t j = 0; j < eval::LinearRows::kMaxLanes; ++j)
+      for (std::size_t j = 0; j < eval::LinearRows::kMaxLanes; ++j) {
         rows.base[j] = layout == Layout::RowMajor ? data + (row + std::min(j, m - 1)) * cols : data + row;
+        const std::size_t next = row + eval::LinearRows::kMaxLanes + j;
+        if (layout == Layout::RowMajor && next < this->rows) rows.next[j] = data + next * cols;
+      }
       return eval::linear_sums(rows, columns.data(), coefficients.data(), to_float.data(), missing_values,
                                columns.size(), acc);
     }

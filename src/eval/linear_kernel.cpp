@@ -75,6 +75,8 @@ PMMLRT_AVX512 void linear_sums_avx512(const LinearRows& rows, const std::ptrdiff
   for (int b = 0; b < kBlocks; ++b) acc[b] = _mm512_setzero_pd();
   std::size_t i = 0;
   if (rows.column_stride == 1) {
+    // Where the rows end, as far as this table reads them: past it, the next rows' starts are prefetched.
+    const std::ptrdiff_t end = count ? columns[count - 1] + 1 : 0;
     for (; i + 8 <= count; i += 8) {
       const std::ptrdiff_t c = columns[i];
       bool consecutive = true;
@@ -88,9 +90,17 @@ PMMLRT_AVX512 void linear_sums_avx512(const LinearRows& rows, const std::ptrdiff
       }
       __m512d col[kBlocks][8];
       // Each row is its own stream; sixteen at once are more than the hardware prefetchers keep up with.
-      for (int b = 0; b < kBlocks; ++b)
-        for (int j = 0; j < 8; ++j)
-          _mm_prefetch(reinterpret_cast<const char*>(rows.base[8 * b + j] + c + kPrefetchAhead), _MM_HINT_T0);
+      const std::ptrdiff_t ahead = c + kPrefetchAhead;
+      if (ahead < end) {
+        for (int b = 0; b < kBlocks; ++b)
+          for (int j = 0; j < 8; ++j)
+            _mm_prefetch(reinterpret_cast<const char*>(rows.base[8 * b + j] + ahead), _MM_HINT_T0);
+      } else if (rows.next[0]) {
+        for (int b = 0; b < kBlocks; ++b)
+          for (int j = 0; j < 8; ++j)
+            if (rows.next[8 * b + j])
+              _mm_prefetch(reinterpret_cast<const char*>(rows.next[8 * b + j] + (ahead - end)), _MM_HINT_T0);
+      }
       for (int b = 0; b < kBlocks; ++b) load_transposed(rows.base + 8 * b, c, col[b]);
       for (std::size_t k = 0; k < 8; ++k)
         for (int b = 0; b < kBlocks; ++b)

@@ -15,6 +15,9 @@ struct LinearRows {
   std::size_t column_stride;      // 1 for a row-major matrix; the row count for a column-major one, whose rows
                                   // are then base[0] + j (only `lanes` of them are read)
   std::size_t lanes;              // the real rows, 1 to 16; acc[j] for j >= lanes is meaningless
+  /// Row-major: the starts of the rows the caller sums next (null: none). Only prefetched, never read: as
+  /// this call's rows run out, their first lines are fetched while the caller finishes these rows.
+  const double* next[kMaxLanes] = {};
 };
 
 /// acc[j] (j < 16) = sum over i < count of coefficients[i] * x_j(columns[i]), where x is rounded to float first when
