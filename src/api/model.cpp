@@ -13,10 +13,6 @@
 
 #include <fmt/format.h>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include "api/sha256.hpp"
 #include "compile/compiler.hpp"
 #include "eval/chain_tail.hpp"
@@ -177,32 +173,12 @@ class FrameLease {
 /// A file's bytes and a NUL after them, read with one read into a buffer that is not zeroed first. The
 /// file is read, not mapped: a file truncated by another process during a load would make a mapping raise
 /// SIGBUS in the host, where a read only fails with an error.
-struct FreeBytes {
-  void operator()(char* p) const { std::free(p); }
-};
 struct FileBytes {
-  std::unique_ptr<char[], FreeBytes> bytes;
+  std::unique_ptr<char[]> bytes;
   std::size_t length = 0;
   char* data() const { return bytes.get(); }
   std::size_t size() const { return length; }
 };
-
-/// A buffer for a file's bytes. A large one is aligned to 2 MiB and asks for transparent huge pages, so
-/// that reading a 100 MB document into it takes about fifty page faults instead of twenty-five thousand.
-char* allocate_file_buffer(std::size_t bytes) {
-  constexpr std::size_t huge = std::size_t(2) << 20;
-  void* p = nullptr;
-#if defined(__linux__)
-  if (bytes >= 4 * huge) {
-    std::size_t rounded = (bytes + huge - 1) / huge * huge;
-    p = std::aligned_alloc(huge, rounded);
-    if (p) ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: without huge pages it is read as before
-  }
-#endif
-  if (!p) p = std::malloc(bytes);
-  if (!p) throw std::bad_alloc();
-  return static_cast<char*>(p);
-}
 
 FileBytes read_file(const std::filesystem::path& path, std::size_t limit) {
   std::error_code ec;
@@ -213,7 +189,7 @@ FileBytes read_file(const std::filesystem::path& path, std::size_t limit) {
                                  limit));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorKind::Io, fmt::format("cannot open \"{}\"", path.string()));
-  std::unique_ptr<char[], FreeBytes> data(allocate_file_buffer(std::size_t(size) + 1));
+  std::unique_ptr<char[]> data(new char[std::size_t(size) + 1]);
   in.read(data.get(), std::streamsize(size));
   if (!in) throw Error(ErrorKind::Io, fmt::format("cannot read \"{}\"", path.string()));
   data[std::size_t(size)] = '\0';

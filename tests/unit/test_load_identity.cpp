@@ -273,8 +273,8 @@ TEST_CASE("a kernel's edges are those of a sort of every value its nodes test, s
 
 TEST_CASE("a large model file loads as its text does") {
   // Model::load_file reads the file and parses it in place: files over 1 MiB, one whose size is a whole
-  // number of pages, and a malformed one, against load_string. From 8 MiB the file is read into a buffer
-  // rounded up to 2 MiB huge pages: files whose bytes with their NUL end just at and just past such a page.
+  // number of pages, and a malformed one, against load_string; and files of about 10 MiB whose bytes with
+  // their NUL end just at and just past a 2 MiB boundary (a size where a reader might round its buffer).
   const std::string text = forest(400, 5, false, true, false, 17);
   REQUIRE(text.size() > (std::size_t(1) << 20));
   const auto dir = std::filesystem::temp_directory_path() / ("pmmlrt-load-identity-" + std::to_string(std::random_device()()));
