@@ -1056,24 +1056,20 @@ struct MatrixFill {
     prepare_eager_inputs(impl, f, [&](std::size_t s) { return spec_cell(row, std::int32_t(s)); });
   }
 
-  /// One table's sums of `m` rows from `row` with the vector kernel (double matrices only).
+  /// One table's sums of `m` rows from `row` with the vector kernel.
   bool vector_sums(std::size_t row, std::size_t m, const std::vector<std::ptrdiff_t>& columns,
                    const std::vector<std::uint8_t>& to_float, const std::vector<double>& coefficients,
                    const double* missing_values, double* acc) const {
-    if constexpr (!std::is_same_v<T, double>) {
-      return false;
-    } else {
-      eval::LinearRows rows;
-      rows.lanes = m;
-      rows.column_stride = layout == Layout::RowMajor ? 1 : this->rows;
-      for (std::size_t j = 0; j < eval::LinearRows::kMaxLanes; ++j) {
-        rows.base[j] = layout == Layout::RowMajor ? data + (row + std::min(j, m - 1)) * cols : data + row;
-        const std::size_t next = row + eval::LinearRows::kMaxLanes + j;
-        if (layout == Layout::RowMajor && next < this->rows) rows.next[j] = data + next * cols;
-      }
-      return eval::linear_sums(rows, columns.data(), coefficients.data(), to_float.data(), missing_values,
-                               columns.size(), acc);
+    eval::LinearRowsOf<T> rows;
+    rows.lanes = m;
+    rows.column_stride = layout == Layout::RowMajor ? 1 : this->rows;
+    for (std::size_t j = 0; j < eval::LinearRows::kMaxLanes; ++j) {
+      rows.base[j] = layout == Layout::RowMajor ? data + (row + std::min(j, m - 1)) * cols : data + row;
+      const std::size_t next = row + eval::LinearRows::kMaxLanes + j;
+      if (layout == Layout::RowMajor && next < this->rows) rows.next[j] = data + next * cols;
     }
+    return eval::linear_sums(rows, columns.data(), coefficients.data(), to_float.data(), missing_values,
+                             columns.size(), acc);
   }
 
   /// The top model's table sums for rows [first, first + n) into sums (n x tables), NaN where a row must take

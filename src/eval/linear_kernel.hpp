@@ -8,17 +8,20 @@
 
 namespace pmmlrt::eval {
 
-/// Up to sixteen rows of a matrix: row j's cell of column c is at base[j] + c * column_stride.
-struct LinearRows {
+/// Up to sixteen rows of a matrix of T (double or float): row j's cell of column c is at
+/// base[j] + c * column_stride.
+template <class T>
+struct LinearRowsOf {
   static constexpr std::size_t kMaxLanes = 16;
-  const double* base[kMaxLanes];  // row-major: each row's start (rows past `lanes` repeat the last real row)
+  const T* base[kMaxLanes];  // row-major: each row's start (rows past `lanes` repeat the last real row)
   std::size_t column_stride;      // 1 for a row-major matrix; the row count for a column-major one, whose rows
                                   // are then base[0] + j (only `lanes` of them are read)
   std::size_t lanes;              // the real rows, 1 to 16; acc[j] for j >= lanes is meaningless
   /// Row-major: the starts of the rows the caller sums next (null: none). Only prefetched, never read: as
   /// this call's rows run out, their first lines are fetched while the caller finishes these rows.
-  const double* next[kMaxLanes] = {};
+  const T* next[kMaxLanes] = {};
 };
+using LinearRows = LinearRowsOf<double>;
 
 /// acc[j] (j < 16) = sum over i < count of coefficients[i] * x_j(columns[i]), where x is rounded to float first when
 /// to_float[i], and a NaN x is missing_values[i] instead (as it is, not rounded) when missing_values is not
@@ -26,6 +29,10 @@ struct LinearRows {
 /// scalar loop then runs). More than eight lanes are two blocks of eight added side by side: each row's sum
 /// is one chain of dependent additions, so a second chain hides the first's latency.
 bool linear_sums(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
+                 const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc);
+/// The same over a float matrix: each cell widened to double exactly (rounding it to float again is the
+/// identity, so to_float changes nothing), then summed as above.
+bool linear_sums(const LinearRowsOf<float>& rows, const std::ptrdiff_t* columns, const double* coefficients,
                  const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc);
 
 }  // namespace pmmlrt::eval

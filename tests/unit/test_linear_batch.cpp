@@ -46,12 +46,13 @@ TEST_CASE("linear models: the batch fast path equals record-by-record scoring") 
     std::vector<double> col_major(rows * cols);
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t c = 0; c < cols; ++c) col_major[c * rows + r] = x[r * cols + c];
-    std::vector<float> xf(x.begin(), x.end());
+    std::vector<float> xf(x.begin(), x.end()), xf_col_major(col_major.begin(), col_major.end());
     pmmlrt::BatchOptions keep;
     keep.on_error = pmmlrt::RowErrorPolicy::Record;
     auto row_major = m.score(x.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep);
     auto by_columns = m.score(col_major.data(), rows, cols, pmmlrt::Layout::ColumnMajor, {}, keep);
     auto floats = m.score(xf.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep);
+    auto floats_by_columns = m.score(xf_col_major.data(), rows, cols, pmmlrt::Layout::ColumnMajor, {}, keep);
     // A matrix without the first input field: that input is missing in every row.
     std::vector<std::string> names;
     for (std::size_t c = 1; c < cols; ++c) names.push_back(m.input_fields()[c].name);
@@ -59,6 +60,8 @@ TEST_CASE("linear models: the batch fast path equals record-by-record scoring") 
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t c = 1; c < cols; ++c) without_first.push_back(x[r * cols + c]);
     auto partial = m.score(without_first.data(), rows, cols - 1, pmmlrt::Layout::RowMajor, names, keep);
+    std::vector<float> without_first_f(without_first.begin(), without_first.end());
+    auto partial_f = m.score(without_first_f.data(), rows, cols - 1, pmmlrt::Layout::RowMajor, names, keep);
     // The columns in reverse order, named: no eight table terms read consecutive columns.
     std::vector<std::string> reversed;
     std::vector<double> x_reversed(rows * cols);
@@ -78,26 +81,31 @@ TEST_CASE("linear models: the batch fast path equals record-by-record scoring") 
           return std::string(e.what());
         }
       };
-      std::vector<double> in(x.begin() + std::ptrdiff_t(r * cols), x.begin() + std::ptrdiff_t((r + 1) * cols)), want;
-      std::string error = one(in, want);
-      for (const auto* b : {&row_major, &by_columns, &backwards}) {
-        REQUIRE(b->errors()[r] == error);
-        if (!error.empty()) continue;
-        REQUIRE(same_bits(b->predicted()(r), want[0]));
-        for (std::size_t c = 0; c < k; ++c) REQUIRE(same_bits(b->probabilities()(r, c), want[1 + c]));
+      auto same = [&](const pmmlrt::BatchResult& b, const std::string& error, const std::vector<double>& want) {
+        REQUIRE(b.errors()[r] == error);
+        if (!error.empty()) return;
+        REQUIRE(same_bits(b.predicted()(r), want[0]));
+        for (std::size_t c = 0; c < k; ++c) REQUIRE(same_bits(b.probabilities()(r, c), want[1 + c]));
         for (std::size_t o = 0; o < no; ++o) {
-          const auto& v = b->output(m.output_fields()[o].name)[r];
+          const auto& v = b.output(m.output_fields()[o].name)[r];
           REQUIRE(same_bits(v.is_number() ? v.number() : std::nan(""), want[1 + k + o]));
         }
-      }
+      };
+      std::vector<double> in(x.begin() + std::ptrdiff_t(r * cols), x.begin() + std::ptrdiff_t((r + 1) * cols)), want;
+      std::string error = one(in, want);
+      for (const auto* b : {&row_major, &by_columns, &backwards}) same(*b, error, want);
+      // Float cells: the record is the same cells rounded to float.
       std::vector<double> inf(in.size()), wantf;
       for (std::size_t c = 0; c < in.size(); ++c) inf[c] = double(float(in[c]));
-      REQUIRE(floats.errors()[r] == one(inf, wantf));
-      if (floats.errors()[r].empty()) REQUIRE(same_bits(floats.predicted()(r), wantf[0]));
+      const std::string errorf = one(inf, wantf);
+      same(floats, errorf, wantf);
+      same(floats_by_columns, errorf, wantf);
+      std::vector<double> inpf = inf, wantpf;
+      inpf[0] = std::nan("");
+      same(partial_f, one(inpf, wantpf), wantpf);
       std::vector<double> inp = in, wantp;
       inp[0] = std::nan("");
-      REQUIRE(partial.errors()[r] == one(inp, wantp));
-      if (partial.errors()[r].empty()) REQUIRE(same_bits(partial.predicted()(r), wantp[0]));
+      same(partial, one(inp, wantp), wantp);
     }
   }
 }
