@@ -383,10 +383,11 @@ const eval::Val* output_value(const Model::Impl& impl, const eval::Frame& f, std
   return nullptr;
 }
 
-/// score_into for a regression tree of the direct layout whose inputs are plain numbers: the walk over the
-/// span's cells and the tree tail are the whole record, as in a numeric batch. False when the model is not
-/// one, or an output needs the generic path.
-bool score_tree_into(const Model::Impl& impl, const double* inputs, eval::Frame& f, const RecordOutput& out) {
+/// A regression tree of the direct layout scored from its inputs' numbers alone: the walk over
+/// cell_of_spec(s) (NaN: missing) and the tree tail are the whole record, as in a numeric batch, into
+/// f.predictions[0] and f.tail_values. False when the model is not one, or an output needs the generic path.
+template <class CellOfSpec>
+bool walk_tree_tail(const Model::Impl& impl, CellOfSpec&& cell_of_spec, eval::Frame& f) {
   const eval::TreeTail* tail = impl.tree_tail.get();
   if (!tail || !tail->by_leaf_value()) return false;
   const eval::EnsembleKernel& k = tail->kernel();
@@ -394,19 +395,32 @@ bool score_tree_into(const Model::Impl& impl, const double* inputs, eval::Frame&
   if (k.features() > kOnStack) return false;
   double x[kOnStack];
   for (std::size_t i = 0; i < k.features(); ++i) {
-    const std::ptrdiff_t field = impl.field_of_spec[std::size_t(k.direct_specs[i])];
-    const double v = field >= 0 ? inputs[field] : std::nan("");
+    const double v = cell_of_spec(std::size_t(k.direct_specs[i]));
     x[i] = k.direct_float[i] ? double(static_cast<float>(v)) : v;
   }
   const auto& leaf = k.walk_direct_leaf(x);
-  if (!tail->evaluate(leaf.no, leaf.threshold, f, 0)) return false;
+  return tail->evaluate(leaf.no, leaf.threshold, f, 0);
+}
+
+/// Output `o` as walk_tree_tail left it, or null when missing.
+const eval::Val* tree_tail_value(const Model::Impl& impl, const eval::Frame& f, std::size_t o) {
+  const std::int32_t at = impl.tree_tail_output[o];
+  return at >= 0 ? &f.tail_values[std::size_t(at)] : nullptr;
+}
+
+/// score_into by walk_tree_tail over the span's cells.
+bool score_tree_into(const Model::Impl& impl, const double* inputs, eval::Frame& f, const RecordOutput& out) {
+  const auto cell = [&](std::size_t s) {
+    const std::ptrdiff_t field = impl.field_of_spec[s];
+    return field >= 0 ? inputs[field] : std::nan("");
+  };
+  if (!walk_tree_tail(impl, cell, f)) return false;
   const eval::Prediction& p = f.predictions[0];
   const double nan = std::nan("");
   if (out.predicted) *out.predicted = p.valid && p.value.kind == eval::Kind::Number ? p.value.num : nan;
   if (out.outputs)
     for (std::size_t o = 0; o < impl.compiled->outputs.size(); ++o) {
-      const std::int32_t at = impl.tree_tail_output[o];
-      const eval::Val* v = at >= 0 ? &f.tail_values[std::size_t(at)] : nullptr;
+      const eval::Val* v = tree_tail_value(impl, f, o);
       out.outputs[o] = v && (v->kind == eval::Kind::Number || v->kind == eval::Kind::Boolean) ? v->num : nan;
     }
   return true;
@@ -548,7 +562,9 @@ Result Model::score(const Record& record) const {
   } else {
     for (std::size_t s = 0; s < prog.inputs.size(); ++s) eval::prepare_input(f, prog.inputs[s], found[s] ? *found[s] : missing);
   }
-  const bool by_tail = evaluate_record(*impl_, f);
+  // A direct-layout regression tree over plain numbers is its walk and its tail, as in score_into.
+  const bool by_tree_tail = numeric_row && walk_tree_tail(*impl_, [&](std::size_t s) { return numbers[s]; }, f);
+  const bool by_tail = !by_tree_tail && evaluate_record(*impl_, f);
 
   Result r;
   const eval::Prediction& p = f.predictions[0];
@@ -559,7 +575,7 @@ Result Model::score(const Record& record) const {
   if (p.valid && p.has_probabilities) r.probabilities_ = p.probabilities;
   if (p.valid && p.has_confidences) r.confidences_ = p.confidences;
   for (std::size_t o = 0; o < impl_->compiled->outputs.size(); ++o) {
-    const eval::Val* v = output_value(*impl_, f, o, by_tail);
+    const eval::Val* v = by_tree_tail ? tree_tail_value(*impl_, f, o) : output_value(*impl_, f, o, by_tail);
     r.outputs_.push_back({impl_->compiled->outputs[o].name, v ? to_value(f, *v) : Value()});
   }
   return r;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -72,6 +73,45 @@ inline void require_same_score_into(const pmmlrt::Model& a, const pmmlrt::Model&
   std::vector<double> pa(1 + k + no, -1.0), pb(1 + k + no, -1.0);
   REQUIRE(run(a, pa) == run(b, pb));
   for (std::size_t i = 0; i < pa.size(); ++i) REQUIRE(same_bits(pa[i], pb[i]));
+}
+
+/// Model::score(Record) for the record of `x` (cols cells, named as the input fields; a NaN cell is left
+/// out, or, with nan_as_number, given as a NaN number) on two models: the same error, or the same targets,
+/// probabilities, confidences and outputs, names, kinds and types included, to the bit.
+inline void require_same_record(const pmmlrt::Model& a, const pmmlrt::Model& b, const double* x, std::size_t cols,
+                                bool nan_as_number = false) {
+  pmmlrt::Record record;
+  for (std::size_t c = 0; c < cols; ++c)
+    if (nan_as_number || !std::isnan(x[c])) record.emplace(a.input_fields()[c].name, pmmlrt::Value(x[c]));
+  auto run = [&](const pmmlrt::Model& m, std::optional<pmmlrt::Result>& r) {
+    try {
+      r.emplace(m.score(record));
+      return std::string();
+    } catch (const pmmlrt::Error& e) {
+      return std::string(e.what());
+    }
+  };
+  std::optional<pmmlrt::Result> ra, rb;
+  REQUIRE(run(a, ra) == run(b, rb));
+  if (!ra) return;
+  auto same_named = [](const std::vector<pmmlrt::NamedValue>& p, const std::vector<pmmlrt::NamedValue>& q) {
+    REQUIRE(p.size() == q.size());
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      CAPTURE(p[i].name);
+      REQUIRE(p[i].name == q[i].name);
+      REQUIRE(p[i].value.type() == q[i].value.type());
+      REQUIRE(same_value(p[i].value, q[i].value));
+    }
+  };
+  same_named(ra->targets(), rb->targets());
+  same_named(ra->outputs(), rb->outputs());
+  REQUIRE(ra->classes() == rb->classes());
+  auto same_numbers = [](const std::vector<double>& p, const std::vector<double>& q) {
+    REQUIRE(p.size() == q.size());
+    for (std::size_t i = 0; i < p.size(); ++i) REQUIRE(same_bits(p[i], q[i]));
+  };
+  same_numbers(ra->probabilities(), rb->probabilities());
+  same_numbers(ra->confidences(), rb->confidences());
 }
 
 /// Every model.pmml of the generated cases and the conformance corpus, sorted.

@@ -188,8 +188,10 @@ TEST_CASE("kernel direct layout: deep generated trees under every missing-value 
             pmmlrt_test::require_same_batches(fast_model.score(xf.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going),
                          slow_model.score(xf.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, keep_going));
             if (rows != 71) continue;
-            for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t r = 0; r < rows; ++r) {
               pmmlrt_test::require_same_score_into(fast_model, slow_model, x.data() + r * cols, cols);
+              pmmlrt_test::require_same_record(fast_model, slow_model, x.data() + r * cols, cols, r % 2 == 1);
+            }
           }
         }
   MESSAGE(direct << " of " << trees << " generated trees took the direct layout");
@@ -260,9 +262,13 @@ TEST_CASE("kernel direct layout: a tree's batch tail gives the generic outputs, 
         const auto x = hostile_inputs(rows, spec.features, rng);
         pmmlrt_test::require_same_batches(fast_model.score(x.data(), rows, spec.features, pmmlrt::Layout::RowMajor, {}, keep_going),
                      slow_model.score(x.data(), rows, spec.features, pmmlrt::Layout::RowMajor, {}, keep_going));
-        // score_into, where a regression tree is walked straight from the span.
-        for (std::size_t r = 0; r < rows; ++r)
+        // score_into, where a regression tree is walked straight from the span, and score(Record), from the
+        // record's numbers.
+        for (std::size_t r = 0; r < rows; ++r) {
           pmmlrt_test::require_same_score_into(fast_model, slow_model, x.data() + r * spec.features, spec.features);
+          pmmlrt_test::require_same_record(fast_model, slow_model, x.data() + r * spec.features, spec.features,
+                                           r % 2 == 1);
+        }
       }
     }
 }
