@@ -13,10 +13,10 @@ namespace pmmlrt::eval {
 template <class T>
 struct LinearRowsOf {
   static constexpr std::size_t kMaxLanes = 16;
-  const T* base[kMaxLanes];  // row-major: each row's start (rows past `lanes` repeat the last real row)
-  std::size_t column_stride;      // 1 for a row-major matrix; the row count for a column-major one, whose rows
-                                  // are then base[0] + j (only `lanes` of them are read)
-  std::size_t lanes;              // the real rows, 1 to 16; acc[j] for j >= lanes is meaningless
+  const T* base[kMaxLanes];   // row-major: each row's start (rows past `lanes` repeat the last real row)
+  std::size_t column_stride;  // 1 for a row-major matrix; the row count for a column-major one, whose rows
+                              // are then base[0] + j (only `lanes` of them are read)
+  std::size_t lanes;          // the real rows, 1 to 16; acc[j] for j >= lanes is meaningless
   /// Row-major: the starts of the rows the caller sums next (null: none). Only prefetched, never read: as
   /// this call's rows run out, their first lines are fetched while the caller finishes these rows.
   const T* next[kMaxLanes] = {};
