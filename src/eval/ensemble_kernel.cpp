@@ -403,12 +403,14 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
   return true;
 }
 
-/// The perfect layout of Binned (see the header), when the forest suits it: 16 trees or more (a vector is
-/// sixteen trees), at most kMaxDepth levels, and padding that at most doubles the memory of the node
-/// layout. PMMLRT_TREE_LAYOUT=nodes keeps the node layout (the tests check both against the generic walk).
-bool build_perfect(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
+/// The perfect layout of Binned (see the header) for vectors of `lanes` trees (16 or 8), when the forest
+/// suits it: a vector of trees or more, at most kMaxDepth levels, and padding that at most doubles the memory
+/// of the node layout. PMMLRT_TREE_LAYOUT=nodes keeps the node layout (the tests check both against the
+/// generic walk).
+bool build_perfect(const EnsembleKernel& k, EnsembleKernel::Binned& b, std::size_t lanes) {
   constexpr std::int32_t kMaxDepth = 12;
-  constexpr std::size_t kLanes = 16;
+  const std::size_t kLanes = lanes;
+  b.perfect_lanes = std::int32_t(lanes);
   if (const char* want = std::getenv("PMMLRT_TREE_LAYOUT"); want && std::string_view(want) == "nodes") return false;
   const std::size_t nt = k.trees();
   if (nt < kLanes || b.depth.empty()) return false;
@@ -431,9 +433,9 @@ bool build_perfect(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
     std::int32_t* leaves = b.perfect_leaves.data() + group * kLanes * slots;
     level[0] = std::uint64_t(b.roots[t]);
     for (std::size_t width = 1; width < slots; width *= 2) {
-      // Node width - 1 + j is the j-th of this level: the levels of 8 and 16 nodes tree by tree, the others
-      // node by node (see perfect_tests).
-      const bool by_tree = width == 8 || width == 16;
+      // Node width - 1 + j is the j-th of this level: with 16 lanes, the levels of 8 and 16 nodes tree by
+      // tree, the others node by node (see perfect_tests).
+      const bool by_tree = kLanes == 16 && (width == 8 || width == 16);
       std::uint32_t* row = tests + (width - 1) * kLanes + (by_tree ? lane * width : lane);
       const std::size_t next = by_tree ? 1 : kLanes;
       for (std::size_t j = 0; j < width; ++j) {
@@ -753,13 +755,13 @@ void EnsembleKernel::finish() {
     summing = Summing::None;
   }
   if (binned) build_bin_search(bins);
-  if (binned && simd == SimdLevel::Avx512 && !build_perfect(*this, bins)) {
+  if (binned && !build_perfect(*this, bins, simd == SimdLevel::Avx512 ? 16 : 8)) {
     bins.perfect_tests.clear();
     bins.perfect_leaves.clear();
     bins.perfect_terms.clear();
     bins.perfect_terms_float.clear();
   }
-  if (binned && simd == SimdLevel::Avx2) {
+  if (binned && simd == SimdLevel::Avx2 && !bins.perfect_depth) {  // the node walk's arrays
     bins.test_words.reserve(bins.nodes.size());
     bins.first_children.reserve(bins.nodes.size());
     for (std::uint64_t node : bins.nodes) {

@@ -147,23 +147,27 @@ struct EnsembleKernel {
     // AVX2: `nodes` split into its test words and first children (eight lanes per 32-bit gather).
     std::vector<std::uint32_t> test_words, first_children;
 
-    // The perfect layout (AVX-512, forests of at least 16 trees; see build_perfect): sixteen trees per
-    // vector, each padded to a perfect tree of perfect_depth levels, so that a node needs only its 32-bit
-    // test word (the children of node i are 2i + 1 and 2i + 2) and the row's bins come from registers. A leaf
-    // above the last level becomes a test every bin passes, its left descendants carrying it down.
+    // The perfect layout (forests of at least one vector of trees; see build_perfect): perfect_lanes trees
+    // per vector (16 with AVX-512, 8 with AVX2), each padded to a perfect tree of perfect_depth levels, so
+    // that a node needs only its 32-bit test word (the children of node i are 2i + 1 and 2i + 2) and the
+    // row's bins come from registers. A leaf above the last level becomes a test every bin passes, its left
+    // descendants carrying it down.
     std::int32_t perfect_depth = 0;             // 0: no perfect layout
-    // Per group of 16 trees, level by level (level s: nodes 2^s - 1 ...), the test word of node i of lane j at
-    // 16 i + j, except on levels 3 and 4 (8 and 16 nodes), which go tree by tree: node i of lane j at
-    // 16 (2^s - 1) + 2^s j + (i - 2^s + 1).
+    std::int32_t perfect_lanes = 16;            // trees per group: 16 or 8
+    // Per group of perfect_lanes (L) trees, level by level (level s: nodes 2^s - 1 ...), the test word of node
+    // i of lane j at L i + j, except, with 16 lanes, on levels 3 and 4 (8 and 16 nodes), which go tree by
+    // tree: node i of lane j at 16 (2^s - 1) + 2^s j + (i - 2^s + 1).
     std::vector<std::uint32_t> perfect_tests;
-    std::vector<std::int32_t> perfect_leaves;   // per group: the node (of `nodes`) of leaf slot s of lane j at 16 s + j
+    std::vector<std::int32_t> perfect_leaves;   // per group: the node (of `nodes`) of leaf slot s of lane j at L s + j
     // A summing kernel's leaf terms in the layout of perfect_leaves, one run per sum (sum_width), the null
     // leaf's NaN on padding lanes: the block walk then gathers a row's terms, not its leaves' nodes. Floats
     // (rounded as the float sum rounds every term) for Summing::Float, else doubles; both empty when the
     // kernel does not sum or the terms would take more memory than the tests.
     std::vector<double> perfect_terms;
     std::vector<float> perfect_terms_float;
-    std::size_t perfect_groups() const { return perfect_leaves.size() >> (perfect_depth + 4); }
+    std::size_t perfect_groups() const {
+      return (perfect_leaves.size() >> perfect_depth) / std::size_t(perfect_lanes);
+    }
     std::size_t perfect_slots() const { return perfect_leaves.size(); }  // per sum, in perfect_terms*
   };
   /// The direct layout of a single tree of threshold tests (no Other node, no sums): its nodes in depth-first

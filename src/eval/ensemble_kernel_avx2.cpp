@@ -1,7 +1,8 @@
-// The binned walks with AVX2, for x86-64 CPUs without AVX-512: the layout, steps and order of additions of
+// The binned walks with AVX2, for x86-64 CPUs without AVX-512: the layouts, steps and order of additions of
 // the AVX-512 walks (ensemble_kernel_simd.cpp), eight 32-bit lanes per vector. AVX2 has no mask registers,
-// so a lane condition is an all-ones lane from a compare, combined with and/andnot. Its gathers take four
-// 64-bit elements but eight 32-bit ones, so these walks read the nodes' two halves from two arrays
+// so a lane condition is an all-ones lane from a compare, combined with and/andnot. Forests that suit it
+// take the perfect layout, eight trees per vector (below); the others the node layout, whose gathers take
+// four 64-bit elements but eight 32-bit ones, so its walks read the nodes' two halves from two arrays
 // (Binned::test_words and first_children): 10-30% faster than two 64-bit gathers and a shuffle back into
 // lane order. Built for any x86-64 with the instructions enabled per function, and chosen at run time
 // (simd_level()) only on CPUs that have them. Results are identical to the scalar walk.
@@ -9,6 +10,8 @@
 #include "eval/ensemble_kernel.hpp"
 
 #include <algorithm>
+#include <type_traits>
+#include <vector>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 // GCC 12's gather intrinsics start from _mm*_undefined_*() and then warn about it (-Wmaybe-uninitialized, a
@@ -17,6 +20,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #include <immintrin.h>
+
+#include "eval/simd_transpose.hpp"
 #define PMMLRT_HAVE_AVX2_KERNEL 1
 #endif
 
@@ -54,31 +59,51 @@ PMMLRT_AVX2 inline __m256i binned_step(const BinnedTest& t, __m256i w, __m256i c
   return _mm256_andnot_si256(_mm256_and_si256(null_if_missing, missing), _mm256_sub_epi32(child, to_no));
 }
 
-/// One record's bins (at most 16 features) held in two registers instead of memory.
+/// One record's bins (at most 32 features) held in registers instead of memory: features 8r .. 8r + 7 in
+/// reg[r].
 struct RowBins {
-  __m256i low, high;
+  __m256i reg[4];
 };
 
 PMMLRT_AVX2 inline RowBins load_row_bins(const std::int32_t* bins, std::size_t nf) {
-  alignas(32) std::int32_t lane[16] = {};
-  std::copy(bins, bins + std::min<std::size_t>(nf, 16), lane);
-  return {_mm256_load_si256(reinterpret_cast<const __m256i*>(lane)),
-          _mm256_load_si256(reinterpret_cast<const __m256i*>(lane + 8))};
+  // Masked loads: never past the row's last bin (copying the row to the stack first stalled on the
+  // store-to-load forwarding of the vector loads).
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  RowBins r;
+  for (int i = 0; i < 4; ++i) {
+    const __m256i present = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(nf) - 8 * i), lane);
+    r.reg[i] = _mm256_setzero_si256();
+    if (std::size_t(8 * i) < nf) r.reg[i] = _mm256_maskload_epi32(bins + 8 * i, present);
+  }
+  return r;
 }
 
-/// Features 0-7 from `low`, 8-15 from `high` (bit 3, shifted to the sign bit, chooses); a row of at most
-/// eight features needs only `low`.
-template <bool kEight>
+/// The registers a row of `nf` features needs (0: more than 32 features, read from memory).
+inline int row_registers(std::size_t nf) { return nf <= 32 ? int((nf + 7) / 8) : 0; }
+
+/// a where bit `b` of f is clear, else c (bit b shifted to the sign bit chooses).
+template <int kBit>
+PMMLRT_AVX2 inline __m256i choose_by_bit(__m256i a, __m256i c, __m256i f) {
+  return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(c),
+                                              _mm256_castsi256_ps(_mm256_slli_epi32(f, 31 - kBit))));
+}
+
+/// The bins of features f (at most 32) from the kRegisters (1 to 4) registers of `r`: each register
+/// permuted by the feature's low three bits, then bits 3 and 4 choose the register.
+template <int kRegisters>
 PMMLRT_AVX2 inline __m256i row_bin(const RowBins& r, __m256i f) {
-  if (kEight) return _mm256_permutevar8x32_epi32(r.low, f);
-  return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(_mm256_permutevar8x32_epi32(r.low, f)),
-                                               _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(r.high, f)),
-                                               _mm256_castsi256_ps(_mm256_slli_epi32(f, 28))));
+  const __m256i r0 = _mm256_permutevar8x32_epi32(r.reg[0], f);
+  if (kRegisters == 1) return r0;
+  const __m256i low = choose_by_bit<3>(r0, _mm256_permutevar8x32_epi32(r.reg[1], f), f);
+  if (kRegisters == 2) return low;
+  const __m256i r2 = _mm256_permutevar8x32_epi32(r.reg[2], f);
+  const __m256i high = kRegisters == 3 ? r2 : choose_by_bit<3>(r2, _mm256_permutevar8x32_epi32(r.reg[3], f), f);
+  return choose_by_bit<4>(low, high, f);
 }
 
 /// Steps G vectors of eight binned walks `depth` times. Lane j of vector g is at node e[g] and reads its bins
 /// at bins + offset[g][j] (offset[0] for every g when kSameRow). The G walks are independent, so their gathers
-/// overlap. With kRegisters (one row of at most 8 or 16 features: 1 or 2) the bins come from registers.
+/// overlap. With kRegisters (one row of at most 8 kRegisters features) the bins come from registers.
 template <int G, bool kSameRow = false, int kRegisters = 0>
 PMMLRT_AVX2 inline void walk_binned(const EnsembleKernel& k, __m256i* e, const __m256i* offset,
                                     const std::int32_t* bins, std::int32_t depth) {
@@ -93,7 +118,7 @@ PMMLRT_AVX2 inline void walk_binned(const EnsembleKernel& k, __m256i* e, const _
       const __m256i w = _mm256_i32gather_epi32(words, e[g], 4);
       const __m256i child = _mm256_i32gather_epi32(children, e[g], 4);
       const __m256i f = _mm256_and_si256(w, test.feature_mask);
-      const __m256i b = kRegisters ? row_bin<kRegisters == 1>(row, f)
+      const __m256i b = kRegisters ? row_bin<kRegisters>(row, f)
                                      : _mm256_i32gather_epi32(bins, _mm256_add_epi32(offset[kSameRow ? 0 : g], f), 4);
       e[g] = binned_step(test, w, child, b);
     }
@@ -126,10 +151,321 @@ struct Chain {
   std::int32_t vector;  // its row vector within the block (rows 8 * vector ...)
 };
 
+// The perfect layout (Binned::perfect_*, eight trees per vector): a row's walk through eight trees at once
+// reads only test words, the children of a node being at fixed places. Lane j of a walk holds its node of
+// tree j as a heap index h = i + 1 (node i of the perfect tree; the children of h are 2h and 2h + 1), which
+// makes a step one add and one subtract.
+
+/// What a perfect walk stores per tree: its leaf's node (of Binned::nodes), or its leaf's terms
+/// (Binned::perfect_terms or perfect_terms_float, one run of `sum_stride` per sum).
+enum class LeafOut { Nodes, Terms, FloatTerms };
+
+/// The test words of level kLevel (nodes 2^kLevel - 1 ..., at `level`, eight lanes per node) for heap
+/// indices h: the level's nodes are loaded whole and blended down by the bits of h, cheaper than a gather
+/// for the top levels (2^kLevel loads and 2^kLevel - 1 blends).
+template <int kLevel>
+PMMLRT_AVX2 inline __m256i level_words(const int* level, __m256i h) {
+  constexpr int kNodes = 1 << kLevel;
+  __m256i v[kNodes];
+  for (int m = 0; m < kNodes; ++m) v[m] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(level + 8 * m));
+  for (int bit = 0, n = kNodes; bit < kLevel; ++bit, n /= 2) {
+    const __m256 by = _mm256_castsi256_ps(_mm256_sll_epi32(h, _mm_cvtsi32_si128(31 - bit)));
+    for (int m = 0; m < n / 2; ++m)
+      v[m] = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(v[2 * m]), _mm256_castsi256_ps(v[2 * m + 1]), by));
+  }
+  return v[0];
+}
+
+/// Levels below this one are read by level_words, the rest by a gather.
+constexpr int kBlendedLevels = 3;
+
+/// Walks G groups of eight trees of the perfect layout, groups g0 ... g0 + G - 1, for one row (its bins from
+/// kRegisters registers, or from memory with 0), into `out` (8 per group, at 8 * group; kOut says what).
+/// Without kMissing, the row has no missing value, and its steps skip the missing-value routing (a third
+/// of their instructions).
+template <int G, int kRegisters, LeafOut kOut, bool kMissing>
+PMMLRT_AVX2 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, const std::int32_t* bins, void* out,
+                                     std::size_t sum_stride) {
+  const auto& b = k.bins;
+  const std::int32_t depth = b.perfect_depth;
+  const std::size_t tests_per_group = (std::size_t(8) << depth) - 8;
+  const auto* tests = reinterpret_cast<const int*>(b.perfect_tests.data());
+  const BinnedTest test = binned_test(k);
+  RowBins row{};
+  if (kRegisters) row = load_row_bins(bins, k.features());
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  __m256i h[G], null[G];
+  for (int g = 0; g < G; ++g) {
+    h[g] = _mm256_set1_epi32(1);
+    null[g] = _mm256_setzero_si256();
+  }
+  auto group_tests = [&](int g) { return tests + (g0 + std::size_t(g)) * tests_per_group; };
+  // One step of group g from its test words w.
+  auto step = [&](int g, __m256i w) PMMLRT_AVX2 {
+    const __m256i f = _mm256_and_si256(w, test.feature_mask);
+    const __m256i bin = kRegisters ? row_bin<kRegisters>(row, f) : _mm256_i32gather_epi32(bins, f, 4);
+    const __m256i above = _mm256_cmpgt_epi32(bin, _mm256_srl_epi32(w, test.k_shift));
+    if (!kMissing) {  // above is -1 where the walk takes the second child: h becomes 2h + 1 there, 2h elsewhere
+      h[g] = _mm256_sub_epi32(_mm256_add_epi32(h[g], h[g]), above);
+      return;
+    }
+    const __m256i missing = _mm256_cmpeq_epi32(bin, test.missing_bin);
+    const __m256i yes_if_missing = _mm256_cmpeq_epi32(_mm256_and_si256(w, test.missing_yes), test.missing_yes);
+    const __m256i null_if_missing = _mm256_cmpeq_epi32(_mm256_and_si256(w, test.missing_null), test.missing_null);
+    null[g] = _mm256_or_si256(null[g], _mm256_and_si256(null_if_missing, missing));
+    const __m256i to_no = _mm256_andnot_si256(_mm256_and_si256(yes_if_missing, missing), above);
+    h[g] = _mm256_sub_epi32(_mm256_add_epi32(h[g], h[g]), to_no);
+  };
+  auto blended = [&](auto level_index) PMMLRT_AVX2 {
+    constexpr int kLevel = decltype(level_index)::value;
+    if (depth <= kLevel) return;
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) step(g, level_words<kLevel>(group_tests(g) + 8 * ((1 << kLevel) - 1), h[g]));
+  };
+  blended(std::integral_constant<int, 0>{});
+  blended(std::integral_constant<int, 1>{});
+  blended(std::integral_constant<int, 2>{});
+  static_assert(kBlendedLevels == 3, "the levels above are the blended ones");
+  for (std::int32_t s = kBlendedLevels; s < depth; ++s) {
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      // Node h - 1, lane j: 8 (h - 1) + j within the group.
+      const __m256i at = _mm256_add_epi32(_mm256_slli_epi32(h[g], 3), _mm256_sub_epi32(lane, _mm256_set1_epi32(8)));
+      step(g, _mm256_i32gather_epi32(group_tests(g), at, 4));
+    }
+  }
+  const std::size_t width = k.sum_width, slots = b.perfect_slots(), node_count = b.nodes.size();
+  const std::size_t leaves_per_group = std::size_t(8) << depth;
+  for (int g = 0; g < G; ++g) {
+    const std::size_t group = g0 + std::size_t(g);
+    // Leaf slot h - 2^depth of lane j: 8 (h - 2^depth) + j within the group.
+    const __m256i at = _mm256_add_epi32(
+        _mm256_slli_epi32(h[g], 3),
+        _mm256_add_epi32(lane, _mm256_set1_epi32(int(group * leaves_per_group) - int(leaves_per_group))));
+    const __m256i live = _mm256_xor_si256(null[g], _mm256_set1_epi32(-1));
+    if constexpr (kOut == LeafOut::Nodes) {
+      const __m256i leaf = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), b.perfect_leaves.data(), at, live, 4);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<std::int32_t*>(out) + group * 8), leaf);
+    } else {
+      // A lane at the null leaf (node 0) takes node 0's term, as the node walk's sum would.
+      for (std::size_t c = 0; c < width; ++c) {
+        const double null_term = b.leaf_value[c * node_count];
+        if constexpr (kOut == LeafOut::FloatTerms) {
+          const float* terms = b.perfect_terms_float.data() + c * slots;
+          _mm256_storeu_ps(static_cast<float*>(out) + c * sum_stride + group * 8,
+                           _mm256_mask_i32gather_ps(_mm256_set1_ps(float(null_term)), terms, at,
+                                                    _mm256_castsi256_ps(live), 4));
+        } else {
+          const double* terms = b.perfect_terms.data() + c * slots;
+          double* o = static_cast<double*>(out) + c * sum_stride + group * 8;
+          const __m256i live_low = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(live));
+          const __m256i live_high = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(live, 1));
+          _mm256_storeu_pd(o, _mm256_mask_i32gather_pd(_mm256_set1_pd(null_term), terms, _mm256_castsi256_si128(at),
+                                                       _mm256_castsi256_pd(live_low), 8));
+          _mm256_storeu_pd(o + 4, _mm256_mask_i32gather_pd(_mm256_set1_pd(null_term), terms,
+                                                           _mm256_extracti128_si256(at, 1),
+                                                           _mm256_castsi256_pd(live_high), 8));
+        }
+      }
+    }
+  }
+}
+
+/// Groups in flight in a perfect walk. More than AVX2's sixteen registers hold beside a row's bins, but
+/// the walk waits on its gathers' latency: eight were faster than four.
+constexpr std::size_t kPerfectGroupsInFlight = 8;
+
+/// walk_perfect for exactly `chains` (1 to kPerfectGroupsInFlight) groups: no padding group is walked.
+template <int kRegisters, LeafOut kOut, bool kMissing, int G = int(kPerfectGroupsInFlight)>
+PMMLRT_AVX2 inline void walk_perfect_chains(const EnsembleKernel& k, std::size_t chains, std::size_t g0,
+                                            const std::int32_t* bins, void* out, std::size_t sum_stride) {
+  if constexpr (G > 1) {
+    if (chains < std::size_t(G))
+      return walk_perfect_chains<kRegisters, kOut, kMissing, G - 1>(k, chains, g0, bins, out, sum_stride);
+  }
+  walk_perfect<G, kRegisters, kOut, kMissing>(k, g0, bins, out, sum_stride);
+}
+
+/// Whether one of the row's `nf` bins is the missing bin.
+PMMLRT_AVX2 inline bool row_has_missing(const std::int32_t* bins, std::size_t nf, std::int32_t missing_bin) {
+  const __m256i missing = _mm256_set1_epi32(missing_bin);
+  std::size_t f = 0;
+  __m256i any = _mm256_setzero_si256();
+  for (; f + 8 <= nf; f += 8)
+    any = _mm256_or_si256(any, _mm256_cmpeq_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bins + f)), missing));
+  bool found = !_mm256_testz_si256(any, any);
+  for (; f < nf; ++f) found |= bins[f] == missing_bin;
+  return found;
+}
+
+/// Groups [first, last) of the perfect layout for one row.
+template <int kRegisters, LeafOut kOut>
+__attribute__((noinline)) PMMLRT_AVX2 void walk_perfect_groups(const EnsembleKernel& k, const std::int32_t* bins,
+                                                               std::size_t first, std::size_t last, void* out,
+                                                               std::size_t sum_stride) {
+  const bool missing = row_has_missing(bins, k.features(), k.bins.missing_bin);
+  // As few walks as kPerfectGroupsInFlight allows, of equal sizes: a short last walk would wait on its
+  // gathers' latency alone.
+  const std::size_t n = last - first, walks = (n + kPerfectGroupsInFlight - 1) / kPerfectGroupsInFlight;
+  for (std::size_t w = 0, g0 = first; w < walks; ++w) {
+    const std::size_t size = (n - (g0 - first) + (walks - w) - 1) / (walks - w);
+    if (missing) walk_perfect_chains<kRegisters, kOut, true>(k, size, g0, bins, out, sum_stride);
+    else walk_perfect_chains<kRegisters, kOut, false>(k, size, g0, bins, out, sum_stride);
+    g0 += size;
+  }
+}
+
+template <LeafOut kOut>
+PMMLRT_AVX2 void walk_perfect_range(const EnsembleKernel& k, const std::int32_t* bins, std::size_t first,
+                                    std::size_t last, void* out, std::size_t sum_stride = 0) {
+  switch (row_registers(k.features())) {
+    case 1: return walk_perfect_groups<1, kOut>(k, bins, first, last, out, sum_stride);
+    case 2: return walk_perfect_groups<2, kOut>(k, bins, first, last, out, sum_stride);
+    case 3: return walk_perfect_groups<3, kOut>(k, bins, first, last, out, sum_stride);
+    case 4: return walk_perfect_groups<4, kOut>(k, bins, first, last, out, sum_stride);
+    default: return walk_perfect_groups<0, kOut>(k, bins, first, last, out, sum_stride);
+  }
+}
+
+/// Eight doubles at s as floats (the float sum's running value, which holds floats).
+PMMLRT_AVX2 inline __m256 load_float_sums(const double* s) {
+  return _mm256_set_m128(_mm256_cvtpd_ps(_mm256_loadu_pd(s + 4)), _mm256_cvtpd_ps(_mm256_loadu_pd(s)));
+}
+
+PMMLRT_AVX2 inline void store_float_sums(double* s, __m256 acc) {
+  _mm256_storeu_pd(s, _mm256_cvtps_pd(_mm256_castps256_ps128(acc)));
+  _mm256_storeu_pd(s + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(acc, 1)));
+}
+
+/// Adds the terms of trees [first, last) (first a multiple of 8) of eight rows to their float sums `acc`
+/// (lane j: row j), tree by tree: row j's terms of tree t are at rows[j * row_stride + t]. Eight trees at a
+/// time are read as eight rows and transposed, so that each tree's terms of the eight rows are one vector.
+PMMLRT_AVX2 inline __m256 add_row_terms(__m256 acc, const float* rows, std::size_t row_stride, std::size_t first,
+                                        std::size_t last) {
+  for (std::size_t t = first; t < last; t += 8) {
+    __m256 r[8], by_tree[8];
+    for (std::size_t j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(rows + j * row_stride + t);
+    simd::transpose8x8(r, by_tree);
+    const std::size_t n = std::min<std::size_t>(8, last - t);
+    for (std::size_t q = 0; q < n; ++q) acc = _mm256_add_ps(acc, by_tree[q]);
+  }
+  return acc;
+}
+
+/// add_row_terms for four rows' double sums, four trees at a time.
+PMMLRT_AVX2 inline __m256d add_row_terms(__m256d acc, const double* rows, std::size_t row_stride, std::size_t first,
+                                         std::size_t last) {
+  for (std::size_t t = first; t < last; t += 4) {
+    __m256d r[4], by_tree[4];
+    for (std::size_t j = 0; j < 4; ++j) r[j] = _mm256_loadu_pd(rows + j * row_stride + t);
+    simd::transpose4x4(r, by_tree);
+    const std::size_t n = std::min<std::size_t>(4, last - t);
+    for (std::size_t q = 0; q < n; ++q) acc = _mm256_add_pd(acc, by_tree[q]);
+  }
+  return acc;
+}
+
+/// The block walk of the perfect layout (Binned::perfect_depth > 0): walk_binned_block_avx2's contract.
+PMMLRT_AVX2 void walk_perfect_block(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows,
+                                    std::int32_t* out, std::size_t out_rows, double* sums) {
+  // As the AVX-512 block walk: trees in chunks of kChunk groups that stay in cache while the block's rows
+  // pass through them, eight rows at a time, each row's trees walked and then their terms added (or their
+  // results stored) tree by tree; chunks go in tree order, so each row's sum keeps the trees' order.
+  constexpr std::size_t kRows = 8, kChunk = 16;
+  const std::size_t nf = k.features(), nt = k.trees(), groups = k.bins.perfect_groups();
+  const std::size_t stride = groups * 8;
+  const bool in_float = k.summing == EnsembleKernel::Summing::Float;
+  const std::size_t width = k.sum_width, node_count = k.bins.nodes.size();
+  const bool by_terms = sums && (in_float ? !k.bins.perfect_terms_float.empty() : !k.bins.perfect_terms.empty());
+  // Rows a cache line more than their terms apart, so that the rows of a transpose do not share a cache set.
+  const std::size_t row_stride = width * stride + 16;
+  thread_local std::vector<double> double_terms;
+  thread_local std::vector<float> float_terms;
+  thread_local std::vector<std::int32_t> leaf_nodes;
+  if (by_terms && in_float && float_terms.size() < kRows * row_stride) float_terms.resize(kRows * row_stride);
+  if (by_terms && !in_float && double_terms.size() < kRows * row_stride) double_terms.resize(kRows * row_stride);
+  if (!by_terms && leaf_nodes.size() < kRows * stride) leaf_nodes.resize(kRows * stride);
+  std::int32_t* ids = leaf_nodes.data();
+  const std::int32_t* result = k.bins.result.data();
+  const double* terms = k.bins.leaf_value.data();
+  const __m256i row_of_lane = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(stride)));
+  for (std::size_t g_first = 0; g_first < groups; g_first += kChunk) {
+    const std::size_t g_last = std::min(groups, g_first + kChunk);
+    const std::size_t t_first = g_first * 8, t_last = std::min(nt, g_last * 8);
+    for (std::size_t r0 = 0; r0 + kRows <= rows; r0 += kRows) {
+      const std::size_t here = sums ? kRows : std::min(kRows, out_rows > r0 ? out_rows - r0 : 0);
+      if (by_terms && in_float) {
+        for (std::size_t j = 0; j < kRows; ++j)
+          walk_perfect_range<LeafOut::FloatTerms>(k, bins + (r0 + j) * nf, g_first, g_last,
+                                                  float_terms.data() + j * row_stride, stride);
+        for (std::size_t c = 0; c < width; ++c) {
+          double* s = sums + c * rows + r0;
+          store_float_sums(s, add_row_terms(load_float_sums(s), float_terms.data() + c * stride, row_stride, t_first,
+                                            t_last));
+        }
+        continue;
+      }
+      if (by_terms) {
+        for (std::size_t j = 0; j < kRows; ++j)
+          walk_perfect_range<LeafOut::Terms>(k, bins + (r0 + j) * nf, g_first, g_last,
+                                             double_terms.data() + j * row_stride, stride);
+        for (std::size_t c = 0; c < width; ++c) {
+          double* s = sums + c * rows + r0;
+          const double* row_terms = double_terms.data() + c * stride;
+          _mm256_storeu_pd(s, add_row_terms(_mm256_loadu_pd(s), row_terms, row_stride, t_first, t_last));
+          _mm256_storeu_pd(s + 4, add_row_terms(_mm256_loadu_pd(s + 4), row_terms + 4 * row_stride, row_stride,
+                                                t_first, t_last));
+        }
+        continue;
+      }
+      for (std::size_t j = 0; j < here; ++j)
+        walk_perfect_range<LeafOut::Nodes>(k, bins + (r0 + j) * nf, g_first, g_last, ids + j * stride);
+      if (!sums) {
+        for (std::size_t j = 0; j < here; ++j) {
+          std::int32_t* o = out + (r0 + j) * nt;
+          const std::int32_t* row_ids = ids + j * stride;
+          std::size_t t = t_first;
+          for (; t + 8 <= t_last; t += 8)
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + t),
+                                _mm256_i32gather_epi32(result, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row_ids + t)), 4));
+          for (; t < t_last; ++t) o[t] = result[row_ids[t]];
+        }
+        continue;
+      }
+      // Summing without the terms in the layout (they would take too much memory): each tree's leaf nodes of
+      // the eight rows, then their terms.
+      for (std::size_t c = 0; c < width; ++c) {
+        double* s = sums + c * rows + r0;
+        const double* sum_terms = terms + c * node_count;
+        if (in_float) {
+          __m256 acc = load_float_sums(s);
+          for (std::size_t t = t_first; t < t_last; ++t) {
+            const __m256i node = _mm256_i32gather_epi32(ids + t, row_of_lane, 4);
+            const __m128 low = _mm256_cvtpd_ps(_mm256_i32gather_pd(sum_terms, _mm256_castsi256_si128(node), 8));
+            const __m128 high = _mm256_cvtpd_ps(_mm256_i32gather_pd(sum_terms, _mm256_extracti128_si256(node, 1), 8));
+            acc = _mm256_add_ps(acc, _mm256_set_m128(high, low));
+          }
+          store_float_sums(s, acc);
+        } else {
+          __m256d low = _mm256_loadu_pd(s), high = _mm256_loadu_pd(s + 4);
+          for (std::size_t t = t_first; t < t_last; ++t) {
+            const __m256i node = _mm256_i32gather_epi32(ids + t, row_of_lane, 4);
+            low = _mm256_add_pd(low, _mm256_i32gather_pd(sum_terms, _mm256_castsi256_si128(node), 8));
+            high = _mm256_add_pd(high, _mm256_i32gather_pd(sum_terms, _mm256_extracti128_si256(node, 1), 8));
+          }
+          _mm256_storeu_pd(s, low);
+          _mm256_storeu_pd(s + 4, high);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 PMMLRT_AVX2 void walk_binned_block_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows,
                                         std::int32_t* out, std::size_t out_rows, double* sums) {
+  if (k.bins.perfect_depth) return walk_perfect_block(k, bins, rows, out, out_rows, sums);
   const std::size_t nf = k.features(), nt = k.trees();
   const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(int(nf)));
   const std::size_t vectors = rows / 8;
@@ -169,6 +505,26 @@ PMMLRT_AVX2 void walk_binned_block_avx2(const EnsembleKernel& k, const std::int3
 }
 
 PMMLRT_AVX2 void walk_binned_row_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out) {
+  if (k.bins.perfect_depth) {
+    constexpr std::size_t kOnStack = 2048;
+    std::int32_t on_stack[kOnStack];
+    thread_local std::vector<std::int32_t> many;  // kept between records: no allocation per record
+    const std::size_t slots = k.bins.perfect_groups() * 8;
+    std::int32_t* nodes = on_stack;
+    if (slots > kOnStack) {
+      if (many.size() < slots) many.resize(slots);
+      nodes = many.data();
+    }
+    walk_perfect_range<LeafOut::Nodes>(k, bins, 0, k.bins.perfect_groups(), nodes);
+    const std::size_t nt = k.trees();
+    const std::int32_t* result = k.bins.result.data();
+    std::size_t t = 0;
+    for (; t + 8 <= nt; t += 8)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + t),
+                          _mm256_i32gather_epi32(result, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nodes + t)), 4));
+    for (; t < nt; ++t) out[t] = result[nodes[t]];
+    return;
+  }
   // Eight trees per vector, all reading the same row; four vectors in flight, as in the block walk.
   constexpr int kRowChains = 4;
   const std::size_t nt = k.trees();
@@ -187,9 +543,13 @@ PMMLRT_AVX2 void walk_binned_row_avx2(const EnsembleKernel& k, const std::int32_
       e[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(start));
       depth = std::max(depth, k.bins.group_depth[t / 8]);
     }
-    if (k.features() <= 8) walk_binned<kRowChains, true, 1>(k, e, &same_row, bins, depth);
-    else if (k.features() <= 16) walk_binned<kRowChains, true, 2>(k, e, &same_row, bins, depth);
-    else walk_binned<kRowChains, true>(k, e, &same_row, bins, depth);
+    switch (row_registers(k.features())) {
+      case 1: walk_binned<kRowChains, true, 1>(k, e, &same_row, bins, depth); break;
+      case 2: walk_binned<kRowChains, true, 2>(k, e, &same_row, bins, depth); break;
+      case 3: walk_binned<kRowChains, true, 3>(k, e, &same_row, bins, depth); break;
+      case 4: walk_binned<kRowChains, true, 4>(k, e, &same_row, bins, depth); break;
+      default: walk_binned<kRowChains, true>(k, e, &same_row, bins, depth);
+    }
     for (std::size_t g = 0; g < here; ++g) {
       const std::size_t t = (g0 + g) * 8;
       store_binned(k, e[g], out + t, 1, std::min<std::size_t>(8, nt - t));
