@@ -362,8 +362,7 @@ bool evaluate_record(const Model::Impl& impl, eval::Frame& f) {
       const auto k = std::size_t(impl.tail->kernels()[j]);
       const eval::ModelEval& m = *prog.models[std::size_t(prog.kernel_models[k])];
       double* s = f.precomputed_sums[k].data();
-      const std::int32_t* results = m.kernel_results(f, f.predictions[std::size_t(m.id)]);
-      summed = results && m.kernel->sum_results(results, s);
+      summed = m.kernel_sums(f, f.predictions[std::size_t(m.id)], s);
       sums[j] = s[0];
     }
     if (summed && impl.tail->evaluate(sums, f, f.row)) return true;

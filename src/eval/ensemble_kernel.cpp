@@ -796,6 +796,20 @@ void EnsembleKernel::walk_row(const double* x, std::int32_t* out) const {
   for (std::size_t t = 0; t < trees(); ++t) out[t] = walk(t, x);
 }
 
+bool EnsembleKernel::sum_row(const double* x, double* sums) const {
+  if (!sums_rows()) return false;
+  constexpr std::size_t kOnStack = 256;
+  std::int32_t on_stack[kOnStack];
+  thread_local std::vector<std::int32_t> wide;  // kept between records: no allocation per record
+  std::int32_t* b = on_stack;
+  if (features() > kOnStack) {
+    if (wide.size() < features()) wide.resize(features());
+    b = wide.data();
+  }
+  bin_row_avx2(*this, x, b);
+  return sum_binned_row_avx2(*this, b, sums);
+}
+
 bool EnsembleKernel::sum_results(const std::int32_t* results, double* sums) const {
   const std::size_t nt = trees();
   if (class_average) {

@@ -248,6 +248,16 @@ struct EnsembleKernel {
   /// The sums (sum_width of them) of the trees' terms for one row's results (walk_row), as sum_block adds
   /// them; false when a tree has no prediction or a sum is NaN.
   bool sum_results(const std::int32_t* results, double* sums) const;
+  /// sum_results(walk_row(x)) for one feature row, straight from the leaves' terms, when the layout holds
+  /// them (the AVX2 perfect layout with its terms; see sums_rows()): the same sums, without the results.
+  /// False when a tree has no prediction or a sum is NaN; the caller then walks the row for its results.
+  bool sum_row(const double* x, double* sums) const;
+  /// Whether sum_row can sum a row (otherwise it returns false at once).
+  bool sums_rows() const {
+    return binned && bins.perfect_depth && simd == SimdLevel::Avx2 &&
+           ((summing == Summing::Float && !bins.perfect_terms_float.empty()) ||
+            (summing == Summing::Double && !bins.perfect_terms.empty()));
+  }
   /// The sums of every tree's terms for `rows` feature rows into `sums` (rows x sum_width; binned kernels
   /// with `summing` only). NaN marks a row left to the generic aggregation.
   void sum_block(const double* x, std::size_t rows, double* sums) const;
@@ -313,6 +323,8 @@ void link_direct_inputs(const Program& program, EnsembleKernel& kernel);
 void walk_binned_block_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::size_t rows, std::int32_t* out,
                             std::size_t out_rows, double* sums);
 void walk_binned_row_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out);
+/// sum_row over one row of bins (bin_row_avx2) of a kernel that sums_rows().
+bool sum_binned_row_avx2(const EnsembleKernel& k, const std::int32_t* bins, double* sums);
 void bin_row_avx2(const EnsembleKernel& k, const double* x, std::int32_t* out);
 std::size_t bin_rows_avx2(const EnsembleKernel& k, const double* x, std::size_t rows, std::int32_t* out);
 bool cpu_has_avx2();

@@ -504,6 +504,40 @@ PMMLRT_AVX2 void walk_binned_block_avx2(const EnsembleKernel& k, const std::int3
   }
 }
 
+PMMLRT_AVX2 bool sum_binned_row_avx2(const EnsembleKernel& k, const std::int32_t* bins, double* sums) {
+  // The row's terms, sum by sum (`stride` apart), then added in tree order from sum_start, as sum_one and
+  // sum_results add them.
+  const std::size_t groups = k.bins.perfect_groups(), stride = groups * 8, nt = k.trees(), width = k.sum_width;
+  const bool in_float = k.summing == EnsembleKernel::Summing::Float;
+  const std::size_t bytes = width * stride * (in_float ? sizeof(float) : sizeof(double));
+  constexpr std::size_t kOnStack = 8192;
+  alignas(32) unsigned char on_stack[kOnStack];
+  thread_local std::vector<double> many;  // kept between records: no allocation per record
+  void* terms = on_stack;
+  if (bytes > kOnStack) {
+    if (many.size() * sizeof(double) < bytes) many.resize(bytes / sizeof(double) + 1);
+    terms = many.data();
+  }
+  if (in_float) {
+    walk_perfect_range<LeafOut::FloatTerms>(k, bins, 0, groups, terms, stride);
+    const auto* t = static_cast<const float*>(terms);
+    float acc = float(k.sum_start);
+    for (std::size_t i = 0; i < nt; ++i) acc += t[i];
+    sums[0] = double(acc);
+    return acc == acc;
+  }
+  walk_perfect_range<LeafOut::Terms>(k, bins, 0, groups, terms, stride);
+  bool all = true;
+  for (std::size_t c = 0; c < width; ++c) {
+    const double* t = static_cast<const double*>(terms) + c * stride;
+    double acc = k.sum_start;
+    for (std::size_t i = 0; i < nt; ++i) acc += t[i];
+    sums[c] = acc;
+    all &= acc == acc;
+  }
+  return all;
+}
+
 PMMLRT_AVX2 void walk_binned_row_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out) {
   if (k.bins.perfect_depth) {
     constexpr std::size_t kOnStack = 2048;
@@ -649,6 +683,7 @@ void walk_binned_block_avx2(const EnsembleKernel&, const std::int32_t*, std::siz
 void walk_binned_row_avx2(const EnsembleKernel&, const std::int32_t*, std::int32_t*) {}
 std::size_t bin_rows_avx2(const EnsembleKernel&, const double*, std::size_t, std::int32_t*) { return 0; }
 void bin_row_avx2(const EnsembleKernel&, const double*, std::int32_t*) {}
+bool sum_binned_row_avx2(const EnsembleKernel&, const std::int32_t*, double*) { return false; }
 bool cpu_has_avx2() { return false; }
 
 #endif

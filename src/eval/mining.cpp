@@ -62,6 +62,21 @@ const std::int32_t* ModelEval::kernel_results(Frame& f, Prediction& out) const {
   return ahead;
 }
 
+bool ModelEval::kernel_sums(Frame& f, Prediction& out, double* sums) const {
+  if (!f.precomputed[std::size_t(kernel_index)] && kernel->sums_rows()) {
+    out.features.resize(kernel->features());
+    if (!kernel->gather(f, out.features.data())) return false;
+    if (kernel->sum_row(out.features.data(), sums)) return true;
+    // A tree without a prediction, or a NaN sum: the results, for the generic aggregation.
+    out.results.resize(kernel->trees());
+    kernel->walk_row(out.features.data(), out.results.data());
+    f.precomputed[std::size_t(kernel_index)] = out.results.data();
+    return kernel->sum_results(out.results.data(), sums);
+  }
+  const std::int32_t* results = kernel_results(f, out);
+  return results && kernel->sum_results(results, sums);
+}
+
 void MiningEval::predict(Frame& f, Prediction& out) const {
   if (method == Method::SelectFirst || method == Method::ModelChain) return predict_selected(f, out);
   const bool skip = missing_treatment == MissingTreatment::SkipSegment;
@@ -98,8 +113,8 @@ void MiningEval::predict(Frame& f, Prediction& out) const {
     bool have = sums[0] == sums[0];
     // One record: walk its trees here and add their terms (false when a tree has no prediction).
     if (!have) {
-      ahead = kernel_results(f, out);
-      have = ahead && kernel->sum_results(ahead, sums);
+      have = kernel_sums(f, out, sums);
+      ahead = f.precomputed[std::size_t(kernel_index)];
     }
     if (have && kernel->class_average) {
       // Every tree gave a distribution; aggregate_classification's average, with the first tree's class order

@@ -222,6 +222,9 @@ class ModelEval {
   void write_outputs(Frame& frame, const Prediction& p) const;
   /// The kernel's tree results for this record: walked ahead by a batch, or here (and kept for the record).
   const std::int32_t* kernel_results(Frame& f, Prediction& out) const;
+  /// The kernel's sums for this record (EnsembleKernel::sum_results of kernel_results), straight from the
+  /// leaves' terms when no results were walked ahead and the kernel sums_rows(); false as sum_results.
+  bool kernel_sums(Frame& f, Prediction& out, double* sums) const;
   std::int32_t class_of(const Val& v, const Frame& frame) const;
 };
 
