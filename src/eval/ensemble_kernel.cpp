@@ -748,8 +748,6 @@ void EnsembleKernel::finish() {
   const bool is_direct = build_direct(*this);
   binned = !is_direct && simd != SimdLevel::Scalar && build_binned(*this, bins) &&
            bins.nodes.size() < (std::size_t(1) << 31) / 8;
-  // The AVX2 walks and binnings know threshold tests only: set tests (and their exact bins) stay scalar there.
-  if (binned && simd == SimdLevel::Avx2 && (bins.any_exact || !bins.set_words.empty())) binned = false;
   if (!binned) {
     bins = Binned();
     summing = Summing::None;

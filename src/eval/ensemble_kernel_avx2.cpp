@@ -37,21 +37,43 @@ namespace {
 struct BinnedTest {
   __m256i feature_mask, missing_yes, missing_null, missing_bin;
   __m128i k_shift;
+  const int* set_words;  // Binned::set_words as 32-bit words (null without set tests)
 };
 
 PMMLRT_AVX2 inline BinnedTest binned_test(const EnsembleKernel& k) {
   const int fb = k.bins.feature_bits;
   return {_mm256_set1_epi32((1 << fb) - 1), _mm256_set1_epi32(1 << fb), _mm256_set1_epi32(1 << (fb + 1)),
-          _mm256_set1_epi32(k.bins.missing_bin), _mm_cvtsi32_si128(fb + 2)};
+          _mm256_set1_epi32(k.bins.missing_bin), _mm_cvtsi32_si128(fb + 2),
+          k.bins.set_words.empty() ? nullptr : reinterpret_cast<const int*>(k.bins.set_words.data())};
+}
+
+/// `above` (-1 where the walk takes the second child) with the set tests among the lanes decided, for a
+/// kernel with set tests: a lane at a set node (kSetTest, the sign bit of its word `w`) takes the first
+/// child when its bin `b` is a member of the node's set, the second otherwise; a missing value is a member
+/// of no set (the node's missing flags then decide). The set of the node's k is bit b % 32 of 32-bit word
+/// 2k + b / 32 (little-endian 64-bit words). The words are gathered only when some lane is at a set node.
+PMMLRT_AVX2 inline __m256i decide_sets(const BinnedTest& t, __m256i w, __m256i b, __m256i missing, __m256i above) {
+  const __m256i sets = _mm256_srai_epi32(w, 31);
+  if (_mm256_testz_si256(sets, sets)) return above;
+  const __m256i k = _mm256_srl_epi32(_mm256_and_si256(w, _mm256_set1_epi32(0x7FFFFFFF)), t.k_shift);
+  const __m256i at = _mm256_add_epi32(_mm256_add_epi32(k, k), _mm256_srli_epi32(b, 5));
+  const __m256i words =
+      _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), t.set_words, at, _mm256_andnot_si256(missing, sets), 4);
+  const __m256i bit = _mm256_sllv_epi32(_mm256_set1_epi32(1), _mm256_and_si256(b, _mm256_set1_epi32(31)));
+  const __m256i outside = _mm256_cmpeq_epi32(_mm256_and_si256(words, bit), _mm256_setzero_si256());
+  return _mm256_or_si256(_mm256_andnot_si256(sets, above), _mm256_and_si256(sets, outside));
 }
 
 /// The one place a binned node is decided: from eight lanes' test words `w`, first children `child` and bins
 /// `b` of the tested features, the next nodes. `bin <= k` goes to the first child (yes), else the second; a
 /// missing bin (above every k) goes to the first child at a missing_yes test and to node 0, the leaf of no
-/// prediction, at a missing_null test. A leaf's k is above every bin: it stays where it is.
+/// prediction, at a missing_null test. A leaf's k is above every bin: it stays where it is. kSets: the
+/// kernel has set tests (decide_sets).
+template <bool kSets>
 PMMLRT_AVX2 inline __m256i binned_step(const BinnedTest& t, __m256i w, __m256i child, __m256i b) {
   const __m256i missing = _mm256_cmpeq_epi32(b, t.missing_bin);
-  const __m256i above = _mm256_cmpgt_epi32(b, _mm256_srl_epi32(w, t.k_shift));
+  __m256i above = _mm256_cmpgt_epi32(b, _mm256_srl_epi32(w, t.k_shift));
+  if (kSets) above = decide_sets(t, w, b, missing, above);
   const __m256i yes_if_missing = _mm256_cmpeq_epi32(_mm256_and_si256(w, t.missing_yes), t.missing_yes);
   const __m256i null_if_missing = _mm256_cmpeq_epi32(_mm256_and_si256(w, t.missing_null), t.missing_null);
   const __m256i to_no = _mm256_andnot_si256(_mm256_and_si256(yes_if_missing, missing), above);
@@ -103,8 +125,9 @@ PMMLRT_AVX2 inline __m256i row_bin(const RowBins& r, __m256i f) {
 
 /// Steps G vectors of eight binned walks `depth` times. Lane j of vector g is at node e[g] and reads its bins
 /// at bins + offset[g][j] (offset[0] for every g when kSameRow). The G walks are independent, so their gathers
-/// overlap. With kRegisters (one row of at most 8 kRegisters features) the bins come from registers.
-template <int G, bool kSameRow = false, int kRegisters = 0>
+/// overlap. With kRegisters (one row of at most 8 kRegisters features) the bins come from registers. kSets:
+/// the kernel has set tests.
+template <int G, bool kSets, bool kSameRow = false, int kRegisters = 0>
 PMMLRT_AVX2 inline void walk_binned(const EnsembleKernel& k, __m256i* e, const __m256i* offset,
                                     const std::int32_t* bins, std::int32_t depth) {
   const BinnedTest test = binned_test(k);
@@ -120,7 +143,7 @@ PMMLRT_AVX2 inline void walk_binned(const EnsembleKernel& k, __m256i* e, const _
       const __m256i f = _mm256_and_si256(w, test.feature_mask);
       const __m256i b = kRegisters ? row_bin<kRegisters>(row, f)
                                      : _mm256_i32gather_epi32(bins, _mm256_add_epi32(offset[kSameRow ? 0 : g], f), 4);
-      e[g] = binned_step(test, w, child, b);
+      e[g] = binned_step<kSets>(test, w, child, b);
     }
   }
 }
@@ -179,11 +202,16 @@ PMMLRT_AVX2 inline __m256i level_words(const int* level, __m256i h) {
 /// Levels below this one are read by level_words, the rest by a gather.
 constexpr int kBlendedLevels = 3;
 
+/// What the steps of a perfect walk meet: threshold tests of a row without missing values (Plain: the
+/// missing-value routing, a third of a step's instructions, skipped); any other row (Full), set tests
+/// included when the kernel has them (a branch per step, the same way every time: a third kind of walk
+/// cost more to compile than it saved).
+enum class StepKind { Plain, Full };
+
 /// Walks G groups of eight trees of the perfect layout, groups g0 ... g0 + G - 1, for one row (its bins from
 /// kRegisters registers, or from memory with 0), into `out` (8 per group, at 8 * group; kOut says what).
-/// Without kMissing, the row has no missing value, and its steps skip the missing-value routing (a third
-/// of their instructions).
-template <int G, int kRegisters, LeafOut kOut, bool kMissing>
+/// kStep says which tests the steps meet.
+template <int G, int kRegisters, LeafOut kOut, StepKind kStep>
 PMMLRT_AVX2 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, const std::int32_t* bins, void* out,
                                      std::size_t sum_stride) {
   const auto& b = k.bins;
@@ -204,12 +232,13 @@ PMMLRT_AVX2 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, co
   auto step = [&](int g, __m256i w) PMMLRT_AVX2 {
     const __m256i f = _mm256_and_si256(w, test.feature_mask);
     const __m256i bin = kRegisters ? row_bin<kRegisters>(row, f) : _mm256_i32gather_epi32(bins, f, 4);
-    const __m256i above = _mm256_cmpgt_epi32(bin, _mm256_srl_epi32(w, test.k_shift));
-    if (!kMissing) {  // above is -1 where the walk takes the second child: h becomes 2h + 1 there, 2h elsewhere
+    __m256i above = _mm256_cmpgt_epi32(bin, _mm256_srl_epi32(w, test.k_shift));
+    if (kStep == StepKind::Plain) {  // above is -1 at the second child: h becomes 2h + 1 there, 2h elsewhere
       h[g] = _mm256_sub_epi32(_mm256_add_epi32(h[g], h[g]), above);
       return;
     }
     const __m256i missing = _mm256_cmpeq_epi32(bin, test.missing_bin);
+    if (test.set_words) above = decide_sets(test, w, bin, missing, above);
     const __m256i yes_if_missing = _mm256_cmpeq_epi32(_mm256_and_si256(w, test.missing_yes), test.missing_yes);
     const __m256i null_if_missing = _mm256_cmpeq_epi32(_mm256_and_si256(w, test.missing_null), test.missing_null);
     null[g] = _mm256_or_si256(null[g], _mm256_and_si256(null_if_missing, missing));
@@ -276,14 +305,14 @@ PMMLRT_AVX2 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, co
 constexpr std::size_t kPerfectGroupsInFlight = 8;
 
 /// walk_perfect for exactly `chains` (1 to kPerfectGroupsInFlight) groups: no padding group is walked.
-template <int kRegisters, LeafOut kOut, bool kMissing, int G = int(kPerfectGroupsInFlight)>
+template <int kRegisters, LeafOut kOut, StepKind kStep, int G = int(kPerfectGroupsInFlight)>
 PMMLRT_AVX2 inline void walk_perfect_chains(const EnsembleKernel& k, std::size_t chains, std::size_t g0,
                                             const std::int32_t* bins, void* out, std::size_t sum_stride) {
   if constexpr (G > 1) {
     if (chains < std::size_t(G))
-      return walk_perfect_chains<kRegisters, kOut, kMissing, G - 1>(k, chains, g0, bins, out, sum_stride);
+      return walk_perfect_chains<kRegisters, kOut, kStep, G - 1>(k, chains, g0, bins, out, sum_stride);
   }
-  walk_perfect<G, kRegisters, kOut, kMissing>(k, g0, bins, out, sum_stride);
+  walk_perfect<G, kRegisters, kOut, kStep>(k, g0, bins, out, sum_stride);
 }
 
 /// Whether one of the row's `nf` bins is the missing bin.
@@ -303,14 +332,14 @@ template <int kRegisters, LeafOut kOut>
 __attribute__((noinline)) PMMLRT_AVX2 void walk_perfect_groups(const EnsembleKernel& k, const std::int32_t* bins,
                                                                std::size_t first, std::size_t last, void* out,
                                                                std::size_t sum_stride) {
-  const bool missing = row_has_missing(bins, k.features(), k.bins.missing_bin);
+  const bool plain = k.bins.set_words.empty() && !row_has_missing(bins, k.features(), k.bins.missing_bin);
   // As few walks as kPerfectGroupsInFlight allows, of equal sizes: a short last walk would wait on its
   // gathers' latency alone.
   const std::size_t n = last - first, walks = (n + kPerfectGroupsInFlight - 1) / kPerfectGroupsInFlight;
   for (std::size_t w = 0, g0 = first; w < walks; ++w) {
     const std::size_t size = (n - (g0 - first) + (walks - w) - 1) / (walks - w);
-    if (missing) walk_perfect_chains<kRegisters, kOut, true>(k, size, g0, bins, out, sum_stride);
-    else walk_perfect_chains<kRegisters, kOut, false>(k, size, g0, bins, out, sum_stride);
+    if (plain) walk_perfect_chains<kRegisters, kOut, StepKind::Plain>(k, size, g0, bins, out, sum_stride);
+    else walk_perfect_chains<kRegisters, kOut, StepKind::Full>(k, size, g0, bins, out, sum_stride);
     g0 += size;
   }
 }
@@ -486,7 +515,8 @@ PMMLRT_AVX2 void walk_binned_block_avx2(const EnsembleKernel& k, const std::int3
       offset[g] = _mm256_add_epi32(lanes, _mm256_set1_epi32(chain[g].vector * 8 * int(nf)));
       depth = std::max(depth, k.bins.depth[std::size_t(chain[g].tree)]);
     }
-    walk_binned<kChains>(k, e, offset, bins, depth);
+    if (k.bins.set_words.empty()) walk_binned<kChains, false>(k, e, offset, bins, depth);
+    else walk_binned<kChains, true>(k, e, offset, bins, depth);
     for (std::size_t g = 0; g < here; ++g) {
       const std::size_t r0 = std::size_t(chain[g].vector) * 8;
       if (sums) {
@@ -538,6 +568,23 @@ PMMLRT_AVX2 bool sum_binned_row_avx2(const EnsembleKernel& k, const std::int32_t
   return all;
 }
 
+namespace {
+
+/// One record's node walk of kRowChains vectors of trees: its bins from registers when they fit in four.
+template <bool kSets, int kRowChains>
+PMMLRT_AVX2 inline void walk_record(const EnsembleKernel& k, __m256i* e, const std::int32_t* bins, std::int32_t depth) {
+  const __m256i same_row = _mm256_setzero_si256();
+  switch (row_registers(k.features())) {
+    case 1: return walk_binned<kRowChains, kSets, true, 1>(k, e, &same_row, bins, depth);
+    case 2: return walk_binned<kRowChains, kSets, true, 2>(k, e, &same_row, bins, depth);
+    case 3: return walk_binned<kRowChains, kSets, true, 3>(k, e, &same_row, bins, depth);
+    case 4: return walk_binned<kRowChains, kSets, true, 4>(k, e, &same_row, bins, depth);
+    default: return walk_binned<kRowChains, kSets, true>(k, e, &same_row, bins, depth);
+  }
+}
+
+}  // namespace
+
 PMMLRT_AVX2 void walk_binned_row_avx2(const EnsembleKernel& k, const std::int32_t* bins, std::int32_t* out) {
   if (k.bins.perfect_depth) {
     constexpr std::size_t kOnStack = 2048;
@@ -563,7 +610,6 @@ PMMLRT_AVX2 void walk_binned_row_avx2(const EnsembleKernel& k, const std::int32_
   constexpr int kRowChains = 4;
   const std::size_t nt = k.trees();
   const std::size_t groups = (nt + 7) / 8;
-  const __m256i same_row = _mm256_setzero_si256();
   const std::int32_t* roots = k.bins.roots.data();
   for (std::size_t g0 = 0; g0 < groups; g0 += kRowChains) {
     const std::size_t here = std::min<std::size_t>(kRowChains, groups - g0);
@@ -577,13 +623,8 @@ PMMLRT_AVX2 void walk_binned_row_avx2(const EnsembleKernel& k, const std::int32_
       e[g] = _mm256_load_si256(reinterpret_cast<const __m256i*>(start));
       depth = std::max(depth, k.bins.group_depth[t / 8]);
     }
-    switch (row_registers(k.features())) {
-      case 1: walk_binned<kRowChains, true, 1>(k, e, &same_row, bins, depth); break;
-      case 2: walk_binned<kRowChains, true, 2>(k, e, &same_row, bins, depth); break;
-      case 3: walk_binned<kRowChains, true, 3>(k, e, &same_row, bins, depth); break;
-      case 4: walk_binned<kRowChains, true, 4>(k, e, &same_row, bins, depth); break;
-      default: walk_binned<kRowChains, true>(k, e, &same_row, bins, depth);
-    }
+    if (k.bins.set_words.empty()) walk_record<false, kRowChains>(k, e, bins, depth);
+    else walk_record<true, kRowChains>(k, e, bins, depth);
     for (std::size_t g = 0; g < here; ++g) {
       const std::size_t t = (g0 + g) * 8;
       store_binned(k, e[g], out + t, 1, std::min<std::size_t>(8, nt - t));
