@@ -1,6 +1,7 @@
-// AVX-512 for the linear fast path (see linear_kernel.hpp). Row-major rows are read eight consecutive
-// columns at a time and transposed in registers, so that every load is contiguous; column-major matrices
-// already hold a column's eight rows side by side.
+// AVX-512 for the linear fast path (see linear_kernel.hpp), and the choice between it, the AVX2 kernel
+// (linear_kernel_avx2.cpp) and none. Row-major rows are read eight consecutive columns at a time and
+// transposed in registers, so that every load is contiguous; column-major matrices already hold a column's
+// eight rows side by side.
 
 #include "eval/linear_kernel.hpp"
 
@@ -115,8 +116,12 @@ PMMLRT_AVX512 void linear_sums_avx512(const LinearRowsOf<T>& rows, const std::pt
 template <class T>
 bool dispatch(const LinearRowsOf<T>& rows, const std::ptrdiff_t* columns, const double* coefficients,
               const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc) {
-  static const bool avx512 = simd_level() == SimdLevel::Avx512;
-  if (!avx512) return false;
+  static const SimdLevel level = simd_level();
+  if (level == SimdLevel::Avx2) {
+    linear_sums_avx2(rows, columns, coefficients, to_float, missing_values, count, acc);
+    return true;
+  }
+  if (level != SimdLevel::Avx512) return false;
   const bool two = rows.lanes > 8;
   if (missing_values) {
     two ? linear_sums_avx512<T, true, 2>(rows, columns, coefficients, to_float, missing_values, count, acc)

@@ -1,0 +1,154 @@
+// AVX2 for the linear fast path (see linear_kernel.hpp), for x86-64 CPUs without AVX-512: the AVX-512
+// kernel's steps (linear_kernel.cpp) with four rows per vector, so sixteen rows are four blocks whose chains
+// are interleaved. Row-major rows are read four consecutive columns at a time and transposed in registers;
+// column-major matrices already hold a column's four rows side by side. Built for any x86-64 with the
+// instructions enabled per function, and chosen at run time (simd_level()) only on CPUs that have them.
+// "avx2" and not "fma": with FMA enabled the compiler could fuse c * x + acc into one rounding.
+
+#include "eval/linear_kernel.hpp"
+
+#include <algorithm>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#include "eval/linear_kernel_shared.hpp"
+#include "eval/simd_transpose.hpp"
+#define PMMLRT_HAVE_AVX2_LINEAR 1
+#endif
+
+namespace pmmlrt::eval {
+
+#ifdef PMMLRT_HAVE_AVX2_LINEAR
+
+namespace {
+
+#define PMMLRT_AVX2 __attribute__((target("avx2")))
+
+constexpr std::size_t kWidth = 4;  // rows per vector
+
+PMMLRT_AVX2 inline __m256d term(__m256d acc, double c, __m256d x, bool to_float) {
+  if (to_float) x = _mm256_cvtps_pd(_mm256_cvtpd_ps(x));
+  return _mm256_add_pd(acc, _mm256_mul_pd(_mm256_set1_pd(c), x));
+}
+
+/// term() where a NaN cell stands for `missing` (a field's missing value replacement).
+PMMLRT_AVX2 inline __m256d term(__m256d acc, double c, __m256d x, bool to_float, double missing) {
+  const __m256d is_missing = _mm256_cmp_pd(x, x, _CMP_UNORD_Q);
+  if (to_float) x = _mm256_cvtps_pd(_mm256_cvtpd_ps(x));
+  x = _mm256_blendv_pd(x, _mm256_set1_pd(missing), is_missing);
+  return _mm256_add_pd(acc, _mm256_mul_pd(_mm256_set1_pd(c), x));
+}
+
+/// Four cells of one row from column c, widened to double (exactly, for float).
+PMMLRT_AVX2 inline __m256d load_cells(const double* p) { return _mm256_loadu_pd(p); }
+PMMLRT_AVX2 inline __m256d load_cells(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+/// The first `lanes` (0 to 3) of them; the others are 0 and their memory is not read (it may be past the
+/// caller's buffer).
+PMMLRT_AVX2 inline __m256d load_cells(std::size_t lanes, const double* p) {
+  const __m256i first = _mm256_cmpgt_epi64(_mm256_set1_epi64x(std::int64_t(lanes)), _mm256_setr_epi64x(0, 1, 2, 3));
+  return _mm256_maskload_pd(p, first);
+}
+PMMLRT_AVX2 inline __m256d load_cells(std::size_t lanes, const float* p) {
+  const __m128i first = _mm_cmpgt_epi32(_mm_set1_epi32(int(lanes)), _mm_setr_epi32(0, 1, 2, 3));
+  return _mm256_cvtps_pd(_mm_maskload_ps(p, first));
+}
+
+/// Columns c .. c + 3 of four rows (base[0..3]), transposed: out[k] holds column c + k of rows 0..3.
+template <class T>
+PMMLRT_AVX2 inline void load_transposed(const T* const* base, std::ptrdiff_t c, __m256d* out) {
+  __m256d r[kWidth];
+  for (std::size_t j = 0; j < kWidth; ++j) r[j] = load_cells(base[j] + c);
+  simd::transpose4x4(r, out);
+}
+
+/// Column c of four rows from row `first`, one cell at a time (columns that are not four consecutive ones).
+template <class T>
+PMMLRT_AVX2 inline __m256d load_column(const LinearRowsOf<T>& rows, std::size_t first, std::ptrdiff_t c) {
+  if (rows.column_stride != 1) {
+    const T* cells = rows.base[0] + first + std::size_t(c) * rows.column_stride;
+    return first + kWidth <= rows.lanes ? load_cells(cells) : load_cells(rows.lanes - first, cells);
+  }
+  const T* const* base = rows.base + first;
+  return _mm256_setr_pd(double(base[0][c]), double(base[1][c]), double(base[2][c]), double(base[3][c]));
+}
+
+/// One product added.
+template <class T, bool kReplaceMissing>
+PMMLRT_AVX2 inline __m256d term_at(__m256d acc, const double* coefficients, const std::uint8_t* to_float,
+                                   const double* missing_values, std::size_t i, __m256d x) {
+  const bool round = linear::rounds_to_float<T>(to_float, i);
+  if constexpr (kReplaceMissing) return term(acc, coefficients[i], x, round, missing_values[i]);
+  else return term(acc, coefficients[i], x, round);
+}
+
+/// The sums of kBlocks blocks of four rows (rows 4b .. 4b + 3 in block b), the blocks' chains interleaved.
+/// Every block holds a real row (kBlocks = lanes / 4 rounded up).
+template <class T, bool kReplaceMissing, int kBlocks>
+PMMLRT_AVX2 void linear_sums_blocks(const LinearRowsOf<T>& rows, const std::ptrdiff_t* columns,
+                                    const double* coefficients, const std::uint8_t* to_float,
+                                    const double* missing_values, std::size_t count, double* acc_out) {
+  __m256d acc[kBlocks];
+  for (int b = 0; b < kBlocks; ++b) acc[b] = _mm256_setzero_pd();
+  std::size_t i = 0;
+  if (rows.column_stride == 1) {
+    // Where the rows end, as far as this table reads them: past it, the next rows' starts are prefetched.
+    const std::ptrdiff_t end = count ? columns[count - 1] + 1 : 0;
+    for (; i + kWidth <= count; i += kWidth) {
+      const std::ptrdiff_t c = columns[i];
+      if (!linear::consecutive<kWidth>(columns + i)) {
+        for (std::size_t k = 0; k < kWidth; ++k)
+          for (int b = 0; b < kBlocks; ++b)
+            acc[b] = term_at<T, kReplaceMissing>(acc[b], coefficients, to_float, missing_values, i + k,
+                                                 load_column(rows, kWidth * std::size_t(b), columns[i + k]));
+        continue;
+      }
+      if (linear::prefetches_at<kWidth, T>(i)) linear::prefetch_rows<kWidth * kBlocks>(rows, c, end);
+      __m256d col[kBlocks][kWidth];
+      for (int b = 0; b < kBlocks; ++b) load_transposed(rows.base + kWidth * std::size_t(b), c, col[b]);
+      for (std::size_t k = 0; k < kWidth; ++k)
+        for (int b = 0; b < kBlocks; ++b)
+          acc[b] = term_at<T, kReplaceMissing>(acc[b], coefficients, to_float, missing_values, i + k, col[b][k]);
+    }
+  }
+  for (; i < count; ++i)
+    for (int b = 0; b < kBlocks; ++b)
+      acc[b] = term_at<T, kReplaceMissing>(acc[b], coefficients, to_float, missing_values, i,
+                                           load_column(rows, kWidth * std::size_t(b), columns[i]));
+  for (int b = 0; b < kBlocks; ++b) _mm256_storeu_pd(acc_out + kWidth * std::size_t(b), acc[b]);
+}
+
+template <class T, bool kReplaceMissing>
+void linear_sums_of_lanes(const LinearRowsOf<T>& rows, const std::ptrdiff_t* columns, const double* coefficients,
+                          const std::uint8_t* to_float, const double* missing_values, std::size_t count,
+                          double* acc) {
+  // As few blocks as hold the rows: a batch's last, short call adds no chains of copies.
+  static constexpr decltype(&linear_sums_blocks<T, kReplaceMissing, 1>) kOfBlocks[] = {
+      linear_sums_blocks<T, kReplaceMissing, 1>, linear_sums_blocks<T, kReplaceMissing, 2>,
+      linear_sums_blocks<T, kReplaceMissing, 3>, linear_sums_blocks<T, kReplaceMissing, 4>};
+  kOfBlocks[std::min<std::size_t>(3, (rows.lanes - 1) / kWidth)](rows, columns, coefficients, to_float,
+                                                                 missing_values, count, acc);
+}
+
+template <class T>
+void dispatch(const LinearRowsOf<T>& rows, const std::ptrdiff_t* columns, const double* coefficients,
+              const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc) {
+  if (missing_values) linear_sums_of_lanes<T, true>(rows, columns, coefficients, to_float, missing_values, count, acc);
+  else linear_sums_of_lanes<T, false>(rows, columns, coefficients, to_float, nullptr, count, acc);
+}
+
+}  // namespace
+
+void linear_sums_avx2(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
+                      const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc) {
+  dispatch(rows, columns, coefficients, to_float, missing_values, count, acc);
+}
+
+void linear_sums_avx2(const LinearRowsOf<float>& rows, const std::ptrdiff_t* columns, const double* coefficients,
+                      const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc) {
+  dispatch(rows, columns, coefficients, to_float, missing_values, count, acc);
+}
+
+#endif
+
+}  // namespace pmmlrt::eval
