@@ -55,9 +55,29 @@ PMMLRT_AVX2 inline __m256d load_cells(std::size_t lanes, const float* p) {
   return _mm256_cvtps_pd(_mm_maskload_ps(p, first));
 }
 
-/// Columns c .. c + 3 of four rows (base[0..3]), transposed: out[k] holds column c + k of rows 0..3.
-template <class T>
-PMMLRT_AVX2 inline void load_transposed(const T* const* base, std::ptrdiff_t c, __m256d* out) {
+/// Two cells of row `low` in the low half, two of row `high` in the high half.
+PMMLRT_AVX2 inline __m256d load_halves(const double* low, const double* high) {
+  return _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(low)), _mm_loadu_pd(high), 1);
+}
+
+/// Columns c .. c + 3 of four rows (base[0..3]), transposed: out[k] holds column c + k of rows 0..3. Each
+/// pair of a row's cells is loaded into the half of a register it ends in (rows 0 and 2 side by side, 1 and
+/// 3), so one unpack per column is left: more loads, but no shuffle across halves, and faster than four loads
+/// and transpose4x4 (see add_row_major).
+PMMLRT_AVX2 inline void load_transposed(const double* const* base, std::ptrdiff_t c, __m256d* out) {
+  const __m256d rows02_c01 = load_halves(base[0] + c, base[2] + c);
+  const __m256d rows13_c01 = load_halves(base[1] + c, base[3] + c);
+  const __m256d rows02_c23 = load_halves(base[0] + c + 2, base[2] + c + 2);
+  const __m256d rows13_c23 = load_halves(base[1] + c + 2, base[3] + c + 2);
+  out[0] = _mm256_unpacklo_pd(rows02_c01, rows13_c01);
+  out[1] = _mm256_unpackhi_pd(rows02_c01, rows13_c01);
+  out[2] = _mm256_unpacklo_pd(rows02_c23, rows13_c23);
+  out[3] = _mm256_unpackhi_pd(rows02_c23, rows13_c23);
+}
+
+/// The same for float cells: a row's four cells are one load, widened to a register of doubles, then
+/// transposed.
+PMMLRT_AVX2 inline void load_transposed(const float* const* base, std::ptrdiff_t c, __m256d* out) {
   __m256d r[kWidth];
   for (std::size_t j = 0; j < kWidth; ++j) r[j] = load_cells(base[j] + c);
   simd::transpose4x4(r, out);
@@ -100,12 +120,17 @@ PMMLRT_AVX2 inline void add_row_major(const LinearRowsOf<T>& rows, const std::pt
     }
     if (linear::prefetches_at<kWidth, T>(i))
       linear::prefetch_rows<kWidth * kBlocks>(rows, c, end);
-    __m256d col[kBlocks][kWidth];
-    for (int b = 0; b < kBlocks; ++b) load_transposed(rows.base + kWidth * std::size_t(b), c, col[b]);
-    for (std::size_t k = 0; k < kWidth; ++k)
-      for (int b = 0; b < kBlocks; ++b)
+    // A block's four columns, then its four terms: sixteen columns at once are more registers than AVX2 has,
+    // and the out-of-order core runs the blocks' chains side by side all the same. With load_transposed's
+    // loads, 1.1-1.2x the speed of loading every block first and transposing with transpose4x4 (16 and 32
+    // rows of 1,000 doubles, in L2; AMD Zen 3).
+    for (int b = 0; b < kBlocks; ++b) {
+      __m256d col[kWidth];
+      load_transposed(rows.base + kWidth * std::size_t(b), c, col);
+      for (std::size_t k = 0; k < kWidth; ++k)
         acc[b] = term_at<T, kReplaceMissing, kMayRound>(acc[b], coefficients, to_float, missing_values, i + k,
-                                                        col[b][k]);
+                                                        col[k]);
+    }
   }
   for (; i < count; ++i)
     for (int b = 0; b < kBlocks; ++b)
