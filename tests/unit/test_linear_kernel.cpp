@@ -94,8 +94,9 @@ std::vector<std::ptrdiff_t> term_columns(std::mt19937_64& rng, std::size_t count
 
 /// The table's sum for one row, as the batch path's scalar loop adds it; cell(c) is the row's cell of column c.
 template <class Cell>
-double reference_sum(const Cell& cell, const std::vector<std::ptrdiff_t>& columns, const std::vector<double>& coefficients,
-                     const std::vector<std::uint8_t>& to_float, const double* missing_values) {
+double reference_sum(const Cell& cell, const std::vector<std::ptrdiff_t>& columns,
+                     const std::vector<double>& coefficients, const std::vector<std::uint8_t>& to_float,
+                     const double* missing_values) {
   double acc = 0.0;
   for (std::size_t i = 0; i < columns.size(); ++i) {
     double x = double(cell(columns[i]));
@@ -118,7 +119,8 @@ void check_kernels(Layout layout, std::size_t lanes, bool consecutive, bool repl
   T* data = memory.ending<T>(rows_in_matrix * kCols);
   for (std::size_t k = 0; k < rows_in_matrix * kCols; ++k) data[k] = T(random_cell(rng));
   auto cell = [&](std::size_t row, std::ptrdiff_t c) {
-    return layout == Layout::RowMajor ? data[row * kCols + std::size_t(c)] : data[std::size_t(c) * rows_in_matrix + row];
+    const std::size_t col = std::size_t(c);
+    return layout == Layout::RowMajor ? data[row * kCols + col] : data[col * rows_in_matrix + row];
   };
 
   const auto columns = term_columns(rng, count, kCols, consecutive);
