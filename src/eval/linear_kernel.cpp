@@ -1,11 +1,11 @@
-// AVX-512 for the linear fast path (see linear_kernel.hpp). Row-major rows are read eight consecutive
-// columns at a time and transposed in registers, so that every load is contiguous; column-major matrices
-// already hold a column's eight rows side by side.
+// AVX-512 for the linear fast path (see linear_kernel.hpp), and the choice between it, the AVX2 kernel
+// (linear_kernel_avx2.cpp) and none. Row-major rows are read eight consecutive columns at a time and
+// transposed in registers, so that every load is contiguous; column-major matrices already hold a column's
+// eight rows side by side.
 
 #include "eval/linear_kernel.hpp"
 
 #include <algorithm>
-#include <type_traits>
 
 #include "eval/ensemble_kernel.hpp"  // simd_level
 
@@ -15,6 +15,7 @@
 #endif
 #include <immintrin.h>
 
+#include "eval/linear_kernel_shared.hpp"
 #include "eval/simd_transpose.hpp"
 #define PMMLRT_HAVE_AVX512_LINEAR 1
 #endif
@@ -68,27 +69,20 @@ PMMLRT_AVX512 inline __m512d load_column(const LinearRowsOf<T>& rows, std::size_
   return _mm512_load_pd(cell);
 }
 
-/// One product added. A float cell is a float already: rounding it again (to_float) is skipped.
+/// One product added.
 template <class T, bool kReplaceMissing>
 PMMLRT_AVX512 inline __m512d term_at(__m512d acc, const double* coefficients, const std::uint8_t* to_float,
                                      const double* missing_values, std::size_t i, __m512d x) {
-  const bool round = std::is_same_v<T, double> && to_float[i];
+  const bool round = linear::rounds_to_float<T>(to_float, i);
   if constexpr (kReplaceMissing) return term(acc, coefficients[i], x, round, missing_values[i]);
   else return term(acc, coefficients[i], x, round);
 }
-
-/// How far ahead of the columns being read each row is prefetched (bytes): eight cache lines, the best of
-/// 4, 6, 8, 12 and 16 lines on 100,000 rows of 1,000 doubles (AMD Zen 5: 25 GB/s against 15 without).
-constexpr std::ptrdiff_t kPrefetchBytes = 512;
 
 /// The sums of kBlocks blocks of eight rows (rows 8b .. 8b + 7 in block b), the blocks' chains interleaved.
 template <class T, bool kReplaceMissing, int kBlocks>
 PMMLRT_AVX512 void linear_sums_avx512(const LinearRowsOf<T>& rows, const std::ptrdiff_t* columns,
                                       const double* coefficients, const std::uint8_t* to_float,
                                       const double* missing_values, std::size_t count, double* acc_out) {
-  constexpr std::ptrdiff_t kAhead = kPrefetchBytes / std::ptrdiff_t(sizeof(T));
-  // Eight columns of floats are half a line: a line is prefetched every other step.
-  constexpr std::size_t kPrefetchEvery = 64 / (8 * sizeof(T));
   __m512d acc[kBlocks];
   for (int b = 0; b < kBlocks; ++b) acc[b] = _mm512_setzero_pd();
   std::size_t i = 0;
@@ -97,30 +91,15 @@ PMMLRT_AVX512 void linear_sums_avx512(const LinearRowsOf<T>& rows, const std::pt
     const std::ptrdiff_t end = count ? columns[count - 1] + 1 : 0;
     for (; i + 8 <= count; i += 8) {
       const std::ptrdiff_t c = columns[i];
-      bool consecutive = true;
-      for (std::size_t k = 1; k < 8; ++k) consecutive &= columns[i + k] == c + std::ptrdiff_t(k);
-      if (!consecutive) {
+      if (!linear::consecutive<8>(columns + i)) {
         for (std::size_t k = 0; k < 8; ++k)
           for (int b = 0; b < kBlocks; ++b)
             acc[b] = term_at<T, kReplaceMissing>(acc[b], coefficients, to_float, missing_values, i + k,
                                                  load_column(rows, std::size_t(8 * b), columns[i + k]));
         continue;
       }
+      if (linear::prefetches_at<8, T>(i)) linear::prefetch_rows<8 * kBlocks>(rows, c, end);
       __m512d col[kBlocks][8];
-      // Each row is its own stream; sixteen at once are more than the hardware prefetchers keep up with.
-      const std::ptrdiff_t ahead = c + kAhead;
-      if (kPrefetchEvery == 1 || (i / 8) % kPrefetchEvery == 0) {
-        if (ahead < end) {
-          for (int b = 0; b < kBlocks; ++b)
-            for (int j = 0; j < 8; ++j)
-              _mm_prefetch(reinterpret_cast<const char*>(rows.base[8 * b + j] + ahead), _MM_HINT_T0);
-        } else if (rows.next[0]) {
-          for (int b = 0; b < kBlocks; ++b)
-            for (int j = 0; j < 8; ++j)
-              if (rows.next[8 * b + j])
-                _mm_prefetch(reinterpret_cast<const char*>(rows.next[8 * b + j] + (ahead - end)), _MM_HINT_T0);
-        }
-      }
       for (int b = 0; b < kBlocks; ++b) load_transposed(rows.base + 8 * b, c, col[b]);
       for (std::size_t k = 0; k < 8; ++k)
         for (int b = 0; b < kBlocks; ++b)
@@ -137,8 +116,12 @@ PMMLRT_AVX512 void linear_sums_avx512(const LinearRowsOf<T>& rows, const std::pt
 template <class T>
 bool dispatch(const LinearRowsOf<T>& rows, const std::ptrdiff_t* columns, const double* coefficients,
               const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc) {
-  static const bool avx512 = simd_level() == SimdLevel::Avx512;
-  if (!avx512) return false;
+  static const SimdLevel level = simd_level();
+  if (level == SimdLevel::Avx2) {
+    linear_sums_avx2(rows, columns, coefficients, to_float, missing_values, count, acc);
+    return true;
+  }
+  if (level != SimdLevel::Avx512) return false;
   const bool two = rows.lanes > 8;
   if (missing_values) {
     two ? linear_sums_avx512<T, true, 2>(rows, columns, coefficients, to_float, missing_values, count, acc)

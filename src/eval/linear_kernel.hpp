@@ -1,7 +1,8 @@
 #pragma once
-// The inner loop of the linear fast path: one regression table's sums for up to sixteen rows of a double matrix,
-// each row's products added in the table's order exactly as RegressionTableEval adds them (acc += c * x,
-// from 0, no fused multiply-add), so the vector lanes are rows and no addition is reordered.
+// The inner loop of the linear fast path: one regression table's sums for up to sixteen rows of a double or
+// float matrix, each row's products added in the table's order exactly as RegressionTableEval adds them
+// (acc += c * x, from 0, no fused multiply-add), so the vector lanes are rows and no addition is reordered.
+// AVX-512 (linear_kernel.cpp) or AVX2 (linear_kernel_avx2.cpp), as simd_level() says.
 
 #include <cstddef>
 #include <cstdint>
@@ -25,14 +26,22 @@ using LinearRows = LinearRowsOf<double>;
 
 /// acc[j] (j < 16) = sum over i < count of coefficients[i] * x_j(columns[i]), where x is rounded to float first when
 /// to_float[i], and a NaN x is missing_values[i] instead (as it is, not rounded) when missing_values is not
-/// null. Every column must be >= 0. Uses AVX-512 when the CPU has it; false if it did nothing (the caller's
-/// scalar loop then runs). More than eight lanes are two blocks of eight added side by side: each row's sum
-/// is one chain of dependent additions, so a second chain hides the first's latency.
+/// null. Every column must be >= 0. Uses AVX-512 or else AVX2, whichever simd_level() allows; false if it did
+/// nothing (the caller's scalar loop then runs). AVX-512 adds more than eight lanes as two blocks of eight
+/// side by side, AVX2 four rows per block and up to four blocks: each row's sum is one chain of dependent
+/// additions, so the other blocks' chains hide its latency.
 bool linear_sums(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
                  const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc);
 /// The same over a float matrix: each cell widened to double exactly (rounding it to float again is the
 /// identity, so to_float changes nothing), then summed as above.
 bool linear_sums(const LinearRowsOf<float>& rows, const std::ptrdiff_t* columns, const double* coefficients,
                  const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc);
+
+/// linear_sums with AVX2 (linear_kernel_avx2.cpp), on x86-64 only; call only when simd_level() is Avx2 or
+/// above.
+void linear_sums_avx2(const LinearRows& rows, const std::ptrdiff_t* columns, const double* coefficients,
+                      const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc);
+void linear_sums_avx2(const LinearRowsOf<float>& rows, const std::ptrdiff_t* columns, const double* coefficients,
+                      const std::uint8_t* to_float, const double* missing_values, std::size_t count, double* acc);
 
 }  // namespace pmmlrt::eval

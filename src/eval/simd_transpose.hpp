@@ -1,6 +1,7 @@
 #pragma once
-// 8 x 8 transposes in registers, for the kernels that read rows but add columns (each row's sum must keep
-// its order, so its terms go down one lane). Included only where <immintrin.h> is (x86-64 GCC or Clang).
+// 8 x 8 and 4 x 4 transposes in registers, for the kernels that read rows but add columns (each row's sum
+// must keep its order, so its terms go down one lane). Included only where <immintrin.h> is (x86-64 GCC or
+// Clang).
 
 #include <immintrin.h>
 
@@ -50,14 +51,15 @@ __attribute__((target("avx2"))) inline void transpose8x8(const __m256* r, __m256
 
 /// out[k] = column k of the four rows r[0..3] of four doubles.
 __attribute__((target("avx2"))) inline void transpose4x4(const __m256d* r, __m256d* out) {
-  const __m256d low01 = _mm256_unpacklo_pd(r[0], r[1]);   // columns 0 | 2 of rows 0, 1
-  const __m256d high01 = _mm256_unpackhi_pd(r[0], r[1]);  // columns 1 | 3
-  const __m256d low23 = _mm256_unpacklo_pd(r[2], r[3]);
-  const __m256d high23 = _mm256_unpackhi_pd(r[2], r[3]);
-  out[0] = _mm256_permute2f128_pd(low01, low23, 0x20);
-  out[1] = _mm256_permute2f128_pd(high01, high23, 0x20);
-  out[2] = _mm256_permute2f128_pd(low01, low23, 0x31);
-  out[3] = _mm256_permute2f128_pd(high01, high23, 0x31);
+  // Pairs of rows interleaved, then their 128-bit halves regrouped.
+  const __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]);  // columns 0 | 2 of rows 0, 1
+  const __m256d t1 = _mm256_unpackhi_pd(r[0], r[1]);  // columns 1 | 3 of rows 0, 1
+  const __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]);  // columns 0 | 2 of rows 2, 3
+  const __m256d t3 = _mm256_unpackhi_pd(r[2], r[3]);  // columns 1 | 3 of rows 2, 3
+  out[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+  out[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+  out[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+  out[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
 }
 
 }  // namespace pmmlrt::eval::simd
