@@ -769,20 +769,28 @@ void EnsembleKernel::finish() {
   }
 }
 
+namespace {
+
+/// One record's bins: on the caller's stack (kRowBinsOnStack of them), or for wider rows in this thread's
+/// buffer, kept between records so that a record allocates nothing.
+constexpr std::size_t kRowBinsOnStack = 256;
+std::int32_t* row_bins_buffer(std::size_t features, std::int32_t* on_stack) {
+  if (features <= kRowBinsOnStack) return on_stack;
+  thread_local std::vector<std::int32_t> wide;
+  if (wide.size() < features) wide.resize(features);
+  return wide.data();
+}
+
+}  // namespace
+
 void EnsembleKernel::walk_row(const double* x, std::int32_t* out) const {
   if (!direct.empty()) {
     out[0] = walk_direct(x);
     return;
   }
   if (binned) {
-    constexpr std::size_t kOnStack = 256;
-    std::int32_t on_stack[kOnStack];
-    thread_local std::vector<std::int32_t> wide;  // kept between records: no allocation per record
-    std::int32_t* b = on_stack;
-    if (features() > kOnStack) {
-      if (wide.size() < features()) wide.resize(features());
-      b = wide.data();
-    }
+    std::int32_t on_stack[kRowBinsOnStack];
+    std::int32_t* b = row_bins_buffer(features(), on_stack);
     if (simd == SimdLevel::Avx512) {
       bin_row_avx512(*this, x, b);
       return walk_binned_row_avx512(*this, b, out);
@@ -796,14 +804,8 @@ void EnsembleKernel::walk_row(const double* x, std::int32_t* out) const {
 
 bool EnsembleKernel::sum_row(const double* x, double* sums) const {
   if (!sums_rows()) return false;
-  constexpr std::size_t kOnStack = 256;
-  std::int32_t on_stack[kOnStack];
-  thread_local std::vector<std::int32_t> wide;  // kept between records: no allocation per record
-  std::int32_t* b = on_stack;
-  if (features() > kOnStack) {
-    if (wide.size() < features()) wide.resize(features());
-    b = wide.data();
-  }
+  std::int32_t on_stack[kRowBinsOnStack];
+  std::int32_t* b = row_bins_buffer(features(), on_stack);
   bin_row_avx2(*this, x, b);
   return sum_binned_row_avx2(*this, b, sums);
 }
