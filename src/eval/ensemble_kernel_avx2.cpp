@@ -55,7 +55,7 @@ PMMLRT_AVX2 inline BinnedTest binned_test(const EnsembleKernel& k) {
 PMMLRT_AVX2 inline __m256i decide_sets(const BinnedTest& t, __m256i w, __m256i b, __m256i missing, __m256i above) {
   const __m256i sets = _mm256_srai_epi32(w, 31);
   if (_mm256_testz_si256(sets, sets)) return above;
-  const __m256i k = _mm256_srl_epi32(_mm256_and_si256(w, _mm256_set1_epi32(0x7FFFFFFF)), t.k_shift);
+  const __m256i k = _mm256_srl_epi32(_mm256_andnot_si256(_mm256_set1_epi32(int(EnsembleKernel::Binned::kSetTest)), w), t.k_shift);
   const __m256i at = _mm256_add_epi32(_mm256_add_epi32(k, k), _mm256_srli_epi32(b, 5));
   const __m256i words =
       _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), t.set_words, at, _mm256_andnot_si256(missing, sets), 4);

@@ -1,5 +1,5 @@
 // The linear fast path of numeric batches (a top-level RegressionModel over plain numeric inputs: table sums
-// for eight rows at a time, inputs prepared only when read) must give what one record at a time gives, bit
+// for up to sixteen rows at a time, inputs prepared only when read) must give what one record at a time gives, bit
 // for bit, whatever the layout, the cell type, missing columns, NaN or infinite cells.
 
 #include <doctest/doctest.h>
