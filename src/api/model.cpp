@@ -68,7 +68,7 @@ struct Model::Impl {
   };
   std::unique_ptr<LinearPlan> linear;
   /// A boosted classifier's chain after the kernel sums, scored without a Frame in batches; per compiled
-  /// output, the ChainTail::Work::values entry it reads (-1: missing).
+  /// output, the f.tail_values entry (in ChainTail::set_slots() order) it reads (-1: missing).
   std::unique_ptr<eval::ChainTail> tail;
   std::vector<std::int32_t> tail_output;
   /// The linear fast path's top RegressionModel scored from its table sums without a Frame (batches whose
@@ -82,6 +82,14 @@ struct Model::Impl {
   /// Numeric batches may skip the Frame: every input is a plain number whose NaN is just missing, and the
   /// tail's kernels read them as they are (EnsembleKernel::direct_specs).
   bool direct_tail = false;
+  /// A direct tail whose chain is plain (ChainTail::plain): its rows go from the sums straight into the
+  /// batch columns. Per class of the top model, the tag and number put() stores for it as the predicted value.
+  bool plain_tail = false;
+  std::vector<std::uint8_t> plain_label_tag;
+  std::vector<double> plain_label_number;
+  std::vector<std::uint8_t> plain_output_tag;  // per compiled output: its tag from the chain's numbers, 0: missing
+  /// Sets plain_label_* and plain_output_tag; false when a class is a string put() would spill.
+  static bool plan_plain(Impl& impl);
   /// Program input specs, in program order, whose preparation may throw (eval::preparation_may_fail): a
   /// numeric row prepares these before evaluating and leaves every other input to its first use. Decided
   /// per field once, so a row pays nothing for the inputs whose MiningSchema treatment cannot fail.
@@ -143,6 +151,46 @@ bool Model::Impl::LinearPlan::sum_row(const double* x, bool by_field, double* su
     sums[t] = table.sum_row(x, float_term[t], by_field ? table.fields : table.record_positions);
     if (sums[t] != sums[t]) return false;
   }
+  return true;
+}
+
+bool Model::Impl::plan_plain(Model::Impl& impl) {
+  using Column = BatchResult::Column;
+  const auto& prog = impl.compiled->program;
+  const auto& labels = *impl.classes;
+  for (std::size_t c = 0; c < prog.top().classes.size(); ++c) {
+    const eval::Val& v = prog.top().classes[c];
+    std::uint8_t tag = Column::kMissing;
+    double number = 0.0;
+    switch (v.kind) {
+      case eval::Kind::Missing: break;
+      case eval::Kind::Number:
+        tag = std::uint8_t(Column::kNumber + std::uint8_t(v.type));
+        number = v.num;
+        break;
+      case eval::Kind::Boolean:
+        tag = Column::kBoolean;
+        number = v.num != 0 ? 1.0 : 0.0;
+        break;
+      case eval::Kind::String: {
+        // As put() finds it: the class's own index when its text is there, else the first label of that text.
+        const std::string& text = prog.strings.text(v.sym);
+        std::size_t match = labels.size();
+        if (c < labels.size() && labels[c] == text) match = c;
+        else if (labels.size() <= 16) match = std::size_t(std::find(labels.begin(), labels.end(), text) - labels.begin());
+        if (match >= labels.size()) return false;
+        tag = Column::kLabel;
+        number = double(match);
+        break;
+      }
+    }
+    impl.plain_label_tag.push_back(tag);
+    impl.plain_label_number.push_back(number);
+  }
+  for (auto entry : impl.tail_output)
+    impl.plain_output_tag.push_back(
+        entry < 0 ? std::uint8_t(Column::kMissing)
+                  : std::uint8_t(Column::kNumber + std::uint8_t(impl.tail->plain_types()[std::size_t(entry)])));
   return true;
 }
 
@@ -298,6 +346,7 @@ std::shared_ptr<const Model::Impl> compile_model(ir::Document doc, const LoadOpt
       const auto& kernel = *prog.models[std::size_t(prog.kernel_models[std::size_t(k)])]->kernel;
       impl->direct_tail = impl->direct_tail && reads_directly(kernel);
     }
+    impl->plain_tail = impl->direct_tail && impl->tail->plain() && Model::Impl::plan_plain(*impl);
   }
   const auto& specs = impl->compiled->program.inputs;
   for (std::size_t s = 0; s < specs.size(); ++s) {
@@ -753,6 +802,26 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
   auto collect_tail = [&](std::size_t row, const eval::Frame& f) {
     collect_prediction(row, f, f.predictions[0], [&](std::size_t o) { return output_value(impl, f, o, true); });
   };
+  // A plain chain's row from tail_sums straight into the columns, as collect_tail would store it.
+  std::vector<double> plain_values(impl.plain_tail ? impl.tail->plain_types().size() : 0);
+  auto put_plain = [&](std::size_t row, eval::Frame& f) {
+    using Column = BatchResult::Column;
+    std::int32_t label = -1;
+    if (!impl.tail->evaluate_plain(tail_sums.data(), f, row, plain_values.data(), &out.probabilities_(row, 0), label))
+      return false;
+    const auto c = std::size_t(label);
+    out.predicted_(row) = double(label);
+    if (impl.plain_label_tag[c] != Column::kMissing) {
+      out.predicted_values_.tags[row] = impl.plain_label_tag[c];
+      out.predicted_values_.numbers[row] = impl.plain_label_number[c];
+    }
+    for (std::size_t o = 0; o < compiled.outputs.size(); ++o) {
+      if (impl.plain_output_tag[o] == Column::kMissing) continue;
+      out.outputs_[o].tags[row] = impl.plain_output_tag[o];
+      out.outputs_[o].numbers[row] = plain_values[std::size_t(impl.tail_output[o])];
+    }
+    return true;
+  };
   auto score_tail = [&](std::size_t row, eval::Frame& f) {
     if (!impl.tail) return false;
     for (std::size_t j = 0; j < tail_sums.size(); ++j)
@@ -878,6 +947,7 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
         for (std::size_t i = 0; i < n; ++i)
           score_frame_free(start + i, f, [&](std::size_t row) {
             for (std::size_t a = 0; a < kernels.size(); ++a) tail_sums[a] = sums[a][i];
+            if (impl.plain_tail) return put_plain(row, f);
             if (!impl.tail->evaluate(tail_sums.data(), f, row)) return false;
             collect_tail(row, f);
             return true;
@@ -1043,6 +1113,18 @@ struct MatrixFill {
       const std::ptrdiff_t c = map[std::size_t(specs[j])];
       plain = c >= 0;
       column[j] = std::size_t(c);
+    }
+    // Every column in spec order: the rows are one run of cells, converted in one vectorised pass.
+    bool consecutive = plain && nf == cols;
+    for (std::size_t j = 0; j < nf && consecutive; ++j) consecutive = column[j] == j;
+    if (consecutive) {
+      const T* in = data + start * cols;
+      const std::size_t cells = n * nf;
+      if (all_float)
+        for (std::size_t k = 0; k < cells; ++k) x[k] = double(static_cast<float>(in[k]));
+      else
+        for (std::size_t k = 0; k < cells; ++k) x[k] = double(in[k]);
+      return;
     }
     if (plain) {
       for (std::size_t i = 0; i < n; ++i) {

@@ -93,7 +93,77 @@ std::unique_ptr<ChainTail> ChainTail::plan(const Program& program) {
   for (const OutputSpec& o : r->outputs) tail->set_slots_.push_back(o.slot);
   tail->regression_ = r;
   tail->regression_segment_ = &last;
+  tail->plain_ = tail->plan_plain();
   return tail;
+}
+
+bool ChainTail::plan_plain() {
+  plain_types_.clear();
+  // The output_value of a number of type `type` needs no cast.
+  auto as_is = [](const OutputSpec& o, DataType type) { return !o.cast || o.type == type; };
+  for (const MiningEval* m : sum_models_) {
+    // finish() changes a valid sum's value by its Targets only, and keeps its type unless it casts.
+    if (!m->predicts_from_sum() || m->target.cast != TargetSpec::Cast::None) return false;
+    for (const OutputSpec& o : m->outputs) {
+      if (!as_is(o, m->sum_value_type())) return false;
+      plain_types_.push_back(m->sum_value_type());
+    }
+  }
+  const RegressionEval& r = *regression_;
+  const std::size_t k = r.classes.size();
+  // classify() sets the probability of each table's class: every class once, so none keeps an old value.
+  std::vector<bool> seen(k, false);
+  if (r.tables.size() != k) return false;
+  for (const auto& t : r.tables) {
+    if (t.class_index < 0 || std::size_t(t.class_index) >= k || seen[std::size_t(t.class_index)]) return false;
+    seen[std::size_t(t.class_index)] = true;
+  }
+  const DataType probability_type = r.float_math ? DataType::Float : DataType::Double;
+  for (const OutputSpec& o : r.outputs) {
+    if (o.feature != OutputSpec::Feature::Probability || o.class_unknown || o.class_index < 0 ||
+        std::size_t(o.class_index) >= k || !as_is(o, probability_type))
+      return false;
+    plain_types_.push_back(probability_type);
+  }
+  // The regression's classes onto the top model's, one to one (copy_segment_prediction then sets every one).
+  const auto& map = regression_segment_->class_map;
+  if (map.size() != k || top_->classes.size() != k) return false;
+  std::vector<bool> hit(k, false);
+  for (auto c : map) {
+    if (c < 0 || std::size_t(c) >= k || hit[std::size_t(c)]) return false;
+    hit[std::size_t(c)] = true;
+  }
+  return true;
+}
+
+bool ChainTail::evaluate_plain(const double* sums, Frame& f, std::size_t row, double* values, double* probabilities,
+                               std::int32_t& label) const {
+  const std::size_t n = sum_models_.size();
+  for (std::size_t i = 0; i < n; ++i)
+    if (sums[i] != sums[i]) return false;
+  // evaluate()'s steps, each model's Prediction reduced to the numbers plain() leaves to compute.
+  std::size_t set = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const MiningEval& m = *sum_models_[i];
+    double v = m.sum_value(sums[i]);
+    if (!m.target.identity()) v = apply_targets(m.target, v, m.float_math);  // as finish() does
+    for (std::size_t o = 0; o < m.outputs.size(); ++o) values[set++] = v;
+  }
+  const RegressionEval& r = *regression_;
+  auto number = [&](std::int32_t slot, bool&) { return values[std::size_t(value_of_slot_[std::size_t(slot)])]; };
+  auto never = [](const RegressionTableEval::Categorical&) { return false; };
+  std::vector<double>& tables = f.tail_tables;
+  tables.resize(r.tables.size());
+  for (std::size_t t = 0; t < r.tables.size(); ++t)
+    if (!r.tables[t].sum(number, never, r.float_math, tables[t])) return false;
+  Prediction& rp = f.predictions[std::size_t(r.id)];
+  if (rp.probabilities.size() != r.classes.size()) rp.reset(r.classes.size());
+  r.classify(tables, rp, row);
+  for (const OutputSpec& o : r.outputs) values[set++] = rp.probabilities[std::size_t(o.class_index)];
+  const auto& map = regression_segment_->class_map;
+  for (std::size_t i = 0; i < map.size(); ++i) probabilities[std::size_t(map[i])] = rp.probabilities[i];
+  label = map[std::size_t(rp.label)];
+  return true;
 }
 
 bool ChainTail::evaluate(const double* sums, Frame& f, std::size_t row) const {

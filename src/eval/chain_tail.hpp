@@ -20,7 +20,7 @@ class ChainTail {
 
   /// The kernel (Program::kernel_models index) of each summing segment, in segment order.
   const std::vector<std::int32_t>& kernels() const { return kernels_; }
-  /// The OutputField slots the chain sets, in the order evaluate() fills Work::values.
+  /// The OutputField slots the chain sets, in the order evaluate() fills f.tail_values.
   const std::vector<std::int32_t>& set_slots() const { return set_slots_; }
 
   /// Scores the record whose kernel sums are `sums` (one per kernels() entry) into the predictions of `f`
@@ -29,14 +29,31 @@ class ChainTail {
   /// (EvaluationError naming `row`).
   bool evaluate(const double* sums, Frame& f, std::size_t row) const;
 
+  /// Whether evaluate_plain() can take this chain: the summing models' values are numbers after their
+  /// Targets, the regression's tables cover each of its classes once, its outputs are class probabilities,
+  /// and its classes map one to one onto the top model's, which has no Targets of its own to apply.
+  bool plain() const { return plain_; }
+  /// The type of each set_slots() entry's number that evaluate_plain() gives.
+  const std::vector<DataType>& plain_types() const { return plain_types_; }
+  /// What evaluate() computes, through the same functions, without a Prediction per model or a Val per
+  /// output: the numbers of the set_slots() entries into `values`, the top model's probabilities (one per
+  /// its class) into `probabilities`, and its predicted class into `label`. Only for plain() chains. False
+  /// when the record needs the generic path (a sum is NaN). Throws what the generic path throws.
+  bool evaluate_plain(const double* sums, Frame& f, std::size_t row, double* values, double* probabilities,
+                      std::int32_t& label) const;
+
  private:
+  bool plan_plain();
+
   const MiningEval* top_ = nullptr;
   std::vector<const MiningEval*> sum_models_;
   std::vector<std::int32_t> kernels_;
   const RegressionEval* regression_ = nullptr;
   const MiningEval::Segment* regression_segment_ = nullptr;
   std::vector<std::int32_t> set_slots_;
-  std::vector<std::int32_t> value_of_slot_;  // per slot of the program: its Work::values index (summed values), or -1
+  std::vector<std::int32_t> value_of_slot_;  // per slot of the program: its f.tail_values index (summed values), or -1
+  bool plain_ = false;
+  std::vector<DataType> plain_types_;
 };
 
 /// A top-level RegressionModel whose table sums a batch computes ahead (the linear fast path of

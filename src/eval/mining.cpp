@@ -40,14 +40,23 @@ void MiningEval::predict_selected(Frame& f, Prediction& out) const {
   if (method == Method::SelectFirst) out.entity = chosen->id;
 }
 
-void MiningEval::predict_from_sum(double sum, Prediction& out) const {
-  // Every tree gave a prediction (else the sum is NaN), and the sum is the one aggregate_regression makes.
+bool MiningEval::predicts_from_sum() const {
+  // Every tree gave a prediction (else the sum is NaN): no fraction of them is missing.
+  return !(missing_treatment == MissingTreatment::SkipSegment && kernel->trees() > 0 && 0.0 > missing_threshold);
+}
+
+double MiningEval::sum_value(double sum) const {
+  // The sum is the one aggregate_regression makes.
   const double trees = double(kernel->trees());
-  if (missing_treatment == MissingTreatment::SkipSegment && trees > 0 && 0.0 > missing_threshold) return;
   if (method == Method::Average)
-    sum = kernel->summing == EnsembleKernel::Summing::Float ? double(float(sum) / float(trees)) : sum / trees;
+    return kernel->summing == EnsembleKernel::Summing::Float ? double(float(sum) / float(trees)) : sum / trees;
+  return sum;
+}
+
+void MiningEval::predict_from_sum(double sum, Prediction& out) const {
+  if (!predicts_from_sum()) return;
   out.valid = true;
-  out.value = Val::number(sum, float_math ? DataType::Float : DataType::Double);
+  out.value = Val::number(sum_value(sum), sum_value_type());
 }
 
 const std::int32_t* ModelEval::kernel_results(Frame& f, Prediction& out) const {

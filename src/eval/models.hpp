@@ -177,6 +177,11 @@ class MiningEval final : public ModelEval {
   void predict(Frame& f, Prediction& out) const override;
   /// The prediction of a summing ensemble whose trees all predicted, from the kernel's sum.
   void predict_from_sum(double sum, Prediction& out) const;
+  /// Whether predict_from_sum predicts at all (a SkipSegment threshold below zero never does).
+  bool predicts_from_sum() const;
+  /// The value predict_from_sum predicts from the kernel's sum (before Targets), of type sum_value_type().
+  double sum_value(double sum) const;
+  DataType sum_value_type() const { return float_math ? DataType::Float : DataType::Double; }
   /// A chosen segment's prediction as this model's (its classes mapped to this model's).
   static void copy_segment_prediction(const Segment& s, const Prediction& in, Prediction& out);
   Method method = Method::Sum;

@@ -30,10 +30,18 @@ const fs::path kGenerated = PMMLRT_SOURCE_DIR "/tests/generated/cases";
 // with categorical splits do not (no set tests there), and at the scalar level none does.
 bool all_sum() { return pmmlrt::eval::simd_level() == pmmlrt::eval::SimdLevel::Avx512; }
 
-bool has_tail(const fs::path& pmml) {
+std::unique_ptr<pmmlrt::eval::ChainTail> tail_of(const fs::path& pmml) {
   pmmlrt::LoadOptions o;
   const auto compiled = pmmlrt::compile::compile_document(pmmlrt::pmml::load_document(pmmlrt_test::slurp(pmml), o), o);
-  return pmmlrt::eval::ChainTail::plan(compiled->program) != nullptr;
+  return pmmlrt::eval::ChainTail::plan(compiled->program);
+}
+
+bool has_tail(const fs::path& pmml) { return tail_of(pmml) != nullptr; }
+
+// A plain chain (ChainTail::plain) goes from the sums into the batch columns without a Prediction.
+bool plain_tail(const fs::path& pmml) {
+  const auto tail = tail_of(pmml);
+  return tail && tail->plain();
 }
 
 pmmlrt::Model load(const fs::path& pmml, bool tail) {
@@ -71,6 +79,7 @@ TEST_CASE("chain tail (kernel sums): taken by boosted classifiers, refused by ot
     const std::string model = name;
     CAPTURE(model);
     if (all_sum()) CHECK(has_tail(kGenerated / name / "model.pmml"));
+    if (all_sum()) CHECK(plain_tail(kGenerated / name / "model.pmml"));
   }
   for (const char* name : {"XGBoostDiabetes", "XGBoostLoanCat", "LightGBMDiabetes", "LightGBMLoanNA", "GradientBoostingDiabetes",
                            "RandomForestWine", "RandomForestBreastCancer", "DecisionTreeIris", "LogisticRegressionIris",
@@ -154,5 +163,30 @@ TEST_CASE("chain tail (kernel sums): every batch result is the generic path's, w
     require_same(fast.score(reversed.data(), rows, cols, pmmlrt::Layout::RowMajor, names, o), reference);
     require_same(fast.score(by_column.data(), rows, cols, pmmlrt::Layout::ColumnMajor, {}, o), reference);
     require_same(fast.score(narrow.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, o), reference);
+
+    // Columns that are exactly the first kernel's features in its order (the other inputs missing): the rows
+    // are one run of cells (MatrixFill::direct_rows' consecutive branch). Values that are not floats, so the
+    // rounding of float features shows.
+    pmmlrt::LoadOptions lo;
+    const auto compiled = pmmlrt::compile::compile_document(pmmlrt::pmml::load_document(pmmlrt_test::slurp(pmml), lo), lo);
+    const auto& prog = compiled->program;
+    const auto tail = pmmlrt::eval::ChainTail::plan(prog);
+    if (!tail) continue;
+    const auto& kernel = *prog.models[std::size_t(prog.kernel_models[std::size_t(tail->kernels()[0])])]->kernel;
+    if (kernel.direct_specs.empty()) continue;  // it reads its features another way (categorical inputs)
+    std::vector<std::string> kernel_names;
+    for (auto spec : kernel.direct_specs) kernel_names.push_back(prog.inputs[std::size_t(spec)].name);
+    const std::size_t nk = kernel_names.size();
+    std::vector<double> only(rows * nk), full(rows * cols, std::nan(""));
+    std::uniform_real_distribution<double> wide(-12.0, 12.0);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t j = 0; j < nk; ++j) {
+        const double v = rng() % 17 == 0 ? std::nan("") : wide(rng);
+        only[r * nk + j] = v;
+        for (std::size_t c = 0; c < cols; ++c)
+          if (fast.input_fields()[c].name == kernel_names[j]) full[r * cols + c] = v;
+      }
+    require_same(fast.score(only.data(), rows, nk, pmmlrt::Layout::RowMajor, kernel_names, o),
+                 slow.score(full.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, o));
   }
 }
