@@ -50,6 +50,17 @@ bool tail_outputs(const ModelEval& m, const Prediction& p, Frame& f) {
   return true;
 }
 
+/// The regression's table sums over the chain's values (`number(slot, ok)`), which plan() made sure hold
+/// no categorical predictor; false when the generic path decides.
+template <class Number>
+bool sum_tables(const RegressionEval& r, const Number& number, std::vector<double>& tables) {
+  auto never = [](const RegressionTableEval::Categorical&) { return false; };
+  tables.resize(r.tables.size());
+  for (std::size_t t = 0; t < r.tables.size(); ++t)
+    if (!r.tables[t].sum(number, never, r.float_math, tables[t])) return false;
+  return true;
+}
+
 }  // namespace
 
 std::unique_ptr<ChainTail> ChainTail::plan(const Program& program) {
@@ -151,11 +162,8 @@ bool ChainTail::evaluate_plain(const double* sums, Frame& f, std::size_t row, do
   }
   const RegressionEval& r = *regression_;
   auto number = [&](std::int32_t slot, bool&) { return values[std::size_t(value_of_slot_[std::size_t(slot)])]; };
-  auto never = [](const RegressionTableEval::Categorical&) { return false; };
   std::vector<double>& tables = f.tail_tables;
-  tables.resize(r.tables.size());
-  for (std::size_t t = 0; t < r.tables.size(); ++t)
-    if (!r.tables[t].sum(number, never, r.float_math, tables[t])) return false;
+  if (!sum_tables(r, number, tables)) return false;
   Prediction& rp = f.predictions[std::size_t(r.id)];
   if (rp.probabilities.size() != r.classes.size()) rp.reset(r.classes.size());
   r.classify(tables, rp, row);
@@ -187,11 +195,8 @@ bool ChainTail::evaluate(const double* sums, Frame& f, std::size_t row) const {
     if (values[k].kind != Kind::Number) return false;
   const RegressionEval& r = *regression_;
   auto number = [&](std::int32_t slot, bool&) { return values[std::size_t(value_of_slot_[std::size_t(slot)])].num; };
-  auto never = [](const RegressionTableEval::Categorical&) { return false; };
   std::vector<double>& tables = f.tail_tables;
-  tables.resize(r.tables.size());
-  for (std::size_t t = 0; t < r.tables.size(); ++t)
-    if (!r.tables[t].sum(number, never, r.float_math, tables[t])) return false;
+  if (!sum_tables(r, number, tables)) return false;
   Prediction& rp = f.predictions[std::size_t(r.id)];
   rp.reset(r.classes.size());
   r.classify(tables, rp, row);
