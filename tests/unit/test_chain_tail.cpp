@@ -30,19 +30,21 @@ const fs::path kGenerated = PMMLRT_SOURCE_DIR "/tests/generated/cases";
 // with categorical splits do not (no set tests there), and at the scalar level none does.
 bool all_sum() { return pmmlrt::eval::simd_level() == pmmlrt::eval::SimdLevel::Avx512; }
 
-std::unique_ptr<pmmlrt::eval::ChainTail> tail_of(const fs::path& pmml) {
+// Whether a model gets a chain tail, and a plain one (ChainTail::plain: from the sums into the batch columns
+// without a Prediction); read while the compiled program the tail points into is alive.
+struct TailShape {
+  bool tail = false, plain = false;
+};
+
+TailShape tail_shape(const fs::path& pmml) {
   pmmlrt::LoadOptions o;
   const auto compiled = pmmlrt::compile::compile_document(pmmlrt::pmml::load_document(pmmlrt_test::slurp(pmml), o), o);
-  return pmmlrt::eval::ChainTail::plan(compiled->program);
+  const auto tail = pmmlrt::eval::ChainTail::plan(compiled->program);
+  return {tail != nullptr, tail && tail->plain()};
 }
 
-bool has_tail(const fs::path& pmml) { return tail_of(pmml) != nullptr; }
-
-// A plain chain (ChainTail::plain) goes from the sums into the batch columns without a Prediction.
-bool plain_tail(const fs::path& pmml) {
-  const auto tail = tail_of(pmml);
-  return tail && tail->plain();
-}
+bool has_tail(const fs::path& pmml) { return tail_shape(pmml).tail; }
+bool plain_tail(const fs::path& pmml) { return tail_shape(pmml).plain; }
 
 pmmlrt::Model load(const fs::path& pmml, bool tail) {
   // The switch is read when a model is loaded.
@@ -165,8 +167,8 @@ TEST_CASE("chain tail (kernel sums): every batch result is the generic path's, w
     require_same(fast.score(narrow.data(), rows, cols, pmmlrt::Layout::RowMajor, {}, o), reference);
 
     // Columns that are exactly the first kernel's features in its order (the other inputs missing): the rows
-    // are one run of cells (MatrixFill::direct_rows' consecutive branch). Values that are not floats, so the
-    // rounding of float features shows.
+    // are one run of cells (MatrixFill::direct_rows' consecutive branch). Values that are not floats, as real
+    // data are.
     pmmlrt::LoadOptions lo;
     const auto compiled = pmmlrt::compile::compile_document(pmmlrt::pmml::load_document(pmmlrt_test::slurp(pmml), lo), lo);
     const auto& prog = compiled->program;
