@@ -30,6 +30,23 @@ SimdLevel simd_level() {
   return level;
 }
 
+bool perfect_levels_gathered() {
+  static const bool gathered = [] {
+    if (const char* want = std::getenv("PMMLRT_TREE_LEVELS")) {
+      const std::string_view w(want);
+      if (w == "gather") return true;
+      if (w == "permute") return false;
+    }
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    return __builtin_cpu_is("intel") != 0;
+#else
+    return false;
+#endif
+  }();
+  return gathered;
+}
+
 bool EnsembleKernel::gathers_directly(const Frame& f) const {
   return f.lazy.data && !feature_slots.empty() && direct_specs.size() == feature_slots.size();
 }
@@ -280,7 +297,8 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
   for (const auto& t : edges_of)
     for (double v : t)
       if (v != v) return false;
-  b.feature_bits = 1;
+  // At least five bits: the AVX-512 perfect walk's permutes take a test word's low five bits as the feature.
+  b.feature_bits = 5;
   while ((std::size_t(1) << b.feature_bits) < nf) ++b.feature_bits;
   if (b.feature_bits > 20) return false;
   b.leaf_k = (std::int32_t(1) << (29 - b.feature_bits)) - 1;
@@ -453,6 +471,7 @@ bool build_perfect(const EnsembleKernel& k, EnsembleKernel::Binned& b, std::size
     }
   }
   b.perfect_depth = depth;
+  b.gathered_levels = kLanes == 16 && perfect_levels_gathered();
   const std::size_t width = k.sum_width, slot_count = b.perfect_leaves.size(), nodes = b.nodes.size();
   const bool in_float = k.summing == EnsembleKernel::Summing::Float;
   const std::size_t term_bytes = width * slot_count * (in_float ? sizeof(float) : sizeof(double));

@@ -47,6 +47,12 @@ class TreeEval;
 enum class SimdLevel : std::uint8_t { Scalar, Avx2, Avx512 };
 SimdLevel simd_level();
 
+/// Whether the AVX-512 perfect walk reads its levels of 8 and 16 nodes by gathers (true) or by two-register
+/// permutes (false): gathers on Intel cores, where they cost less than the permutes and blends they replace
+/// (on AMD's Zen 5 they cost more). Chosen once per process; PMMLRT_TREE_LEVELS=gather|permute overrides
+/// it, so that both are tested on any AVX-512 CPU.
+bool perfect_levels_gathered();
+
 struct EnsembleKernel {
   enum class Kind : std::uint8_t {
     LessEq,         // x <= threshold; missing -> no
@@ -154,6 +160,7 @@ struct EnsembleKernel {
     // descendants carrying it down.
     std::int32_t perfect_depth = 0;             // 0: no perfect layout
     std::int32_t perfect_lanes = 16;            // trees per group: 16 or 8
+    bool gathered_levels = false;               // 16 lanes: levels 3 and 4 by gathers (perfect_levels_gathered)
     // Per group of perfect_lanes (L) trees, level by level (level s: nodes 2^s - 1 ...), the test word of node
     // i of lane j at L i + j, except, with 16 lanes, on levels 3 and 4 (8 and 16 nodes), which go tree by
     // tree: node i of lane j at 16 (2^s - 1) + 2^s j + (i - 2^s + 1).

@@ -249,11 +249,17 @@ PMMLRT_AVX512 inline __mmask16 set_test_step16(__mmask16 go, __mmask16 sets, __m
 /// (Binned::perfect_terms or perfect_terms_float, one run of `sum_stride` per sum).
 enum class LeafOut { Nodes, Terms, FloatTerms };
 
+/// What the steps of a perfect walk meet: threshold tests of a row without missing values (Plain: the
+/// missing-value routing, more than half of a step's instructions, skipped), or any other row (Full, set
+/// tests included with kSets). A 512-bit step is bound by the two vector ports, so every instruction counts.
+enum class StepKind { Plain, Full };
+
 /// Walks G groups of sixteen trees of the perfect layout (Binned::perfect_*) for one row, groups g0 ...
 /// g0 + G - 1, into `out` (16 per group, at 16 * group; kOut says what). Every tree has `depth` levels: no
-/// child index is loaded (node i's children are 2i + 1 and 2i + 2), so a step is one gather of test words
-/// and, with kInRegisters (at most 32 features), a permute of the row's bins instead of a second gather.
-template <int G, bool kSets, bool kInRegisters, LeafOut kOut>
+/// child index is loaded (node i's children are 2i + 1 and 2i + 2, so h = i + 1 becomes 2h or 2h + 1), so
+/// a step is one gather of test words and, with kRegisters (1: at most 16 features, 2: at most 32), a
+/// permute of the row's bins instead of a second gather. kStep says which tests the steps meet.
+template <int G, bool kSets, int kRegisters, LeafOut kOut, StepKind kStep>
 PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, const std::int32_t* bins, void* out,
                                        std::size_t sum_stride) {
   const auto& b = k.bins;
@@ -261,40 +267,64 @@ PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, 
   const std::size_t tests_per_group = (std::size_t(16) << depth) - 16;
   const auto* tests = reinterpret_cast<const int*>(b.perfect_tests.data());
   const auto* set_words = reinterpret_cast<const long long*>(b.set_words.data());
+  const int fb = b.feature_bits;
+  // The per-lane shift is one instruction; a shift by a register's count is two.
+  const __m512i k_shifts = _mm512_set1_epi32(fb + 2);
+  // A plain step from registers compares the bin shifted as the test word's k is, bin << (fb + 2), with the
+  // whole word: greater exactly when bin > k, since the bits below k are less than 1 << (fb + 2). The
+  // permutes read only an index's low four or five bits, where the word's feature is (feature_bits >= 5):
+  // the step is a permute, a compare and h's two additions.
+  constexpr bool kShifted = kRegisters > 0 && kStep == StepKind::Plain;
   __m512i low_bins = _mm512_setzero_si512(), high_bins = _mm512_setzero_si512();
-  if (kInRegisters) {
+  if constexpr (kRegisters > 0) {
     const std::size_t nf = k.features();
     low_bins = _mm512_maskz_loadu_epi32(__mmask16(nf >= 16 ? 0xFFFF : (1u << nf) - 1), bins);
-    if (nf > 16) high_bins = _mm512_maskz_loadu_epi32(__mmask16(nf >= 32 ? 0xFFFF : (1u << (nf - 16)) - 1), bins + 16);
+    if (kRegisters > 1 && nf > 16)
+      high_bins = _mm512_maskz_loadu_epi32(__mmask16(nf >= 32 ? 0xFFFF : (1u << (nf - 16)) - 1), bins + 16);
+    if constexpr (kShifted) {
+      low_bins = _mm512_sllv_epi32(low_bins, k_shifts);
+      high_bins = _mm512_sllv_epi32(high_bins, k_shifts);
+    }
   }
-  const int fb = b.feature_bits;
-  const __m512i feature_mask = _mm512_set1_epi32((1 << fb) - 1);
+  // The row's bin of the feature in the low bits of `index` (masked to the feature for a gather).
+  auto row_bin = [&](__m512i index) PMMLRT_AVX512 {
+    if constexpr (kRegisters == 1) return _mm512_permutexvar_epi32(index, low_bins);
+    else if constexpr (kRegisters == 2) return _mm512_permutex2var_epi32(low_bins, index, high_bins);
+    else return _mm512_i32gather_epi32(_mm512_and_si512(index, _mm512_set1_epi32((1 << fb) - 1)), bins, 4);
+  };
   const __m512i missing_yes = _mm512_set1_epi32(1 << fb);
   const __m512i missing_null = _mm512_set1_epi32(1 << (fb + 1));
   const __m512i missing_bin = _mm512_set1_epi32(b.missing_bin);
   const __m512i set_flag = _mm512_set1_epi32(int(EnsembleKernel::Binned::kSetTest));
   const __m128i k_shift = _mm_cvtsi32_si128(fb + 2);
-  const __m512i one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2), five = _mm512_set1_epi32(5);
+  const __m512i one = _mm512_set1_epi32(1), three = _mm512_set1_epi32(3), six = _mm512_set1_epi32(6);
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  __m512i i[G], base[G];
+  __m512i h[G], base[G];
   __mmask16 null[G];
   for (int g = 0; g < G; ++g) {
-    i[g] = _mm512_setzero_si512();
+    h[g] = one;
     null[g] = 0;
-    base[g] = _mm512_add_epi32(lane, _mm512_set1_epi32(int((g0 + std::size_t(g)) * tests_per_group)));
+    // Node h - 1 of lane j is word 16 (h - 1) + j of the group's tests.
+    base[g] = _mm512_add_epi32(lane, _mm512_set1_epi32(int((g0 + std::size_t(g)) * tests_per_group) - 16));
   }
-  // One step of group g from its test words w.
+  // One step of group g from its test words w: h becomes 2h where the test holds, else 2h + 1.
   auto step = [&](int g, __m512i w) PMMLRT_AVX512 {
-    const __m512i f = _mm512_and_si512(w, feature_mask);
-    const __m512i bin = kInRegisters ? _mm512_permutex2var_epi32(low_bins, f, high_bins)
-                                     : _mm512_i32gather_epi32(f, bins, 4);
+    const __m512i twice = _mm512_add_epi32(h[g], h[g]);
+    if constexpr (kShifted) {
+      h[g] = _mm512_mask_add_epi32(twice, _mm512_cmpgt_epi32_mask(row_bin(w), w), twice, one);
+      return;
+    }
+    const __m512i bin = row_bin(w);
+    if constexpr (kStep == StepKind::Plain) {  // bins from memory
+      h[g] = _mm512_mask_add_epi32(twice, _mm512_cmpgt_epi32_mask(bin, _mm512_srlv_epi32(w, k_shifts)), twice, one);
+      return;
+    }
     const __mmask16 missing = _mm512_cmpeq_epi32_mask(bin, missing_bin);
-    __mmask16 go = _mm512_cmple_epi32_mask(bin, _mm512_srl_epi32(w, k_shift));
+    __mmask16 go = _mm512_cmple_epi32_mask(bin, _mm512_srlv_epi32(w, k_shifts));
     if (kSets) go = set_test_step16(go, _mm512_test_epi32_mask(w, set_flag), missing, w, bin, k_shift, set_words);
     go |= _mm512_test_epi32_mask(w, missing_yes) & missing;
     null[g] |= _mm512_test_epi32_mask(w, missing_null) & missing;
-    const __m512i twice = _mm512_add_epi32(_mm512_add_epi32(i[g], i[g]), one);
-    i[g] = _mm512_mask_add_epi32(twice, __mmask16(~go), twice, one);
+    h[g] = _mm512_mask_add_epi32(twice, __mmask16(~go), twice, one);
   };
   auto group_tests = [&](int g) { return tests + (g0 + std::size_t(g)) * tests_per_group; };
   // Levels 0 to 2 (node i of the sixteen trees is the sixteen words at 16 i): level 0 is one vector, level 1
@@ -305,7 +335,7 @@ PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, 
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
       const int* level = group_tests(g);
-      step(g, _mm512_mask_blend_epi32(_mm512_cmpeq_epi32_mask(i[g], two), _mm512_loadu_si512(level + 16),
+      step(g, _mm512_mask_blend_epi32(_mm512_cmpeq_epi32_mask(h[g], three), _mm512_loadu_si512(level + 16),
                                       _mm512_loadu_si512(level + 32)));
     }
   }
@@ -313,25 +343,36 @@ PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, 
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
       const int* level = group_tests(g);
-      const __mmask16 odd = _mm512_test_epi32_mask(i[g], one);  // 3 and 5 (rather than 4 and 6)
-      const __mmask16 high = _mm512_cmpge_epi32_mask(i[g], five);
+      const __mmask16 odd = _mm512_testn_epi32_mask(h[g], one);  // nodes 3 and 5 (rather than 4 and 6)
+      const __mmask16 high = _mm512_cmpge_epi32_mask(h[g], six);
       const __m512i low_pair = _mm512_mask_blend_epi32(odd, _mm512_loadu_si512(level + 64), _mm512_loadu_si512(level + 48));
       const __m512i high_pair = _mm512_mask_blend_epi32(odd, _mm512_loadu_si512(level + 96), _mm512_loadu_si512(level + 80));
       step(g, _mm512_mask_blend_epi32(high, low_pair, high_pair));
     }
   }
-  // Levels 3 and 4 are stored tree by tree (build_perfect), a tree's 2^s nodes in a run: a two-register
-  // permute (32 words) reads the words of 32 / 2^s trees at once (four at level 3, two at level 4), and
-  // blends put the lanes together. Cheaper than a gather, whose sixteen loads bound this walk.
+  // Levels 3 and 4 are stored tree by tree (build_perfect), a tree's 2^s nodes in a run. Where gathers are
+  // slow (Zen 5: 21-25 cycles per sixteen lanes), a two-register permute (32 words) reads the words of 32 /
+  // 2^s trees at once (four at level 3, two at level 4), and blends put the lanes together; where they are
+  // not (Intel), the permutes and blends, all on the two vector ports a step needs, cost more than a gather
+  // (Binned::gathered_levels).
+  const bool gathered_levels = b.gathered_levels;
   auto by_tree_level = [&](auto level_index) PMMLRT_AVX512 {
     constexpr int kNodes = 1 << decltype(level_index)::value, kTrees = 32 / kNodes;  // per permute
+    if (gathered_levels) {
+      // Node h - 1 of lane j: word 2^s j + h - 2^s of the level.
+      const __m512i at = _mm512_sub_epi32(_mm512_mullo_epi32(lane, _mm512_set1_epi32(kNodes)), _mm512_set1_epi32(kNodes));
+#pragma GCC unroll 8
+      for (int g = 0; g < G; ++g)
+        step(g, _mm512_i32gather_epi32(_mm512_add_epi32(h[g], at), group_tests(g) + (kNodes - 1) * 16, 4));
+      return;
+    }
     const __m512i at = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_and_si512(lane, _mm512_set1_epi32(kTrees - 1)),
                                                            _mm512_set1_epi32(kNodes)),
-                                        _mm512_set1_epi32(1 - kNodes));
+                                        _mm512_set1_epi32(-kNodes));
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
       const int* level = group_tests(g) + (kNodes - 1) * 16;
-      const __m512i idx = _mm512_add_epi32(i[g], at);  // kNodes (lane % kTrees) + node - (kNodes - 1)
+      const __m512i idx = _mm512_add_epi32(h[g], at);  // kNodes (lane % kTrees) + node - (kNodes - 1)
       __m512i w = _mm512_permutex2var_epi32(_mm512_loadu_si512(level), idx, _mm512_loadu_si512(level + 16));
       for (int part = 1; part < 16 / kTrees; ++part)
         w = _mm512_mask_blend_epi32(__mmask16(((1u << kTrees) - 1) << (kTrees * part)), w,
@@ -345,14 +386,14 @@ PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, 
   for (std::int32_t s = 5; s < depth; ++s) {
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g)
-      step(g, _mm512_i32gather_epi32(_mm512_add_epi32(_mm512_slli_epi32(i[g], 4), base[g]), tests, 4));
+      step(g, _mm512_i32gather_epi32(_mm512_add_epi32(_mm512_slli_epi32(h[g], 4), base[g]), tests, 4));
   }
   const auto* leaves = b.perfect_leaves.data();
-  const __m512i first_slot = _mm512_set1_epi32((1 << depth) - 1);
+  const __m512i first_slot = _mm512_set1_epi32(1 << depth);  // h of the first leaf
   const std::size_t width = k.sum_width, slots = b.perfect_slots(), node_count = b.nodes.size();
   for (int g = 0; g < G; ++g) {
     const std::size_t group = g0 + std::size_t(g);
-    const __m512i at = _mm512_add_epi32(_mm512_slli_epi32(_mm512_sub_epi32(i[g], first_slot), 4),
+    const __m512i at = _mm512_add_epi32(_mm512_slli_epi32(_mm512_sub_epi32(h[g], first_slot), 4),
                                         _mm512_add_epi32(lane, _mm512_set1_epi32(int(group << (depth + 4)))));
     const auto live = __mmask16(~null[g]);
     if constexpr (kOut == LeafOut::Nodes) {
@@ -380,36 +421,59 @@ PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, 
 }
 
 /// walk_perfect for exactly `chains` (1 to 8) groups: no padding group is walked.
-template <bool kSets, bool kInRegisters, LeafOut kOut, int G = 8>
+template <bool kSets, int kRegisters, LeafOut kOut, StepKind kStep, int G = 8>
 PMMLRT_AVX512 inline void walk_perfect_chains(const EnsembleKernel& k, std::size_t chains, std::size_t g0,
                                               const std::int32_t* bins, void* out, std::size_t sum_stride) {
   if constexpr (G > 1) {
     if (chains < std::size_t(G))
-      return walk_perfect_chains<kSets, kInRegisters, kOut, G - 1>(k, chains, g0, bins, out, sum_stride);
+      return walk_perfect_chains<kSets, kRegisters, kOut, kStep, G - 1>(k, chains, g0, bins, out, sum_stride);
   }
-  walk_perfect<G, kSets, kInRegisters, kOut>(k, g0, bins, out, sum_stride);
+  walk_perfect<G, kSets, kRegisters, kOut, kStep>(k, g0, bins, out, sum_stride);
+}
+
+/// Whether one of the row's `nf` bins is the missing bin.
+PMMLRT_AVX512 inline bool row_has_missing(const std::int32_t* bins, std::size_t nf, std::int32_t missing_bin) {
+  const __m512i missing = _mm512_set1_epi32(missing_bin);
+  for (std::size_t f = 0; f < nf; f += 16) {
+    const auto live = __mmask16(nf - f >= 16 ? 0xFFFF : (1u << (nf - f)) - 1);
+    if (_mm512_mask_cmpeq_epi32_mask(live, _mm512_maskz_loadu_epi32(live, bins + f), missing)) return true;
+  }
+  return false;
 }
 
 /// Groups [first, last) of the perfect layout for one row, eight groups in flight.
-template <bool kSets, bool kInRegisters, LeafOut kOut>
+template <bool kSets, int kRegisters, LeafOut kOut>
 __attribute__((noinline)) PMMLRT_AVX512 void walk_perfect_groups(const EnsembleKernel& k, const std::int32_t* bins,
                                                                  std::size_t first, std::size_t last, void* out,
                                                                  std::size_t sum_stride) {
   constexpr std::size_t kGroupsInFlight = 8;
-  for (std::size_t g0 = first; g0 < last; g0 += kGroupsInFlight)
-    walk_perfect_chains<kSets, kInRegisters, kOut>(k, std::min(kGroupsInFlight, last - g0), g0, bins, out, sum_stride);
+  bool plain = false;
+  if constexpr (!kSets) plain = !row_has_missing(bins, k.features(), k.bins.missing_bin);
+  for (std::size_t g0 = first; g0 < last; g0 += kGroupsInFlight) {
+    const std::size_t chains = std::min(kGroupsInFlight, last - g0);
+    if constexpr (!kSets)
+      if (plain) {
+        walk_perfect_chains<kSets, kRegisters, kOut, StepKind::Plain>(k, chains, g0, bins, out, sum_stride);
+        continue;
+      }
+    walk_perfect_chains<kSets, kRegisters, kOut, StepKind::Full>(k, chains, g0, bins, out, sum_stride);
+  }
+}
+
+template <bool kSets, LeafOut kOut>
+PMMLRT_AVX512 void walk_perfect_range_of(const EnsembleKernel& k, const std::int32_t* bins, std::size_t first,
+                                         std::size_t last, void* out, std::size_t sum_stride) {
+  const std::size_t nf = k.features();
+  if (nf <= 16) walk_perfect_groups<kSets, 1, kOut>(k, bins, first, last, out, sum_stride);
+  else if (nf <= 32) walk_perfect_groups<kSets, 2, kOut>(k, bins, first, last, out, sum_stride);
+  else walk_perfect_groups<kSets, 0, kOut>(k, bins, first, last, out, sum_stride);
 }
 
 template <LeafOut kOut>
 PMMLRT_AVX512 void walk_perfect_range(const EnsembleKernel& k, const std::int32_t* bins, std::size_t first,
                                       std::size_t last, void* out, std::size_t sum_stride = 0) {
-  const bool sets = !k.bins.set_words.empty(), in_registers = k.features() <= 32;
-  if (sets)
-    in_registers ? walk_perfect_groups<true, true, kOut>(k, bins, first, last, out, sum_stride)
-                 : walk_perfect_groups<true, false, kOut>(k, bins, first, last, out, sum_stride);
-  else
-    in_registers ? walk_perfect_groups<false, true, kOut>(k, bins, first, last, out, sum_stride)
-                 : walk_perfect_groups<false, false, kOut>(k, bins, first, last, out, sum_stride);
+  if (!k.bins.set_words.empty()) walk_perfect_range_of<true, kOut>(k, bins, first, last, out, sum_stride);
+  else walk_perfect_range_of<false, kOut>(k, bins, first, last, out, sum_stride);
 }
 
 /// Adds the terms of trees [first, last) (first a multiple of 8) of eight rows to their sums `acc` (lane j:

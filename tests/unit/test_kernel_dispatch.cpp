@@ -26,3 +26,19 @@ TEST_CASE("kernel dispatch: the best level the CPU has, capped by PMMLRT_SIMD an
   CHECK(int(pmmlrt::eval::simd_level()) == int(expected));
   MESSAGE("kernel level: " << (expected == SimdLevel::Avx512 ? "avx512" : expected == SimdLevel::Avx2 ? "avx2" : "scalar"));
 }
+
+TEST_CASE("kernel dispatch: the perfect walk's levels of 8 and 16 nodes by gathers on Intel, PMMLRT_TREE_LEVELS aside") {
+  if (const char* want = std::getenv("PMMLRT_TREE_LEVELS"); want && *want) {
+    const std::string w = want;
+    // As above: a misspelt choice would leave the run testing the CPU's default twice.
+    REQUIRE((w == "gather" || w == "permute"));
+    CHECK(pmmlrt::eval::perfect_levels_gathered() == (w == "gather"));
+    return;
+  }
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  CHECK(pmmlrt::eval::perfect_levels_gathered() == (__builtin_cpu_is("intel") != 0));
+#else
+  CHECK(!pmmlrt::eval::perfect_levels_gathered());
+#endif
+}

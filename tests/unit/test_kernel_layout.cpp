@@ -56,6 +56,7 @@ Layouts layouts(const std::string& text) {
     ++n.perfect;
     REQUIRE(b.perfect_depth == depth);
     REQUIRE(std::size_t(b.perfect_lanes) == lanes);
+    REQUIRE(b.gathered_levels == (lanes == 16 && pmmlrt::eval::perfect_levels_gathered()));
     const std::size_t groups = (k.trees() + lanes - 1) / lanes, slots = std::size_t(1) << depth;
     REQUIRE(b.perfect_groups() == groups);
     REQUIRE(b.perfect_tests.size() == groups * lanes * (slots - 1));

@@ -81,7 +81,7 @@ std::string compiled_bytes(const pmmlrt::compile::Compiled& c) {
     b.put(n.any_exact), b.all(n.search_top), b.all(n.search_top_entries), b.all(n.search_deep), b.all(n.search_exact);
     b.all(n.search), b.all(n.search_levels), b.all(n.level_begin), b.all(n.set_words), b.all(n.nodes), b.all(n.result);
     b.all(n.leaf_value), b.all(n.roots), b.all(n.depth), b.all(n.group_depth), b.all(n.test_words);
-    b.all(n.first_children), b.put(n.perfect_depth), b.all(n.perfect_tests), b.all(n.perfect_leaves);
+    b.all(n.first_children), b.put(n.perfect_depth), b.put(n.gathered_levels), b.all(n.perfect_tests), b.all(n.perfect_leaves);
     b.all(n.perfect_terms), b.all(n.perfect_terms_float);
   }
   return b.take();
