@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <string_view>
 #include <unordered_map>
 
@@ -721,6 +722,22 @@ void EnsembleKernel::walk_direct_block(const double* x, std::size_t rows, std::i
 }
 
 void EnsembleKernel::finish() {
+  // Features in slot order (the inputs in the DataDictionary's order) rather than in order of first use: a
+  // batch whose columns are the inputs in that order then hands the kernel its rows as they are (see
+  // MatrixFill::direct_rows in model.cpp).
+  std::vector<std::int32_t> by_slot(feature_slots.size()), renamed(feature_slots.size());
+  std::iota(by_slot.begin(), by_slot.end(), 0);
+  std::sort(by_slot.begin(), by_slot.end(), [&](std::int32_t a, std::int32_t b) {
+    return feature_slots[std::size_t(a)] < feature_slots[std::size_t(b)];
+  });
+  std::vector<std::int32_t> slots(feature_slots.size());
+  for (std::size_t i = 0; i < by_slot.size(); ++i) {
+    renamed[std::size_t(by_slot[i])] = std::int32_t(i);
+    slots[i] = feature_slots[std::size_t(by_slot[i])];
+  }
+  feature_slots = std::move(slots);
+  for (std::size_t i = 0; i < kind.size(); ++i)
+    if (kind[i] != Kind::Leaf) feature[i] = renamed[std::size_t(feature[i])];
   for (auto* v : {&feature, &yes, &no, &aux, &labels}) shrink_if_slack(*v);
   shrink_if_slack(kind);
   shrink_if_slack(threshold);
