@@ -4,7 +4,8 @@
 // thread:
 //   - model load time (median of --load-repeats loads) and the resident memory the loaded model keeps;
 //   - rows/s through the numeric batch path (Model::score(const double*, ...)) for each --batches size;
-//   - single-record latency p50/p99 through Model::score(Record) and through the numeric batch path with one row;
+//   - single-record latency p50/p99 through Model::score(Record), the numeric batch path with one row,
+//     Model::score_into and the C ABI's pmmlrt_score_one (the same model loaded through libpmmlrt_c);
 //   - agreement with the training library's own predictions (--expected): max abs and max ulp difference.
 // Prints one JSON object on stdout.
 //
@@ -28,6 +29,9 @@
 #include <vector>
 
 #include <pmmlrt/pmmlrt.hpp>
+#if PMMLRT_BENCH_CAPI
+#include <pmmlrt.h>
+#endif
 
 #include "common.hpp"
 
@@ -400,6 +404,21 @@ int run(const Args& a) {
     m.score_into(in_order.data() + i * m.input_fields().size(), m.input_fields().size(), into);
     sink = sink + predicted;
   });
+  // The same numbers through the C ABI, as a host application in C (or any FFI) would call it.
+#if PMMLRT_BENCH_CAPI
+  pmmlrt_model* c_model = nullptr;
+  if (pmmlrt_model_load_file(a.model.c_str(), nullptr, &c_model) != PMMLRT_OK)
+    throw std::runtime_error(std::string("pmmlrt_model_load_file: ") + pmmlrt_last_error());
+  const std::size_t n_inputs = m.input_fields().size();
+  double c_predicted = 0;
+  Latency capi_lat = measure_latency(nrec, [&](std::size_t i) {
+    if (pmmlrt_score_one(c_model, in_order.data() + i * n_inputs, n_inputs, &c_predicted, probs.data(), probs.size(),
+                         outs.data(), outs.size()) != PMMLRT_OK)
+      throw std::runtime_error(std::string("pmmlrt_score_one: ") + pmmlrt_last_error());
+    sink = sink + c_predicted;
+  });
+  pmmlrt_model_release(c_model);
+#endif
 
   std::ostringstream o;
   o << "{\"engine\": \"pmmlrt\", \"model_type\": " << json_str(m.model_type()) << ", \"load_s_median\": "
@@ -428,7 +447,12 @@ int run(const Args& a) {
     << num(batch1_lat.p50_us) << ", \"p99_us\": " << num(batch1_lat.p99_us) << ", \"mean_us\": " << num(batch1_lat.mean_us)
     << ", \"n\": " << batch1_lat.n << "}, \"numeric\": {\"p50_us\": " << num(numeric_lat.p50_us)
     << ", \"p99_us\": " << num(numeric_lat.p99_us) << ", \"mean_us\": " << num(numeric_lat.mean_us)
-    << ", \"n\": " << numeric_lat.n << "}}";
+    << ", \"n\": " << numeric_lat.n << "}";
+#if PMMLRT_BENCH_CAPI
+  o << ", \"capi\": {\"p50_us\": " << num(capi_lat.p50_us) << ", \"p99_us\": " << num(capi_lat.p99_us)
+    << ", \"mean_us\": " << num(capi_lat.mean_us) << ", \"n\": " << capi_lat.n << "}";
+#endif
+  o << "}";
   o << "}\n";
   std::cout << o.str();
   return sink == 12345.678 ? 3 : 0;

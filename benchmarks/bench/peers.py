@@ -264,8 +264,43 @@ class PyPMMLPeer(Peer):
             pass
 
 
+class PmmlrtPythonPeer(Peer):
+    """pmmlrt's own Python package (python/), installed by benchmarks/run over the driver's libpmmlrt_c."""
+    name = "pmmlrt-python"
+    note = ("the pmmlrt Python package over the same build's libpmmlrt_c: predict_proba / predict on a NumPy "
+            "array (batch), predict_proba_one / predict_one on a list of numbers (record)")
+    fast_record = True  # time as many records as pmmlrt_bench does
+
+    def prepare(self):
+        import pmmlrt
+        self.m = pmmlrt.load(str(self.mdir / "model.pmml"))
+        cols = list(self.meta["columns"])
+        # The data's column of each input field: the array and the record go in input field order.
+        self.order = [cols.index(f.name) for f in self.m.input_fields]
+        self.classification = self.m.function == "classification"
+        self.note += f" (compiled single-record path: {'yes' if self.m._scorer is not None else 'no'})"
+        return self
+
+    def prepare_rows(self, X):
+        return np.ascontiguousarray(np.asarray(X, dtype=np.float64)[:, self.order])
+
+    def predict(self, X):
+        if self.classification:
+            return self.m.predict_proba(X)
+        return np.asarray(self.m.predict(X), dtype=np.float64).reshape(-1, 1)
+
+    def record_rows(self, X):
+        return [list(map(float, row)) for row in self.prepare_rows(X)]
+
+    def record(self, x):
+        return self.m.predict_proba_one(x) if self.classification else self.m.predict_one(x)
+
+    def close(self):
+        self.m.close()
+
+
 def peers_for(sp):
-    out = []
+    out = [PmmlrtPythonPeer]
     if sp.library == "xgboost":
         out.append(XGBoostPeer)
     if sp.library == "lightgbm":
@@ -298,8 +333,9 @@ def measure(peer, X, E, batches, repeats, min_time, latency_n, slow_rows=1000):
             t["rows_per_cpu_s"] = t["rows_per_s"]
     Xl = prep(np.asarray(X[:latency_n]))
     if hasattr(peer, "record"):
-        Xr = np.asarray(X[:latency_n])
-        res["latency"] = {"record": timed_latency(lambda i: peer.record(Xr[i]), min(latency_n, 300))}
+        Xr = peer.record_rows(X[:latency_n]) if hasattr(peer, "record_rows") else np.asarray(X[:latency_n])
+        n = latency_n if getattr(peer, "fast_record", False) else min(latency_n, 300)
+        res["latency"] = {"record": timed_latency(lambda i: peer.record(Xr[i]), n)}
     else:
         res["latency"] = {"batch1": timed_latency(lambda i: peer.predict(Xl[i:i + 1]), latency_n)}
     return res
