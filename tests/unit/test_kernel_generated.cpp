@@ -22,6 +22,7 @@ using pmmlrt_test::same_bits;
 struct EnsembleSpec {
   std::size_t features, trees;
   bool classification;
+  bool default_child_only = false;  // every tree routes missing values to a child, as XGBoost and LightGBM do
 };
 
 const double kGrid[] = {-2.5, -1.0, -0.0, 0.25, 0.5, 1.0, 3.0, 7.5};
@@ -44,7 +45,7 @@ class EnsembleWriter {
       << "<Segmentation multipleModelMethod=\"" << (spec_.classification ? "average" : "sum") << "\">";
     const char* strategies[] = {"none", "defaultChild", "nullPrediction"};
     for (std::size_t t = 0; t < spec_.trees; ++t) {
-      std::string strategy = strategies[rng_() % 3];
+      std::string strategy = spec_.default_child_only ? "defaultChild" : strategies[rng_() % 3];
       o << "<Segment id=\"" << t + 1 << "\"><True/><TreeModel functionName=\"" << function
         << "\" missingValueStrategy=\"" << strategy << "\" splitCharacteristic=\"binarySplit\">" << schema();
       o << node(0, strategy == "defaultChild", "<True/>");
@@ -131,7 +132,8 @@ std::vector<double> hostile_inputs(std::size_t rows, std::size_t cols, std::mt19
 TEST_CASE("kernel and generic walk agree on generated ensembles of 5 to 600 features") {
   std::mt19937_64 rng(7);
   for (EnsembleSpec spec : {EnsembleSpec{5, 37, false}, EnsembleSpec{24, 37, false}, EnsembleSpec{40, 70, false},
-                            EnsembleSpec{600, 30, false}, EnsembleSpec{12, 23, true}, EnsembleSpec{40, 45, true}}) {
+                            EnsembleSpec{600, 30, false}, EnsembleSpec{12, 23, true}, EnsembleSpec{40, 45, true},
+                            EnsembleSpec{9, 37, false, true}, EnsembleSpec{28, 45, true, true}}) {
     CAPTURE(spec.features);
     CAPTURE(spec.classification);
     const std::string text = EnsembleWriter(spec, rng).pmml();
