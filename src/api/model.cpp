@@ -1098,14 +1098,16 @@ struct MatrixFill {
   }
   static constexpr bool kNumeric = true;
 
-  /// Asks for the cache lines of the n rows after [start, start + n) of a row-major matrix: the kernels spend
-  /// far longer on a block than memory takes to deliver the next one, which the hardware's prefetcher does not
-  /// fetch that far ahead.
+  /// Asks for the cache lines of the n rows after [start, start + n) of a row-major matrix (into L2, at most
+  /// 64 KiB of them): the kernels spend far longer on a block than memory takes to deliver the next one,
+  /// which the hardware's prefetcher does not fetch that far ahead.
   void prefetch_next(std::size_t start, std::size_t n) const {
+    constexpr std::size_t kMaxBytes = std::size_t(64) << 10;
     if (layout != Layout::RowMajor || start + n >= rows) return;
     const auto* first = reinterpret_cast<const char*>(data + (start + n) * cols);
     const auto* end = reinterpret_cast<const char*>(data + std::min(rows, start + 2 * n) * cols);
-    for (const char* p = first; p < end; p += 64) __builtin_prefetch(p);
+    if (std::size_t(end - first) > kMaxBytes) end = first + kMaxBytes;
+    for (const char* p = first; p < end; p += 64) __builtin_prefetch(p, 0, 2);
   }
 
   /// What EnsembleKernel::gather reads from a lazy row, for rows [start, start + n) into x (a row of
@@ -1115,6 +1117,7 @@ struct MatrixFill {
                    const std::vector<std::uint8_t>& to_float, double* x) const {
     constexpr std::size_t kMaxPlain = 256;
     const std::size_t nf = specs.size();
+    prefetch_next(start, n);
     const bool all_float = std::all_of(to_float.begin(), to_float.end(), [](std::uint8_t b) { return b != 0; });
     const bool no_float = std::none_of(to_float.begin(), to_float.end(), [](std::uint8_t b) { return b != 0; });
     std::size_t column[kMaxPlain];
@@ -1130,7 +1133,6 @@ struct MatrixFill {
     if (consecutive) {
       const T* in = data + start * cols;
       const std::size_t cells = n * nf;
-      prefetch_next(start, n);
       if (all_float)
         for (std::size_t k = 0; k < cells; ++k) x[k] = double(static_cast<float>(in[k]));
       else
