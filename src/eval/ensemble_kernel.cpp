@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <memory>
@@ -31,6 +32,18 @@ SimdLevel simd_level() {
   return level;
 }
 
+bool gathers_preferred(bool intel, std::string_view gather_data_sampling) {
+  // The fix (Skylake to Tiger Lake) makes a gather several times slower.
+  return intel && gather_data_sampling.rfind("Mitigation: Microcode", 0) != 0;
+}
+
+std::string gather_data_sampling_report() {
+  std::ifstream in("/sys/devices/system/cpu/vulnerabilities/gather_data_sampling");
+  std::string line;
+  if (!in || !std::getline(in, line)) return {};
+  return line;
+}
+
 bool perfect_levels_gathered() {
   static const bool gathered = [] {
     if (const char* want = std::getenv("PMMLRT_TREE_LEVELS")) {
@@ -40,7 +53,7 @@ bool perfect_levels_gathered() {
     }
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
-    return __builtin_cpu_is("intel") != 0;
+    return gathers_preferred(__builtin_cpu_is("intel") != 0, gather_data_sampling_report());
 #else
     return false;
 #endif

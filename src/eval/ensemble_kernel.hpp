@@ -30,6 +30,8 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "eval/value.hpp"
@@ -49,9 +51,16 @@ SimdLevel simd_level();
 
 /// Whether the AVX-512 perfect walk reads its levels of 8 and 16 nodes by gathers (true) or by two-register
 /// permutes (false): gathers on Intel cores, where they cost less than the permutes and blends they replace
-/// (on AMD's Zen 5 they cost more). Chosen once per process; PMMLRT_TREE_LEVELS=gather|permute overrides
-/// it, so that both are tested on any AVX-512 CPU.
+/// (on AMD's Zen 5 they cost more), unless the microcode's fix for Gather Data Sampling slows them down.
+/// Chosen once per process by gathers_preferred(); PMMLRT_TREE_LEVELS=gather|permute overrides it, so that
+/// both are tested on any AVX-512 CPU.
 bool perfect_levels_gathered();
+/// The rule of perfect_levels_gathered(): an Intel CPU whose Linux report of Gather Data Sampling (the text of
+/// /sys/devices/system/cpu/vulnerabilities/gather_data_sampling, empty when there is none) is not a
+/// microcode mitigation.
+bool gathers_preferred(bool intel, std::string_view gather_data_sampling);
+/// The first line of /sys/devices/system/cpu/vulnerabilities/gather_data_sampling ("" when it cannot be read).
+std::string gather_data_sampling_report();
 
 struct EnsembleKernel {
   enum class Kind : std::uint8_t {

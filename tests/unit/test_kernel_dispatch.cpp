@@ -27,6 +27,18 @@ TEST_CASE("kernel dispatch: the best level the CPU has, capped by PMMLRT_SIMD an
   MESSAGE("kernel level: " << (expected == SimdLevel::Avx512 ? "avx512" : expected == SimdLevel::Avx2 ? "avx2" : "scalar"));
 }
 
+TEST_CASE("kernel dispatch: gathers are preferred on Intel unless Gather Data Sampling's microcode fix slows them") {
+  using pmmlrt::eval::gathers_preferred;
+  CHECK(gathers_preferred(true, ""));
+  CHECK(gathers_preferred(true, "Not affected"));
+  CHECK(gathers_preferred(true, "Vulnerable"));
+  CHECK(gathers_preferred(true, "Mitigation: AVX disabled, no microcode"));
+  CHECK_FALSE(gathers_preferred(true, "Mitigation: Microcode"));
+  CHECK_FALSE(gathers_preferred(true, "Mitigation: Microcode (locked)"));
+  CHECK_FALSE(gathers_preferred(false, "Not affected"));
+  CHECK_FALSE(gathers_preferred(false, ""));
+}
+
 TEST_CASE("kernel dispatch: the perfect walk's levels of 8 and 16 nodes by gathers on Intel, PMMLRT_TREE_LEVELS aside") {
   if (const char* want = std::getenv("PMMLRT_TREE_LEVELS"); want && *want) {
     const std::string w = want;
@@ -37,7 +49,9 @@ TEST_CASE("kernel dispatch: the perfect walk's levels of 8 and 16 nodes by gathe
   }
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
-  CHECK(pmmlrt::eval::perfect_levels_gathered() == (__builtin_cpu_is("intel") != 0));
+  const bool intel = __builtin_cpu_is("intel") != 0;
+  CHECK(pmmlrt::eval::perfect_levels_gathered() ==
+        pmmlrt::eval::gathers_preferred(intel, pmmlrt::eval::gather_data_sampling_report()));
 #else
   CHECK(!pmmlrt::eval::perfect_levels_gathered());
 #endif
