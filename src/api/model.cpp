@@ -909,6 +909,7 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
       const bool by_value = impl.tree_tail->by_leaf_value();
       for (std::size_t start = first; start < last; start += kBlock) {
         const std::size_t n = std::min(kBlock, last - start);
+        fill.prefetch_next(start, n);
         fill.direct_rows(start, n, kernel.direct_specs, kernel.direct_float, x.data());
         if (by_value) kernel.walk_direct_block(x.data(), n, results.data(), leaf_values.data());
         else kernel.walk_block(x.data(), n, results.data());
@@ -938,6 +939,7 @@ void Model::Impl::score_range(const Model::Impl& impl, std::size_t first, std::s
       }
       for (std::size_t start = first; start < last; start += kBlock) {
         const std::size_t n = std::min(kBlock, last - start);
+        fill.prefetch_next(start, n);  // once per block, however many kernels read it
         for (std::size_t a = 0; a < kernels.size(); ++a) {
           const auto& kernel = *prog.models[std::size_t(prog.kernel_models[std::size_t(kernels[a])])]->kernel;
           double* x = features[a].data();
@@ -1117,7 +1119,6 @@ struct MatrixFill {
                    const std::vector<std::uint8_t>& to_float, double* x) const {
     constexpr std::size_t kMaxPlain = 256;
     const std::size_t nf = specs.size();
-    prefetch_next(start, n);
     const bool all_float = std::all_of(to_float.begin(), to_float.end(), [](std::uint8_t b) { return b != 0; });
     const bool no_float = std::none_of(to_float.begin(), to_float.end(), [](std::uint8_t b) { return b != 0; });
     std::size_t column[kMaxPlain];
