@@ -52,10 +52,15 @@ struct Model::Impl {
       /// NaN when a missing cell leaves the record to the generic path (no replacement, or returnInvalid).
       std::vector<double> missing_values;
       bool has_missing_values = false;  // some term has a replacement (the vector kernel then blends it in)
+      bool has_float_terms = false;     // some term's input is a float field (its cell is rounded first)
+      /// Where `fields` and `record_positions` run on one by one from their first (term i at first + i), so
+      /// that a record's terms are one contiguous run of cells; -1 when they do not.
+      std::ptrdiff_t fields_run = -1, record_run = -1;
       /// acc += c * x over the terms from 0, then the intercept, as RegressionTableEval adds them; `x` holds
-      /// a term's cell at position[i] (a field index for score_into, a spec index for a Record).
+      /// a term's cell at position[i] (a field index for score_into, a spec index for a Record), and `run`
+      /// is fields_run or record_run for that `position`.
       double sum_row(const double* x, const std::vector<std::uint8_t>& to_float,
-                     const std::vector<std::ptrdiff_t>& position) const;
+                     const std::vector<std::ptrdiff_t>& position, std::ptrdiff_t run) const;
     };
     std::vector<Table> tables;
     std::vector<bool> float_spec;  // per spec: a float field (the cell is rounded to float first)
@@ -132,9 +137,22 @@ struct Model::Impl {
 };
 
 double Model::Impl::LinearPlan::Table::sum_row(const double* x, const std::vector<std::uint8_t>& to_float,
-                                               const std::vector<std::ptrdiff_t>& position) const {
+                                               const std::vector<std::ptrdiff_t>& position, std::ptrdiff_t run) const {
   double acc = 0.0;
   const std::size_t n = coefficients.size();
+  if (run >= 0 && !has_float_terms) {
+    // A single record is bound by the sum's chain of dependent additions, which must stay in term order
+    // to give the reference's rounding; the loop below adds a test, a branch and an indirect load per term.
+    // A NaN cell makes the sum NaN, and then the term-by-term loop decides (replacements), as does a NaN
+    // product (infinity times zero), which that loop gives too.
+    const double* cells = x + run;
+    for (std::size_t i = 0; i < n; ++i) acc += coefficients[i] * cells[i];
+    if (acc == acc) {
+      if (intercept != 0.0) acc += intercept;
+      return acc;
+    }
+    acc = 0.0;
+  }
   for (std::size_t i = 0; i < n; ++i) {
     double v = x[position[i]];
     if (v != v) v = missing_values[i];  // the prepared replacement, taken as it is
@@ -148,7 +166,8 @@ double Model::Impl::LinearPlan::Table::sum_row(const double* x, const std::vecto
 bool Model::Impl::LinearPlan::sum_row(const double* x, bool by_field, double* sums) const {
   for (std::size_t t = 0; t < tables.size(); ++t) {
     const Table& table = tables[t];
-    sums[t] = table.sum_row(x, float_term[t], by_field ? table.fields : table.record_positions);
+    sums[t] = by_field ? table.sum_row(x, float_term[t], table.fields, table.fields_run)
+                       : table.sum_row(x, float_term[t], table.record_positions, table.record_run);
     if (sums[t] != sums[t]) return false;
   }
   return true;
@@ -290,6 +309,14 @@ std::unique_ptr<Model::Impl::LinearPlan> linear_plan(const eval::Program& prog,
     products += table.specs.size();
     std::vector<std::uint8_t> float_term;
     for (auto spec : table.specs) float_term.push_back(plan->float_spec[std::size_t(spec)]);
+    for (auto f : float_term) table.has_float_terms = table.has_float_terms || f;
+    auto run_of = [](const std::vector<std::ptrdiff_t>& position) -> std::ptrdiff_t {
+      for (std::size_t i = 0; i < position.size(); ++i)
+        if (position[0] < 0 || position[i] != position[0] + std::ptrdiff_t(i)) return -1;
+      return position.empty() ? -1 : position[0];
+    };
+    table.fields_run = run_of(table.fields);
+    table.record_run = run_of(table.record_positions);
     plan->tables.push_back(std::move(table));
     plan->float_term.push_back(std::move(float_term));
   }
