@@ -439,6 +439,44 @@ bool build_binned(const EnsembleKernel& k, EnsembleKernel::Binned& b) {
 /// suits it: a vector of trees or more, at most kMaxDepth levels, and padding that at most doubles the memory
 /// of the node layout. PMMLRT_TREE_LAYOUT=nodes keeps the node layout (the tests check both against the
 /// generic walk).
+/// Puts the membership of every set test of the perfect layout into its test word, when each fits: a set
+/// test's feature is exact (its set members are edges, edge i being bin 2i + 1) and every bin between edges
+/// (even) is in the set or every one is out, as a set of edges or its complement makes them. The k field
+/// (29 - feature_bits bits) then holds bit 0: the even bins' membership, bit i + 1: edge i's, so a feature
+/// of up to 28 - feature_bits edges fits. (The step reads bit (bin + 1) / 2 of an odd bin, else bit 0.) A
+/// test on a feature that is not exact (isMissing, isNotMissing) has one membership for every bin: all its
+/// readable bits take it. Leaves the layout as it is and returns false otherwise.
+bool inline_perfect_sets(EnsembleKernel::Binned& b) {
+  using Binned = EnsembleKernel::Binned;
+  const int fb = b.feature_bits;
+  const std::uint32_t feature_mask = (std::uint32_t(1) << fb) - 1, low_mask = (std::uint32_t(1) << (fb + 2)) - 1;
+  const auto max_edges = std::size_t(28 - fb);
+  std::vector<std::uint32_t> inlined = b.perfect_tests;
+  for (std::uint32_t& w : inlined) {
+    if (!(w & Binned::kSetTest)) continue;
+    const std::size_t f = w & feature_mask, first_word = (w & ~Binned::kSetTest) >> (fb + 2);
+    const auto count = std::size_t(b.edge_begin[f + 1] - b.edge_begin[f]);
+    auto member = [&](std::size_t bin) { return (b.set_words[first_word + bin / 64] >> (bin % 64)) & 1; };
+    const std::uint64_t between = member(0);
+    std::uint32_t field = std::uint32_t(between);
+    if (!b.exact[f]) {  // bins 0 ... count, the highest bit read (count + 1) / 2
+      if ((count + 1) / 2 > max_edges) return false;
+      for (std::size_t bin = 1; bin <= count; ++bin)
+        if (member(bin) != between) return false;
+      if (between) field = (std::uint32_t(1) << (max_edges + 1)) - 1;
+    } else {
+      if (count > max_edges) return false;
+      for (std::size_t i = 0; i < count; ++i) {
+        if (member(2 * i + 2) != between) return false;
+        field |= std::uint32_t(member(2 * i + 1)) << (i + 1);
+      }
+    }
+    w = (w & low_mask) | field << (fb + 2) | Binned::kSetTest;
+  }
+  b.perfect_tests = std::move(inlined);
+  return true;
+}
+
 bool build_perfect(const EnsembleKernel& k, EnsembleKernel::Binned& b, std::size_t lanes) {
   constexpr std::int32_t kMaxDepth = 12;
   const std::size_t kLanes = lanes;
@@ -486,6 +524,7 @@ bool build_perfect(const EnsembleKernel& k, EnsembleKernel::Binned& b, std::size
   }
   b.perfect_depth = depth;
   b.gathered_levels = kLanes == 16 && perfect_levels_gathered();
+  b.perfect_inline_sets = kLanes == 16 && !b.set_words.empty() && inline_perfect_sets(b);
   const std::size_t width = k.sum_width, slot_count = b.perfect_leaves.size(), nodes = b.nodes.size();
   const bool in_float = k.summing == EnsembleKernel::Summing::Float;
   const std::size_t term_bytes = width * slot_count * (in_float ? sizeof(float) : sizeof(double));

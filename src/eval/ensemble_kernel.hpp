@@ -174,6 +174,9 @@ struct EnsembleKernel {
     // i of lane j at L i + j, except, with 16 lanes, on levels 3 and 4 (8 and 16 nodes), which go tree by
     // tree: node i of lane j at 16 (2^s - 1) + 2^s j + (i - 2^s + 1).
     std::vector<std::uint32_t> perfect_tests;
+    // 16 lanes: the set tests of perfect_tests carry their membership in their k field instead of an offset
+    // into set_words (see inline_perfect_sets), so that a step tests them without gathering set words.
+    bool perfect_inline_sets = false;
     std::vector<std::int32_t> perfect_leaves;   // per group: the node (of `nodes`) of leaf slot s of lane j at L s + j
     // A summing kernel's leaf terms in the layout of perfect_leaves, one run per sum (sum_width), the null
     // leaf's NaN on padding lanes: the block walk then gathers a row's terms, not its leaves' nodes. Floats

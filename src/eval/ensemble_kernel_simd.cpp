@@ -268,6 +268,7 @@ PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, 
   const auto* tests = reinterpret_cast<const int*>(b.perfect_tests.data());
   const auto* set_words = reinterpret_cast<const long long*>(b.set_words.data());
   const int fb = b.feature_bits;
+  const bool inline_sets = b.perfect_inline_sets;
   // The per-lane shift is one instruction; a shift by a register's count is two.
   const __m512i k_shifts = _mm512_set1_epi32(fb + 2);
   // A plain step from registers compares the bin shifted as the test word's k is, bin << (fb + 2), with the
@@ -308,7 +309,7 @@ PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, 
     base[g] = _mm512_add_epi32(lane, _mm512_set1_epi32(int((g0 + std::size_t(g)) * tests_per_group) - 16));
   }
   // One step of group g from its test words w: h becomes 2h where the test holds, else 2h + 1.
-  auto step = [&](int g, __m512i w) PMMLRT_AVX512 {
+  auto step = [&](int g, __m512i w) __attribute__((always_inline)) PMMLRT_AVX512 {
     const __m512i twice = _mm512_add_epi32(h[g], h[g]);
     if constexpr (kShifted) {
       h[g] = _mm512_mask_add_epi32(twice, _mm512_cmpgt_epi32_mask(row_bin(w), w), twice, one);
@@ -320,8 +321,20 @@ PMMLRT_AVX512 inline void walk_perfect(const EnsembleKernel& k, std::size_t g0, 
       return;
     }
     const __mmask16 missing = _mm512_cmpeq_epi32_mask(bin, missing_bin);
-    __mmask16 go = _mm512_cmple_epi32_mask(bin, _mm512_srlv_epi32(w, k_shifts));
-    if (kSets) go = set_test_step16(go, _mm512_test_epi32_mask(w, set_flag), missing, w, bin, k_shift, set_words);
+    const __m512i k_field = _mm512_srlv_epi32(w, k_shifts);
+    __mmask16 go = _mm512_cmple_epi32_mask(bin, k_field);
+    if constexpr (kSets) {
+      const __mmask16 sets = _mm512_test_epi32_mask(w, set_flag);
+      if (inline_sets) {
+        // Bit 0 of k is the membership of the bins between edges, bit i + 1 that of edge i (bin 2i + 1):
+        // the bit at (bin + 1) / 2 for an odd bin, else bit 0. Missing lanes go by their flags below.
+        const __m512i at = _mm512_maskz_srli_epi32(_mm512_test_epi32_mask(bin, one), _mm512_add_epi32(bin, one), 1);
+        const __mmask16 member = _mm512_test_epi32_mask(_mm512_srlv_epi32(k_field, at), one);
+        go = __mmask16((go & ~sets) | (member & sets & ~missing));
+      } else if (sets) {  // most steps meet no set test in any of their sixteen lanes
+        go = set_test_step16(go, sets, missing, w, bin, k_shift, set_words);
+      }
+    }
     go |= _mm512_test_epi32_mask(w, missing_yes) & missing;
     null[g] |= _mm512_test_epi32_mask(w, missing_null) & missing;
     h[g] = _mm512_mask_add_epi32(twice, __mmask16(~go), twice, one);

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <random>
@@ -35,15 +36,19 @@ struct Field {
   bool numeric;
 };
 
-std::vector<Field> fields(bool with_string) {
+/// The fields of a generated model. With `wide`, one of more than 64 categories (several membership words);
+/// without it every set test fits in the perfect layout's test words (Binned::perfect_inline_sets).
+std::vector<Field> fields(bool with_string, bool wide) {
   std::vector<Field> out{
       {"i", "integer", "categorical", "int", {}, true},
-      {"w", "integer", "categorical", "int", {}, true},  // more than 64 categories: several membership words
       {"d", "double", "continuous", "real", {"-1.5", "-0", "0", "0.25", "0.5", "2", "3", "1e300", "INF", "-INF"}, true},
       {"f", "float", "continuous", "real", {"0.1", "0.2", "0.3", "1.5", "-2.5"}, true},
   };
   for (int v = -3; v <= 12; ++v) out[0].pool.push_back(std::to_string(v));
-  for (int v = 0; v < 200; ++v) out[1].pool.push_back(std::to_string(v));
+  if (wide) {
+    out.insert(out.begin() + 1, {"w", "integer", "categorical", "int", {}, true});
+    for (int v = 0; v < 200; ++v) out[1].pool.push_back(std::to_string(v));
+  }
   if (with_string) out.push_back({"s", "string", "categorical", "string", {"a", "b", "c", "d", "e"}, false});
   return out;
 }
@@ -53,9 +58,10 @@ std::string quoted(const Field& f, const std::string& v) { return f.numeric ? v 
 /// Generates random ensembles; every tree of a model shares one missingValueStrategy.
 class Generator {
  public:
-  Generator(std::uint64_t seed, bool classification, bool with_string, const char* missing_strategy,
+  Generator(std::uint64_t seed, bool classification, bool with_string, bool wide, const char* missing_strategy,
             const char* invalid_treatment)
-      : rng_(seed), classification_(classification), fields_(fields(with_string)), strategy_(missing_strategy),
+      : rng_(seed), classification_(classification), binary_(!wide), fields_(fields(with_string, wide)),
+        strategy_(missing_strategy),
         invalid_(invalid_treatment) {}
 
   std::string model(int trees) {
@@ -84,6 +90,7 @@ class Generator {
  private:
   std::mt19937_64 rng_;
   bool classification_;
+  bool binary_;  // two children per node (a perfect layout of depth <= 12 is possible), else two or three
   std::vector<Field> fields_;
   const char* strategy_;
   const char* invalid_;
@@ -135,8 +142,8 @@ class Generator {
   std::string node(const std::string& pred, int depth) {
     const int id = next_id_++;
     std::vector<std::string> children;
-    if (depth < 5 && pick(5) != 0) {
-      const std::size_t n = 2 + pick(2);
+    if (depth < (binary_ ? 4 : 5) && pick(5) != 0) {
+      const std::size_t n = binary_ ? 2 : 2 + pick(2);
       for (std::size_t c = 0; c < n; ++c)
         children.push_back(node(c + 1 == n && pick(2) ? "<True/>" : predicate(), depth + 1));
     }
@@ -187,7 +194,7 @@ pmmlrt::Value hostile(const Field& f, std::mt19937_64& rng) {
 }
 
 struct KernelCount {
-  std::size_t kernels = 0, binned = 0, binned_with_sets = 0;
+  std::size_t kernels = 0, binned = 0, binned_with_sets = 0, perfect_with_sets = 0, inline_sets = 0;
 };
 
 /// The model's ensemble kernels: how many there are, how many are binned, how many of those have set tests.
@@ -204,6 +211,11 @@ KernelCount kernels(const std::string& text) {
     ++n.kernels;
     n.binned += kernel.binned ? 1 : 0;
     n.binned_with_sets += kernel.binned && !kernel.bins.set_words.empty() ? 1 : 0;
+    // The 16-lane (AVX-512) perfect layout, the one that takes memberships into its words.
+    const bool perfect_sets = kernel.binned && kernel.bins.perfect_depth && kernel.bins.perfect_lanes == 16 &&
+                              !kernel.bins.set_words.empty();
+    n.perfect_with_sets += perfect_sets ? 1 : 0;
+    n.inline_sets += perfect_sets && kernel.bins.perfect_inline_sets ? 1 : 0;
   }
   return n;
 }
@@ -243,18 +255,23 @@ void require_same_record(const pmmlrt::Model& fast, const pmmlrt::Model& slow, c
 TEST_CASE("set tests: the binned kernel and the generic walk agree on members, non-members and missing values") {
   // Set tests are binned for the AVX-512 walks only (the AVX2 and scalar levels take the scalar steps).
   const bool vector_walks = pmmlrt::eval::simd_level() == pmmlrt::eval::SimdLevel::Avx512;
-  std::size_t models = 0, binned = 0, records = 0;
+  const char* layout = std::getenv("PMMLRT_TREE_LAYOUT");  // "nodes": no perfect layout
+  const bool nodes_layout = layout && std::string(layout) == "nodes";
+  std::size_t models = 0, binned = 0, inlined = 0, records = 0;
   std::mt19937_64 values(7);
   std::uint64_t seed = 1;
   for (const char* strategy : {"none", "nullPrediction", "defaultChild", "lastPrediction"})
     for (const char* invalid : {"returnInvalid", "asIs", "asMissing"})
       for (bool classification : {false, true})
-        for (bool with_string : {false, true}) {
+        for (bool with_string : {false, true})
+        for (bool wide : {true, false}) {
           const std::string label = std::string(strategy) + " " + invalid + (classification ? " vote" : " sum") +
-                                    (with_string ? " with string" : "") + " seed " + std::to_string(seed);
+                                    (with_string ? " with string" : "") + (wide ? " wide" : "") + " seed " +
+                                    std::to_string(seed);
           CAPTURE(label);
-          Generator gen(seed++, classification, with_string, strategy, invalid);
-          const std::string text = gen.model(seed % 2 ? 20 : 12);  // 20: the perfect layout (16 trees or more)
+          Generator gen(seed++, classification, with_string, wide, strategy, invalid);
+          const int trees = seed % 2 ? 20 : 12;  // 20: the perfect layout (16 trees or more)
+          const std::string text = gen.model(trees);
           pmmlrt::LoadOptions slow_options;
           slow_options.ensemble_kernel = false;
           auto fast = pmmlrt::Model::load_string(text);
@@ -268,8 +285,14 @@ TEST_CASE("set tests: the binned kernel and the generic walk agree on members, n
           // child after the next): those stay unbinned, on the scalar steps. The others must be binned.
           const bool two_exits = std::string(strategy) == "none" || std::string(strategy) == "nullPrediction";
           if (vector_walks && two_exits) REQUIRE(with_sets == 1);
+          // Two hundred categories cannot go in a test word; the perfect layout (16 trees or more) of a model
+          // without them carries its memberships in its words.
+          if (wide) REQUIRE(counted.inline_sets == 0);
+          else REQUIRE(counted.inline_sets == counted.perfect_with_sets);
+          if (vector_walks && two_exits && trees >= 16 && !nodes_layout) REQUIRE(counted.perfect_with_sets == 1);
+          inlined += counted.inline_sets;
 
-          const auto spec = fields(with_string);
+          const auto spec = fields(with_string, wide);
           std::vector<std::string> names;
           for (const auto& f : spec) names.push_back(f.name);
           // Rows: one record at a time (the single-record walk), then as batches of several sizes (the block
@@ -319,7 +342,9 @@ TEST_CASE("set tests: the binned kernel and the generic walk agree on members, n
             }
           }
         }
-  MESSAGE(records << " records over " << models << " random ensembles, " << binned << " binned with set tests");
+  MESSAGE(records << " records over " << models << " random ensembles, " << binned << " binned with set tests, "
+                  << inlined << " with their memberships in the test words");
+  if (vector_walks && !nodes_layout) CHECK(inlined >= 12);
 }
 
 TEST_CASE("set tests: the real ensembles with categorical splits take the binned kernel") {
